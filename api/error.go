@@ -1,0 +1,85 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Error is an error the client may see: an HTTP status, a stable code and a safe
+// message (for bad input it names the parameter and the problem).
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// BadRequest is a 400 naming the parameter at fault.
+func BadRequest(param, problem string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_parameter", Message: param + ": " + problem}
+}
+
+// NotFound is a 404.
+func NotFound(what string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found"}
+}
+
+// errorStatus maps any error to what the client sees. Only *Error carries its own
+// message; everything else becomes "internal error" with the request id, and the
+// real error goes to the log.
+func errorStatus(err error) *Error {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, pgx.ErrNoRows):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the query took too long; narrow it and try again"}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "57014" { // query_canceled: statement_timeout
+		return &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the query took too long; narrow it and try again"}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+}
+
+// fail writes err to the client and logs what the client must not see.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		return // the client went away; nobody is listening
+	}
+	e := errorStatus(err)
+	if e.Status >= 500 {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("request_id", RequestID(r.Context())), slog.String("path", r.URL.Path), slog.Any("error", err))
+	}
+	writeError(w, r, e)
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
+	body := struct {
+		Error     *Error `json:"error"`
+		RequestID string `json:"request_id,omitempty"`
+	}{e, RequestID(r.Context())}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Del("Content-Encoding")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// writeJSON writes v as a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

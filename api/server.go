@@ -1,0 +1,116 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config holds the HTTP layer's settings; cmd/onegrid fills it from flags and env.
+type Config struct {
+	// QueryTimeout bounds every database statement a request runs.
+	QueryTimeout time.Duration
+}
+
+// Server is onegrid's HTTP handler.
+type Server struct {
+	cfg Config
+	db  *pgxpool.Pool
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New builds the server and its routes.
+func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 10 * time.Second
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// ServeHTTP gives every request an id, recovers from panics and logs the outcome.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		id = newRequestID()
+	}
+	w.Header().Set("X-Request-Id", id)
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic", "request_id", id, "method", r.Method, "path", r.URL.Path, "panic", p)
+			if !rw.wrote {
+				writeError(rw, r, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"})
+			}
+		}
+		s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", rw.status, "bytes", rw.bytes, "ms", time.Since(start).Milliseconds())
+	}()
+	s.mux.ServeHTTP(rw, r)
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the id ServeHTTP gave the request.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Flush lets streaming handlers (SSE) flush through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// queryContext bounds a request's database work by the configured timeout; it is
+// derived from the request's context, so a client that hangs up cancels the query.
+func (s *Server) queryContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), s.cfg.QueryTimeout)
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/onegrid/onegrid/pgcluster"
+	"github.com/onegrid/onegrid/schema"
+)
+
+func init() { commands["db"] = runDB }
+
+func (m *Main) cluster() (*pgcluster.Cluster, error) {
+	return pgcluster.New(pgcluster.Config{Dir: m.Config.DataDir, Port: m.Config.DBPort, Listen: m.Config.DBListen, Logger: m.Log})
+}
+
+// connString returns DATABASE_URL, or starts the embedded database (stopping it at
+// Close if this run started it) and returns its connection string.
+func (m *Main) connString(ctx context.Context) (string, error) {
+	if m.Config.DatabaseURL != "" {
+		return m.Config.DatabaseURL, nil
+	}
+	c, err := m.cluster()
+	if err != nil {
+		return "", err
+	}
+	started, err := c.Start(ctx)
+	if err != nil {
+		return "", err
+	}
+	if started {
+		m.onClose(func() error { return c.Stop(context.Background()) })
+	}
+	return c.ConnString(pgcluster.Database), nil
+}
+
+// openDB connects to the database, migrating it when migrate is set.
+func (m *Main) openDB(ctx context.Context, migrate bool) (*pgxpool.Pool, error) {
+	conn, err := m.connString(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(conn)
+	if err != nil {
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	m.onClose(func() error { pool.Close(); return nil })
+	if err := pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	if migrate {
+		applied, err := schema.Migrate(ctx, pool)
+		if err != nil {
+			return nil, err
+		}
+		if len(applied) > 0 {
+			m.Log.Info("migrated", "applied", applied)
+		}
+	}
+	return pool, nil
+}
+
+func init() {
+	commands["migrate"] = func(ctx context.Context, m *Main, args []string) error {
+		if len(args) > 0 {
+			return usageError{msg: "migrate takes no arguments"}
+		}
+		_, err := m.openDB(ctx, true)
+		return err
+	}
+}
+
+// runDB manages the embedded database by hand: a cluster started here keeps
+// running after the command returns, until `onegrid db stop`.
+func runDB(ctx context.Context, m *Main, args []string) error {
+	if len(args) == 0 {
+		return usageError{msg: "usage: onegrid db start|stop|status|psql [psql args]"}
+	}
+	if m.Config.DatabaseURL != "" && args[0] != "psql" {
+		return errors.New("DATABASE_URL is set: onegrid uses that server and manages no embedded database")
+	}
+	c, err := m.cluster()
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "start":
+		started, err := c.Start(ctx)
+		if err != nil {
+			return err
+		}
+		if !started {
+			fmt.Fprintln(m.Stdout, "already running")
+		}
+		fmt.Fprintf(m.Stdout, "socket: %s\n", c.ConnString(pgcluster.Database))
+		if u := c.TCPURL(); u != "" {
+			fmt.Fprintf(m.Stdout, "tcp:    %s\n", u)
+		}
+		return nil
+	case "stop":
+		return c.Stop(ctx)
+	case "status":
+		st, err := c.Status()
+		if err != nil {
+			return err
+		}
+		switch {
+		case !st.Initialised:
+			fmt.Fprintf(m.Stdout, "not initialised (%s)\n", c.DataDir())
+			return exitError(3)
+		case !st.Running:
+			fmt.Fprintf(m.Stdout, "stopped (%s)\n", c.DataDir())
+			return exitError(3)
+		}
+		fmt.Fprintf(m.Stdout, "running, pid %d (%s)\nsocket: %s\n", st.PID, c.DataDir(), c.ConnString(pgcluster.Database))
+		return nil
+	case "psql":
+		var cmdArgs []string
+		if m.Config.DatabaseURL != "" {
+			cmdArgs = []string{m.Config.DatabaseURL}
+		} else {
+			if _, err := m.connString(ctx); err != nil {
+				return err
+			}
+		}
+		cmd := c.Psql(ctx, args[1:]...)
+		if cmdArgs != nil {
+			cmd.Args = append([]string{cmd.Args[0]}, append(cmdArgs, args[1:]...)...)
+		}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, m.Stdout, m.Stderr
+		return cmd.Run()
+	}
+	return usageError{msg: fmt.Sprintf("unknown db command %q: use start, stop, status or psql", args[0])}
+}
+
+type exitError int
+
+func (e exitError) Error() string { return "" }
+func (e exitError) ExitCode() int { return int(e) }

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/onegrid/onegrid/api"
+)
+
+func init() { commands["serve"] = runServe }
+
+// runServe serves HTTP until ctx ends (SIGINT/SIGTERM), then shuts down gracefully.
+func runServe(ctx context.Context, m *Main, args []string) error {
+	if len(args) > 0 {
+		return usageError{msg: "serve takes no arguments (flags go before the command)"}
+	}
+	// Listen first so a busy port fails before the database is started.
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w: choose another address with --addr (ONEGRID_ADDR)", m.Config.Addr, err)
+	}
+	return m.serve(ctx, ln)
+}
+
+func (m *Main) serve(ctx context.Context, ln net.Listener) error {
+	defer ln.Close()
+	db, err := m.openDB(ctx, true)
+	if err != nil {
+		return err
+	}
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout}, db, m.Log)
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	m.Log.Info("serving", "url", "http://"+ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	m.Log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
