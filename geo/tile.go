@@ -151,7 +151,10 @@ func upperIndex(lo, hi float64) float64 {
 	return f
 }
 
+// clampIndex returns the tile index of the fractional tile coordinate f,
+// clamped to 0..n−1.
 func clampIndex(f, n float64) int {
+	f = math.Floor(f)
 	switch {
 	case f < 0:
 		return 0
@@ -161,15 +164,17 @@ func clampIndex(f, n float64) int {
 	return int(f)
 }
 
+// lonToTileX returns the fractional tile x of lon at a zoom with n tiles a side.
 func lonToTileX(lon, n float64) float64 {
 	lon = math.Max(-180, math.Min(180, lon))
-	return math.Floor((lon + 180) / 360 * n)
+	return (lon + 180) / 360 * n
 }
 
+// latToTileY returns the fractional tile y of lat at a zoom with n tiles a side.
 func latToTileY(lat, n float64) float64 {
 	lat = math.Max(-MaxMercatorLat, math.Min(MaxMercatorLat, lat))
 	rad := lat * math.Pi / 180
-	return math.Floor((1 - math.Asinh(math.Tan(rad))/math.Pi) / 2 * n)
+	return (1 - math.Asinh(math.Tan(rad))/math.Pi) / 2 * n
 }
 
 func tileXToLon(x, n float64) float64 { return x/n*360 - 180 }
