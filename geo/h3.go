@@ -69,9 +69,10 @@ func CellRes(cell int64) int {
 // arithmetic alone, exactly as the database does it in SQL: the resolution
 // field (bits 52–55) is set to res and the digits of resolutions res+1..15
 // (digit r occupies bits 3·(15−r) .. 3·(15−r)+2) are set to 7, i.e. the low
-// 3·(15−res) bits are all set. The equivalent SQL, for cell and res bigint:
+// 3·(15−res) bits are all set. The equivalent SQL (every shifted operand must
+// be bigint: PostgreSQL shifts an int4 modulo 32):
 //
-//	(cell & ~(15::bigint << 52)) | (res << 52) | ((1::bigint << (3 * (15 - res))) - 1)
+//	(cell & ~(15::bigint << 52)) | (res::bigint << 52) | ((1::bigint << (3 * (15 - res))) - 1)
 //
 // ParentBits(cell, CellRes(cell)) is cell. It returns 0 (H3_NULL, as h3's
 // cellToParent does) if res is not in 0..CellRes(cell). The cell itself is
