@@ -9,10 +9,12 @@ import (
 	"testing"
 )
 
-// dataDir returns <shared>/data/hotspot: $ONEGRID_SHARED_DATA/hotspot if set,
-// else <repo>/../shared/data/hotspot where <repo> is the directory holding
-// go.mod above the test's working directory. It skips the test when the
-// data is absent, and fails instead when CI=true.
+// dataDir returns the hotspot peer data directory: $ONEGRID_SHARED_DATA/hotspot
+// if set, else the first <ancestor>/shared/data/hotspot walking up from the
+// repository root (the directory holding go.mod). That is <repo>/../shared
+// for the main checkout (/work/main -> /work/shared) and one level further up
+// for a worktree under /work/wt/<name>. It skips the test when the data is
+// absent, and fails instead when CI=true.
 func dataDir(t *testing.T) string {
 	t.Helper()
 	missing := func(format string, args ...any) string {
@@ -34,16 +36,23 @@ func dataDir(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	root := ""
 	for dir := wd; ; dir = filepath.Dir(dir) {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "..", "shared", "data", "hotspot")
-			if _, err := os.Stat(d); err != nil {
-				return missing("%s: %v", d, err)
-			}
-			return d
+			root = dir
+			break
 		}
 		if filepath.Dir(dir) == dir {
 			return missing("no go.mod above %s", wd)
+		}
+	}
+	for dir := filepath.Dir(root); ; dir = filepath.Dir(dir) {
+		d := filepath.Join(dir, "shared", "data", "hotspot")
+		if _, err := os.Stat(d); err == nil {
+			return d
+		}
+		if filepath.Dir(dir) == dir {
+			return missing("no shared/data/hotspot beside or above %s", root)
 		}
 	}
 }
