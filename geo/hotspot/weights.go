@@ -130,16 +130,21 @@ func NewH3Weights(cells []h3.Cell, k int) (*Weights, error) {
 	}
 	res := cellRes(sorted[0])
 	for _, c := range sorted {
+		if !c.IsValid() {
+			return nil, fmt.Errorf("hotspot: h3 weights: cell %s: %w", c, ErrInvalidCell)
+		}
 		if cellRes(c) != res {
 			return nil, fmt.Errorf("hotspot: h3 weights: cell %s has resolution %d, want %d: %w", c, cellRes(c), res, ErrMixedResolution)
 		}
 	}
-	tbl := newCellTable(sorted)
+	idx := newCellIndex(sorted)
 
+	// Each row is written at stride per (the k-ring size, an upper bound on
+	// the neighbour count) into one buffer, which is then compacted in place.
+	per := 3 * k * (k + 1)
 	workers := min(runtime.GOMAXPROCS(0), max(1, n/4096))
 	counts := make([]int32, n)
-	bufs := make([][]int32, workers)
-	invalid := make([]h3.Cell, workers)
+	all := make([]int32, n*per)
 	var wg sync.WaitGroup
 	chunk := (n + workers - 1) / workers
 	for wk := range workers {
@@ -147,94 +152,153 @@ func NewH3Weights(cells []h3.Cell, k int) (*Weights, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			per := 3*k*(k+1) + 1
-			buf := make([]int32, 0, (hi-lo)*per)
+			f := finder{t: idx, lastG: ^uint64(0)}
 			for i := lo; i < hi; i++ {
 				c := sorted[i]
-				if !c.IsValid() {
-					invalid[wk] = c
-					return
-				}
-				start := len(buf)
+				row := all[i*per : i*per : (i+1)*per]
 				for _, d := range h3.GridDisk(c, k) {
 					if d == 0 || d == c {
 						continue
 					}
-					if j, ok := tbl.get(d); ok {
-						buf = append(buf, j)
+					if j, ok := f.get(d); ok {
+						row = append(row, j)
 					}
 				}
-				row := buf[start:]
 				slices.Sort(row)
 				counts[i] = int32(len(row))
 			}
-			bufs[wk] = buf
 		}()
 	}
 	wg.Wait()
-	for _, c := range invalid {
-		if c != 0 {
-			return nil, fmt.Errorf("hotspot: h3 weights: cell %s: %w", c, ErrInvalidCell)
-		}
-	}
-	total := 0
-	for _, b := range bufs {
-		total += len(b)
-	}
-	w := &Weights{offsets: make([]int32, n+1), nbrs: make([]int32, 0, total), cells: sorted, k: k}
-	for _, b := range bufs {
-		w.nbrs = append(w.nbrs, b...)
-	}
+	w := &Weights{offsets: make([]int32, n+1), cells: sorted, k: k}
 	for i, c := range counts {
-		w.offsets[i+1] = w.offsets[i] + c
+		off := w.offsets[i]
+		if int(off) != i*per {
+			copy(all[off:off+c], all[i*per:i*per+int(c)])
+		}
+		w.offsets[i+1] = off + c
 	}
+	w.nbrs = slices.Clip(all[:w.offsets[n]])
 	return w, nil
 }
 
-// cellTable is an open-addressing hash table from cell to observation index,
-// several times faster than a Go map for the ~n·(3k(k+1)) lookups of a build.
-type cellTable struct {
-	keys  []h3.Cell
-	vals  []int32
-	mask  uint64
-	shift uint
+// cellIndex maps a cell to its observation index with locality: cells are
+// grouped by their ancestor L = min(3, res) levels up, and each group owns a
+// block of 7^L slots addressed directly by the last L index digits. Grid
+// neighbours almost always share or adjoin a group, so lookups during a
+// build stay in cache; the group lookup itself is a small hash table with a
+// one-entry memo per finder.
+type cellIndex struct {
+	res   int
+	shift uint // bits below the last L digits: 3*(15-res) + 3*L
+	L     int
+	bsize int
+	gkeys []uint64 // group prefix + 1 (0 = empty)
+	gbase []int32  // block start in slots
+	gmask uint64
+	slots []int32 // observation index, -1 = not in the area
 }
 
-func newCellTable(cells []h3.Cell) *cellTable {
-	size, bits := 1, uint(0)
-	for size < 2*len(cells) {
-		size <<= 1
-		bits++
+func newCellIndex(cells []h3.Cell) *cellIndex {
+	res := cellRes(cells[0])
+	L := min(3, res)
+	t := &cellIndex{res: res, L: L, bsize: 1, shift: uint(3*(15-res) + 3*L)}
+	for range L {
+		t.bsize *= 7
 	}
-	t := &cellTable{keys: make([]h3.Cell, size), vals: make([]int32, size), mask: uint64(size - 1), shift: 64 - bits}
-	for i, c := range cells {
-		h := t.slot(c)
-		for t.keys[h] != 0 {
-			h = (h + 1) & t.mask
+	groups := 0
+	var last uint64 = ^uint64(0)
+	for _, c := range cells { // sorted, so a group is contiguous
+		if g := uint64(c) >> t.shift; g != last {
+			groups++
+			last = g
 		}
-		t.keys[h] = c
-		t.vals[h] = int32(i)
+	}
+	size := 1
+	for size < 2*groups {
+		size <<= 1
+	}
+	t.gkeys, t.gbase, t.gmask = make([]uint64, size), make([]int32, size), uint64(size-1)
+	t.slots = make([]int32, groups*t.bsize)
+	for i := range t.slots {
+		t.slots[i] = -1
+	}
+	next := int32(0)
+	last = ^uint64(0)
+	var base int32
+	for i, c := range cells {
+		g := uint64(c) >> t.shift
+		if g != last {
+			h := mix(g) & t.gmask
+			for t.gkeys[h] != 0 {
+				h = (h + 1) & t.gmask
+			}
+			t.gkeys[h], t.gbase[h] = g+1, next
+			base = next
+			next += int32(t.bsize)
+			last = g
+		}
+		t.slots[int(base)+t.local(c)] = int32(i)
 	}
 	return t
 }
 
-func (t *cellTable) slot(c h3.Cell) uint64 {
-	if t.shift == 64 {
-		return 0
+func mix(g uint64) uint64 { return (g * 0x9E3779B97F4A7C15) >> 17 }
+
+// local returns the base-7 value of the last L digits of c, or -1 when a
+// digit is 7 (not a cell at this resolution).
+func (t *cellIndex) local(c h3.Cell) int {
+	v := uint64(c) >> uint(3*(15-t.res))
+	idx, mul := 0, 1
+	for range t.L {
+		d := int(v & 7)
+		if d == 7 {
+			return -1
+		}
+		idx += d * mul
+		mul *= 7
+		v >>= 3
 	}
-	return (uint64(c) * 0x9E3779B97F4A7C15) >> t.shift
+	return idx
 }
 
-func (t *cellTable) get(c h3.Cell) (int32, bool) {
-	h := t.slot(c)
+// group returns the block start of group g, or -1.
+func (t *cellIndex) group(g uint64) int32 {
+	h := mix(g) & t.gmask
 	for {
-		k := t.keys[h]
-		if k == c {
-			return t.vals[h], true
+		switch t.gkeys[h] {
+		case g + 1:
+			return t.gbase[h]
+		case 0:
+			return -1
 		}
-		if k == 0 {
-			return 0, false
-		}
-		h = (h + 1) & t.mask
+		h = (h + 1) & t.gmask
 	}
+}
+
+// finder is a per-goroutine view of a cellIndex with a memo of the last group.
+type finder struct {
+	t        *cellIndex
+	lastG    uint64
+	lastBase int32
+}
+
+func (f *finder) get(c h3.Cell) (int32, bool) {
+	t := f.t
+	if cellRes(c) != t.res {
+		return 0, false
+	}
+	g := uint64(c) >> t.shift
+	if g != f.lastG {
+		f.lastG, f.lastBase = g, t.group(g)
+	}
+	if f.lastBase < 0 {
+		return 0, false
+	}
+	l := t.local(c)
+	if l < 0 {
+		return 0, false
+	}
+	v := t.slots[int(f.lastBase)+l]
+	return v, v >= 0
 }
