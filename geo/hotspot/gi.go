@@ -27,6 +27,11 @@ const (
 	// RowStandardised weights: w_ij = 1/c_i where c_i is the neighbourhood
 	// size (including self under Gi*), so W_i = 1 and S1_i = 1/c_i.
 	RowStandardised
+	// RowStandardisedESDA is row-standardised weights with the variance PySAL
+	// esda G_Local uses: the row sum W_i (= 1) in place of S1_i, so
+	// z_i = (lag_i - xbar_i)/s_i. Provided only to reproduce esda; prefer
+	// RowStandardised (the textbook form, as R spdep).
+	RowStandardisedESDA
 )
 
 // Options selects the statistic and weight style. The zero value is binary
@@ -198,12 +203,15 @@ func localGGeneral(w *Weights, x []float64, opt Options, mean, d, maxAbs float64
 				}
 			}
 			lag, W, S1 := sum, c, c
-			if opt.Style == RowStandardised {
+			if opt.Style == RowStandardised || opt.Style == RowStandardisedESDA {
 				if c == 0 {
 					z[i] = math.NaN()
 					continue
 				}
 				lag, W, S1 = sum/c, 1, 1/c
+				if opt.Style == RowStandardisedESDA {
+					S1 = W
+				}
 			}
 			v := m*S1 - W*W
 			if v <= 1e-12*m*S1 {

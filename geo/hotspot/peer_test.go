@@ -24,6 +24,8 @@ func TestEsda6pt(t *testing.T) {
 	}{
 		{"B_gi", Options{Stat: Gi, Style: Binary}},
 		{"B_gistar", Options{Stat: GiStar, Style: Binary}},
+		{"R_gi", Options{Stat: Gi, Style: RowStandardisedESDA}},
+		{"R_gistar", Options{Stat: GiStar, Style: RowStandardisedESDA}},
 	} {
 		t.Run(tc.col, func(t *testing.T) {
 			r, err := LocalG(w, x, tc.opt)
