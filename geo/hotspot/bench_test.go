@@ -119,3 +119,25 @@ func BenchmarkEndToEndWithBuild1M_k2(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEmerging1M_k2_12 classifies the 1M-cell area over 12 slices
+// (weights prebuilt).
+func BenchmarkEmerging1M_k2_12(b *testing.B) {
+	setup1M(b)
+	const T = 12
+	counts := make([][]float64, T)
+	for t := range T {
+		sc, v := sparseCounts(bench1M.cells, uint64(100+t))
+		x, err := bench1M.w.Dense(sc, v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		counts[t] = x
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Emerging(bench1M.w, counts, EmergingOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

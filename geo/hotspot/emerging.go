@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Trend is the result of a Mann-Kendall trend test on a series.
@@ -24,40 +25,43 @@ type Trend struct {
 // p-value. With fewer than two values or all values tied, Var = 0 and the
 // result is S = 0, Z = 0, P = 1.
 func MannKendall(x []float64) Trend {
+	return mannKendall(x, make([]float64, len(x)))
+}
+
+// mannKendall is MannKendall with a caller-owned scratch slice of len(x).
+func mannKendall(x, scratch []float64) Trend {
 	n := len(x)
 	var s int
 	for i := range n {
-		for j := i + 1; j < n; j++ {
-			switch {
-			case x[j] > x[i]:
+		xi := x[i]
+		for _, xj := range x[i+1:] {
+			if xj > xi {
 				s++
-			case x[j] < x[i]:
+			} else if xj < xi {
 				s--
 			}
 		}
 	}
+	// Tie groups: runs of equal values in sorted order.
+	sorted := scratch[:n]
+	copy(sorted, x)
+	slices.Sort(sorted)
 	nf := float64(n)
 	v := nf * (nf - 1) * (2*nf + 5)
-	seen := make([]bool, n)
-	for i := range n {
-		if seen[i] {
-			continue
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && sorted[j] == sorted[i] {
+			j++
 		}
-		t := 1
-		for j := i + 1; j < n; j++ {
-			if !seen[j] && x[j] == x[i] {
-				seen[j] = true
-				t++
-			}
-		}
-		tf := float64(t)
-		v -= tf * (tf - 1) * (2*tf + 5)
+		t := float64(j - i)
+		v -= t * (t - 1) * (2*t + 5)
+		i = j
 	}
 	v /= 18
-	tr := Trend{S: float64(s), Var: v, P: 1}
 	if v <= 0 {
 		return Trend{P: 1}
 	}
+	tr := Trend{S: float64(s), Var: v, P: 1}
 	switch {
 	case s > 0:
 		tr.Z = float64(s-1) / math.Sqrt(v)
@@ -294,15 +298,17 @@ func Emerging(w *Weights, counts [][]float64, opt EmergingOptions) (*EmergingRes
 			}
 		}
 	}
-	series := make([]float64, T)
-	cellSig := make([]int8, T)
-	for i := range n {
-		for t := range T {
-			series[t] = res.Z[t][i]
-			cellSig[t] = sig[t][i]
+	parallel(n, func(lo, hi int) {
+		series, scratch := make([]float64, T), make([]float64, T)
+		cellSig := make([]int8, T)
+		for i := lo; i < hi; i++ {
+			for t := range T {
+				series[t] = res.Z[t][i]
+				cellSig[t] = sig[t][i]
+			}
+			res.Trend[i] = mannKendall(series, scratch)
+			res.Category[i] = Classify(cellSig, res.Trend[i], opt.TrendAlpha)
 		}
-		res.Trend[i] = MannKendall(series)
-		res.Category[i] = Classify(cellSig, res.Trend[i], opt.TrendAlpha)
-	}
+	})
 	return res, nil
 }

@@ -548,3 +548,63 @@ func TestWeightsCache(t *testing.T) {
 		}
 	})
 }
+
+// TestRatesNotCounts: a dense estate with many households and events in
+// proportion is a hot spot by counts but not by rate, while a small block
+// with a high rate is.
+func TestRatesNotCounts(t *testing.T) {
+	center := h3.LatLngToCell(h3.NewLatLng(22.55, 114.05), 9)
+	w, err := NewH3Weights(h3.GridDisk(center, 8), 1) // 217 cells
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := w.N()
+	households := make([]float64, n)
+	events := make([]float64, n)
+	for i := range n {
+		households[i] = 200
+		events[i] = float64(i % 2) // 2.5 per 1,000 on average
+	}
+	estate := h3.GridDisk(center, 1)
+	for _, c := range estate {
+		i, _ := w.Index(c)
+		households[i] = 4000
+		events[i] = 10 // the same 2.5 per 1,000
+	}
+	block := h3.GridDiskDistances(center, 6)[6][0]
+	for _, c := range h3.GridDisk(block, 1) {
+		if i, ok := w.Index(c); ok {
+			events[i] = 4 // 20 per 1,000
+		}
+	}
+	ci, _ := w.Index(center)
+	bi, _ := w.Index(block)
+	byCount, err := Analyze(w, events, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		rate func() ([]float64, error)
+	}{
+		{"raw rate", func() ([]float64, error) { return Rates(events, households, 1000) }},
+		{"empirical Bayes rate", func() ([]float64, error) { return EBRates(events, households, 1000) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := tc.rate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			byRate, err := Analyze(w, r, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if byCount.Bin[ci] <= 0 || byRate.Bin[ci] > 0 {
+				t.Errorf("estate: bin by count %d (want hot), by rate %d (want not hot)", byCount.Bin[ci], byRate.Bin[ci])
+			}
+			if byRate.Bin[bi] <= 0 {
+				t.Errorf("high-rate block: bin by rate %d, want hot", byRate.Bin[bi])
+			}
+		})
+	}
+}
