@@ -3,6 +3,7 @@ package hotspot
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -79,8 +80,8 @@ func (w *Weights) Dense(cells []h3.Cell, values []float64) ([]float64, error) {
 // need not be symmetric and is used as given; self pairs (i, i) and repeated
 // pairs are dropped. Use it for non-H3 data such as polygon contiguity.
 func NewWeights(n int, pairs [][2]int) (*Weights, error) {
-	if n < 0 {
-		return nil, fmt.Errorf("hotspot: new weights: negative n %d", n)
+	if n < 0 || n > 1<<30 || len(pairs) > math.MaxInt32 {
+		return nil, fmt.Errorf("hotspot: new weights: n = %d, %d pairs: out of range", n, len(pairs))
 	}
 	rows := make([][]int32, n)
 	for _, p := range pairs {
@@ -115,8 +116,8 @@ func cellRes(c h3.Cell) int { return int(uint64(c)>>52) & 0xF }
 // Observations are the cells in ascending H3 index order (see Cells). The
 // build runs on runtime.GOMAXPROCS(0) goroutines.
 func NewH3Weights(cells []h3.Cell, k int) (*Weights, error) {
-	if k < 0 {
-		return nil, fmt.Errorf("hotspot: h3 weights: negative k %d", k)
+	if k < 0 || k > 1000 {
+		return nil, fmt.Errorf("hotspot: h3 weights: k = %d outside [0, 1000]", k)
 	}
 	if len(cells) == 0 {
 		return nil, fmt.Errorf("hotspot: h3 weights: %w", ErrTooFewCells)
@@ -142,6 +143,9 @@ func NewH3Weights(cells []h3.Cell, k int) (*Weights, error) {
 	// Each row is written at stride per (the k-ring size, an upper bound on
 	// the neighbour count) into one buffer, which is then compacted in place.
 	per := 3 * k * (k + 1)
+	if int64(n)*int64(per) > math.MaxInt32 {
+		return nil, fmt.Errorf("hotspot: h3 weights: %d cells with k = %d exceed %d neighbour links", n, k, math.MaxInt32)
+	}
 	workers := min(runtime.GOMAXPROCS(0), max(1, n/4096))
 	counts := make([]int32, n)
 	all := make([]int32, n*per)
