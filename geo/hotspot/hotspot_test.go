@@ -608,3 +608,77 @@ func TestRatesNotCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeAreaMatchesFormula checks the parallel paths (n above
+// parallelMin) against a direct evaluation of the README Gi* formula and
+// the spdep Gi formula.
+func TestLargeAreaMatchesFormula(t *testing.T) {
+	cells := h3.GridDisk(h3.LatLngToCell(h3.NewLatLng(22.55, 114.05), 10), 106) // 34,027 cells
+	w, err := NewH3Weights(cells, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := w.N()
+	if n <= parallelMin {
+		t.Fatalf("n = %d does not exercise the parallel path", n)
+	}
+	sc, v := sparseCounts(w.Cells(), 9)
+	x, err := w.Dense(sc, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum, sumsq float64
+	for _, xi := range x {
+		sum += xi
+	}
+	mean := sum / float64(n)
+	for _, xi := range x {
+		sumsq += (xi - mean) * (xi - mean)
+	}
+	S := math.Sqrt(sumsq / float64(n))
+	star, err := LocalG(w, x, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi, err := LocalG(w, x, Options{Stat: Gi})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nf := float64(n)
+	for i := range n {
+		lag := x[i]
+		for _, j := range w.Neighbors(i) {
+			lag += x[j]
+		}
+		W := float64(w.Degree(i) + 1)
+		want := (lag - mean*W) / (S * math.Sqrt((nf*W-W*W)/(nf-1)))
+		if !near(star.Z[i], want, 1e-9) {
+			t.Fatalf("Gi* cell %d: %v, want %v", i, star.Z[i], want)
+		}
+		// Gi: mean and variance of the n-1 others, n-1 in place of n.
+		m := (sum - x[i]) / (nf - 1)
+		var ss float64
+		if i%997 == 0 { // the O(n) variance is checked on a sample of cells
+			for j := range n {
+				if j != i {
+					ss += (x[j] - m) * (x[j] - m)
+				}
+			}
+			s2 := ss / (nf - 1)
+			W--
+			want = (lag - x[i] - m*W) / math.Sqrt(s2*((nf-1)*W-W*W)/(nf-2))
+			if !near(gi.Z[i], want, 1e-9) {
+				t.Fatalf("Gi cell %d: %v, want %v", i, gi.Z[i], want)
+			}
+		}
+	}
+	if !slices.Equal(w.Cells(), func() []h3.Cell { c := slices.Clone(cells); slices.Sort(c); return c }()) {
+		t.Error("cells differ from the sorted input")
+	}
+	if w.K() != 2 || w.Links() == 0 {
+		t.Errorf("K %d, links %d", w.K(), w.Links())
+	}
+	if NewHot.String() != "new hot spot" || Category(99).String() != "Category(99)" {
+		t.Error("category names")
+	}
+}
