@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/uber/h3-go/v4"
 )
@@ -131,12 +132,21 @@ func NewH3Weights(cells []h3.Cell, k int) (*Weights, error) {
 	}
 	res := cellRes(sorted[0])
 	for _, c := range sorted {
-		if !c.IsValid() {
-			return nil, fmt.Errorf("hotspot: h3 weights: cell %s: %w", c, ErrInvalidCell)
-		}
 		if cellRes(c) != res {
 			return nil, fmt.Errorf("hotspot: h3 weights: cell %s has resolution %d, want %d: %w", c, cellRes(c), res, ErrMixedResolution)
 		}
+	}
+	var bad atomic.Uint64 // an invalid cell, validated in parallel (one cgo call each)
+	parallel(n, func(lo, hi int) {
+		for _, c := range sorted[lo:hi] {
+			if !c.IsValid() {
+				bad.Store(uint64(c))
+				return
+			}
+		}
+	})
+	if c := h3.Cell(bad.Load()); c != 0 {
+		return nil, fmt.Errorf("hotspot: h3 weights: cell %s: %w", c, ErrInvalidCell)
 	}
 	idx := newCellIndex(sorted)
 
