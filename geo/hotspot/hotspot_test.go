@@ -448,6 +448,11 @@ func TestWeights(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+	t.Run("h3 zero cell", func(t *testing.T) {
+		if _, err := NewH3Weights([]h3.Cell{0}, 1); !errors.Is(err, ErrInvalidCell) {
+			t.Errorf("err = %v", err)
+		}
+	})
 	t.Run("h3 empty", func(t *testing.T) {
 		if _, err := NewH3Weights(nil, 1); !errors.Is(err, ErrTooFewCells) {
 			t.Errorf("err = %v", err)

@@ -130,6 +130,9 @@ func NewH3Weights(cells []h3.Cell, k int) (*Weights, error) {
 	if n > 1<<30 {
 		return nil, fmt.Errorf("hotspot: h3 weights: %d cells is too many", n)
 	}
+	if sorted[0] == 0 {
+		return nil, fmt.Errorf("hotspot: h3 weights: cell 0: %w", ErrInvalidCell)
+	}
 	res := cellRes(sorted[0])
 	for _, c := range sorted {
 		if cellRes(c) != res {
