@@ -49,6 +49,10 @@ func MinGiStarZ(w *Weights, x []float64) ([]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: min Gi* z: %w", err)
 	}
+	if y, ok := rescaled(x, maxAbs); ok {
+		x = y
+		mean, d, maxAbs, _ = moments(x)
+	}
 	if maxAbs == 0 {
 		return nil, fmt.Errorf("hotspot: min Gi* z: %w", ErrNoEvents)
 	}

@@ -92,6 +92,20 @@ func moments(x []float64) (mean, d, maxAbs float64, err error) {
 	return mean, d, maxAbs, nil
 }
 
+// rescaled returns x scaled to max |x| = 1 when its magnitude is extreme
+// enough for squares to overflow or underflow; the z-scores (and local
+// Moran's I, E[I], Var[I]) are invariant to scaling x. Otherwise x itself.
+func rescaled(x []float64, maxAbs float64) ([]float64, bool) {
+	if maxAbs == 0 || (maxAbs >= 1e-100 && maxAbs <= 1e100) {
+		return x, false
+	}
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = v / maxAbs
+	}
+	return y, true
+}
+
 // noVariance reports whether D is zero up to rounding of values of size maxAbs.
 func noVariance(d, maxAbs float64, n int) bool {
 	t := 1e-12 * maxAbs
@@ -125,6 +139,10 @@ func LocalG(w *Weights, x []float64, opt Options) (*Result, error) {
 	mean, d, maxAbs, err := moments(x)
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: local G: %w", err)
+	}
+	if y, ok := rescaled(x, maxAbs); ok {
+		x = y
+		mean, d, maxAbs, _ = moments(x)
 	}
 	if maxAbs == 0 {
 		return nil, fmt.Errorf("hotspot: local G: %w", ErrNoEvents)

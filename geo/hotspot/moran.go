@@ -36,6 +36,10 @@ func LocalMoran(w *Weights, x []float64) (*MoranResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: local moran: %w", err)
 	}
+	if y, ok := rescaled(x, maxAbs); ok {
+		x = y
+		mean, d, maxAbs, _ = moments(x)
+	}
 	if maxAbs == 0 {
 		return nil, fmt.Errorf("hotspot: local moran: %w", ErrNoEvents)
 	}
