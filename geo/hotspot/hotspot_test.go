@@ -268,9 +268,12 @@ func TestEBRates(t *testing.T) {
 		}
 	})
 	t.Run("bad input", func(t *testing.T) {
-		for _, in := range [][2][]float64{{{-1}, {1}}, {{math.NaN()}, {1}}, {{1}, {math.Inf(1)}}, {{1, 2}, {1}}} {
-			if _, err := EBRates(in[0], in[1], 1000); err == nil {
-				t.Errorf("EBRates(%v, %v): no error", in[0], in[1])
+		for _, in := range [][2][]float64{{{-1}, {1}}, {{math.NaN()}, {1}}, {{1}, {math.Inf(1)}}, {{1, 2}, {1}}, {{1e300, 1}, {1e-300, 1}}} {
+			if _, err := EBRates(in[0], in[1], 1000); !errors.Is(err, ErrBadValue) && !errors.Is(err, ErrLengthMismatch) {
+				t.Errorf("EBRates(%v, %v): err = %v", in[0], in[1], err)
+			}
+			if _, err := Rates(in[0], in[1], 1000); !errors.Is(err, ErrBadValue) && !errors.Is(err, ErrLengthMismatch) {
+				t.Errorf("Rates(%v, %v): err = %v", in[0], in[1], err)
 			}
 		}
 	})

@@ -23,7 +23,20 @@ func Rates(events, base []float64, per float64) ([]float64, error) {
 			r[i] = events[i] / base[i] * per
 		}
 	}
+	if err := checkFinite(r); err != nil {
+		return nil, fmt.Errorf("hotspot: rates: %w", err)
+	}
 	return r, nil
+}
+
+// checkFinite rejects rates that overflowed (events huge against base).
+func checkFinite(r []float64) error {
+	for i, v := range r {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("rate of cell %d overflows: %w", i, ErrBadValue)
+		}
+	}
+	return nil
 }
 
 // EBRates returns global empirical-Bayes smoothed rates (Marshall 1991; as
@@ -73,6 +86,9 @@ func EBRates(events, base []float64, per float64) ([]float64, error) {
 		}
 		wt := a / (a + b/p)
 		r[i] = per * (wt*events[i]/p + (1-wt)*b)
+	}
+	if err := checkFinite(r); err != nil {
+		return nil, fmt.Errorf("hotspot: empirical Bayes rates: %w", err)
 	}
 	return r, nil
 }
