@@ -3,6 +3,7 @@ package citygen_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,7 +187,7 @@ func TestInvariants(t *testing.T) {
 	})
 	t.Run("refuses a second city", func(t *testing.T) {
 		_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, SharedData: sharedData(t)})
-		if err == nil || !strings.Contains(err.Error(), "--replace") {
+		if !errors.Is(err, citygen.ErrExists) || !strings.Contains(err.Error(), "--replace") {
 			t.Fatalf("err = %v, want ErrExists", err)
 		}
 	})
