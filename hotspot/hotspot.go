@@ -47,13 +47,14 @@ const ColdSpotNote = "with mostly-zero counts cold spots are mathematically out 
 
 // Params chooses one analysis.
 type Params struct {
-	Area     string    // admin or grid code; "" = the whole loaded city
-	Category string    // category code (its sub-categories included); "" = all
-	Res      int       // H3 resolution, MinRes..MaxRes
-	K        int       // k-ring radius of the neighbourhood, MinK..MaxK
-	From, To time.Time // reported_at in [From, To)
-	By       string    // ByCount (default) or ByRate
-	Smooth   string    // "" or SmoothEB (rates only)
+	Area     string    `json:"area"`     // admin or grid code; "" = the whole loaded city
+	Category string    `json:"category"` // category code (its sub-categories included); "" = all
+	Res      int       `json:"res"`      // H3 resolution, MinRes..MaxRes
+	K        int       `json:"k"`        // k-ring radius of the neighbourhood, MinK..MaxK
+	From     time.Time `json:"from"`     // reported_at in [From, To)
+	To       time.Time `json:"to"`
+	By       string    `json:"by"`     // ByCount (default) or ByRate
+	Smooth   string    `json:"smooth"` // "" or SmoothEB (rates only)
 }
 
 // ParamError is bad input: it names the parameter and what is wrong with it.
@@ -111,12 +112,13 @@ type Area struct {
 
 // Cell is one study-area cell of a result.
 type Cell struct {
-	Cell   int64   // H3 index at Params.Res
-	Count  int     // events
-	Value  float64 // the analysed value: count, rate or EB rate
-	Z, P   float64 // Gi* z-score and two-sided p-value
-	Bin    int8    // confidence bin ±3/±2/±1 (99/95/90 %), 0 not significant
-	BinFDR int8    // the same after Benjamini-Hochberg correction
+	Cell   int64   `json:"cell"`    // H3 index at Params.Res
+	Count  int     `json:"count"`   // events
+	Value  float64 `json:"value"`   // the analysed value: count, rate or EB rate
+	Z      float64 `json:"z"`       // Gi* z-score
+	P      float64 `json:"p"`       // two-sided p-value
+	Bin    int8    `json:"bin"`     // confidence bin ±3/±2/±1 (99/95/90 %), 0 not significant
+	BinFDR int8    `json:"bin_fdr"` // the same after Benjamini-Hochberg correction
 }
 
 // Levels counts cells per confidence level.
@@ -157,14 +159,14 @@ type Summary struct {
 
 // Result is the outcome of one analysis.
 type Result struct {
-	Params     Params
-	Area       Area
-	Status     string // StatusOK or StatusNothingToFind
-	Reason     string // why nothing was found
-	Summary    Summary
-	Cells      []Cell // every study-area cell, ascending H3 index; nil when nothing to find
-	ComputedAt time.Time
-	RunID      int64 // set once stored
+	Params     Params    `json:"params"`
+	Area       Area      `json:"area"`
+	Status     string    `json:"status"`           // StatusOK or StatusNothingToFind
+	Reason     string    `json:"reason,omitempty"` // why nothing was found
+	Summary    Summary   `json:"summary"`
+	Cells      []Cell    `json:"cells"` // every study-area cell, ascending H3 index; nil when nothing to find
+	ComputedAt time.Time `json:"computed_at"`
+	RunID      int64     `json:"run_id,omitempty"` // set once stored
 }
 
 // Config tunes a Service. Zero values take the defaults.

@@ -20,11 +20,12 @@ const (
 
 // StandardReport says what one pass over the standard set did.
 type StandardReport struct {
-	From, To time.Time
-	Runs     int           // runs stored
-	Nothing  int           // of which nothing to find
-	Alerts   []Alert       // alerts raised
-	Took     time.Duration // wall time
+	From    time.Time     `json:"from"`
+	To      time.Time     `json:"to"`
+	Runs    int           `json:"runs"`    // runs stored
+	Nothing int           `json:"nothing"` // of which nothing to find
+	Alerts  []Alert       `json:"alerts"`  // alerts raised
+	Took    time.Duration `json:"took_ns"` // wall time
 }
 
 const selectStreets = `SELECT code, level, name, unit_prefix(code), md5(ST_AsBinary(geom)), ST_AsBinary(geom)
