@@ -46,15 +46,17 @@ WHERE reported_at >= $2 AND reported_at < $3
   AND grid_code >= $6 AND grid_code < $7
 GROUP BY 1`
 
+// eventCounts runs with QueryExecModeExec so that each window is planned with
+// its own bounds (a cached generic plan cannot see how narrow the window is).
 func (s *Service) eventCounts(ctx context.Context, p Params, unitPrefix string) ([]cellCount, error) {
 	clo, chi := prefixRange(p.Category)
 	var rows pgx.Rows
 	var err error
 	if unitPrefix == "" {
-		rows, err = s.db.Query(ctx, countEvents, p.Res, p.From, p.To, clo, chi)
+		rows, err = s.db.Query(ctx, countEvents, pgx.QueryExecModeExec, p.Res, p.From, p.To, clo, chi)
 	} else {
 		glo, ghi := prefixRange(unitPrefix)
-		rows, err = s.db.Query(ctx, countEventsInUnit, p.Res, p.From, p.To, clo, chi, glo, ghi)
+		rows, err = s.db.Query(ctx, countEventsInUnit, pgx.QueryExecModeExec, p.Res, p.From, p.To, clo, chi, glo, ghi)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: count events: %w", err)
