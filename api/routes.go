@@ -5,4 +5,8 @@ package api
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /api/v1/stats", s.handleStats)
+	s.mux.HandleFunc("GET /api/v1/hotspots", s.handleHotspots)
+	s.mux.HandleFunc("GET /api/v1/hotspots/emerging", s.handleHotspotsEmerging)
+	s.mux.HandleFunc("GET /api/v1/hotspots/latest", s.handleHotspotsLatest)
+	s.mux.HandleFunc("GET /api/v1/hotspots/alerts", s.handleHotspotAlerts)
 }

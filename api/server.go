@@ -9,12 +9,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/onegrid/onegrid/hotspot"
 )
 
 // Config holds the HTTP layer's settings; cmd/onegrid fills it from flags and env.
 type Config struct {
 	// QueryTimeout bounds every database statement a request runs.
 	QueryTimeout time.Duration
+	// Hotspots runs hotspot analyses; nil builds one on the pool with defaults.
+	Hotspots *hotspot.Service
 }
 
 // Server is onegrid's HTTP handler.
@@ -23,6 +27,7 @@ type Server struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
 	mux *http.ServeMux
+	hot *hotspot.Service
 }
 
 // New builds the server and its routes.
@@ -33,7 +38,10 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux()}
+	if cfg.Hotspots == nil {
+		cfg.Hotspots = hotspot.New(db, hotspot.Config{Log: log})
+	}
+	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), hot: cfg.Hotspots}
 	s.routes()
 	return s
 }

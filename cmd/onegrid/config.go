@@ -20,6 +20,8 @@ type Config struct {
 	Addr         string        // ONEGRID_ADDR: HTTP listen address
 	LogLevel     string        // ONEGRID_LOG_LEVEL: debug, info, warn, error
 	QueryTimeout time.Duration // ONEGRID_QUERY_TIMEOUT: bound on one request's database work
+	// ONEGRID_HOTSPOT_INTERVAL: how often serve recomputes the standard hotspot set (0 = never)
+	HotspotInterval time.Duration
 }
 
 // DefaultDataDir is where the embedded database lives unless told otherwise. Root's
@@ -47,6 +49,7 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Addr, "addr", env("ONEGRID_ADDR", "localhost:8080"), "HTTP listen address (ONEGRID_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("ONEGRID_LOG_LEVEL", "info"), "log level: debug, info, warn, error (ONEGRID_LOG_LEVEL)")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", envDuration("ONEGRID_QUERY_TIMEOUT", 10*time.Second), "longest a request's database work may take (ONEGRID_QUERY_TIMEOUT)")
+	fs.DurationVar(&c.HotspotInterval, "hotspot-interval", envDuration("ONEGRID_HOTSPOT_INTERVAL", 5*time.Minute), "how often serve recomputes the standard hotspot analyses; 0 disables (ONEGRID_HOTSPOT_INTERVAL)")
 	return fs
 }
 
@@ -56,6 +59,9 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	}
 	if c.DBPort <= 0 || c.DBPort > 65535 {
 		return fmt.Errorf("--db-port %d: must be 1..65535", c.DBPort)
+	}
+	if c.HotspotInterval < 0 || (c.HotspotInterval > 0 && c.HotspotInterval < 10*time.Second) {
+		return fmt.Errorf("--hotspot-interval %v: must be 0 (off) or at least 10s", c.HotspotInterval)
 	}
 	return nil
 }
