@@ -5,4 +5,10 @@ package api
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /api/v1/stats", s.handleStats)
+
+	// Vector tiles (package tiles): y carries .pbf or .mvt, {file} is {layer}.json.
+	s.mux.HandleFunc("GET /tiles/{layer}/{z}/{x}/{y}", s.handleTile)
+	s.mux.HandleFunc("GET /tiles/{file}", s.handleTileFile)
+	s.mux.HandleFunc("GET /tiles.json", s.handleTileJSONAll)
+	s.mux.HandleFunc("GET /styles/command-center.json", s.handleStyle)
 }

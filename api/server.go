@@ -9,12 +9,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/onegrid/onegrid/tiles"
 )
 
 // Config holds the HTTP layer's settings; cmd/onegrid fills it from flags and env.
 type Config struct {
 	// QueryTimeout bounds every database statement a request runs.
 	QueryTimeout time.Duration
+	// Tiles serves the vector tiles; nil answers the tile routes with 404.
+	Tiles *tiles.Service
 }
 
 // Server is onegrid's HTTP handler.
