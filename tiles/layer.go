@@ -148,11 +148,11 @@ var layers = []*Layer{
 }
 
 var (
-	sqlEventsH3Agg   = mustSQL("events_h3_agg.sql")
-	sqlEventsH3Raw   = mustSQL("events_h3_raw.sql")
-	sqlHouseholdsH3  = mustSQL("households_h3.sql")
-	layerByName      = map[string]*Layer{}
-	allSources       []string
+	sqlEventsH3Agg  = mustSQL("events_h3_agg.sql")
+	sqlEventsH3Raw  = mustSQL("events_h3_raw.sql")
+	sqlHouseholdsH3 = mustSQL("households_h3.sql")
+	layerByName     = map[string]*Layer{}
+	allSources      []string
 )
 
 func init() {

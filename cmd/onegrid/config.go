@@ -21,11 +21,11 @@ type Config struct {
 	LogLevel     string        // ONEGRID_LOG_LEVEL: debug, info, warn, error
 	QueryTimeout time.Duration // ONEGRID_QUERY_TIMEOUT: bound on one request's database work
 
-	TileCacheMB         int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
-	TileTimeout         time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
-	TileMinHouseholds   int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
-	TileVersionMaxAge   time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
-	TileDBConns         int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
+	TileCacheMB       int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
+	TileTimeout       time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
+	TileMinHouseholds int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
+	TileVersionMaxAge time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
+	TileDBConns       int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
 }
 
 // DefaultDataDir is where the embedded database lives unless told otherwise. Root's
