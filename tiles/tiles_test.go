@@ -22,7 +22,7 @@ import (
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/pgtest"
 	"github.com/onegrid/onegrid/tiles"
-	"github.com/onegrid/onegrid/tiles/internal/testcity"
+	"github.com/onegrid/onegrid/internal/testcity"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
