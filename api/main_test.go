@@ -1,0 +1,9 @@
+package api
+
+import (
+	"testing"
+
+	"github.com/onegrid/onegrid/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
