@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/tiles"
 )
 
 func count(t *testing.T, s *tiles.Service, layer string, z int) int {

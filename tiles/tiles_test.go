@@ -21,8 +21,8 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/pgtest"
-	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/tiles"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
