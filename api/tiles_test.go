@@ -159,7 +159,7 @@ func TestTileGzipETag(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("stale If-None-Match: status %d", resp.StatusCode)
 	}
-	resp, _ = get(t, srv.URL+tilePath("events", testcity.Centre, 14))
+	resp, _ = get(t, srv.URL+tilePath("events", testcity.Centre, 15))
 	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "must-revalidate") || !strings.Contains(cc, "max-age=10") {
 		t.Errorf("events Cache-Control %q", cc)
 	}
@@ -274,7 +274,7 @@ func TestOgrinfo(t *testing.T) {
 	}{
 		{"admin", 13, map[string]int{"admin": 2, "admin_label": 2}},
 		{"grids", 15, map[string]int{"grids": 2}},
-		{"events", 14, map[string]int{"events": 4}},
+		{"events", 15, map[string]int{"events": 4}},
 		{"households_h3", 10, map[string]int{"households_h3": 1}},
 	} {
 		t.Run(tc.layer, func(t *testing.T) {

@@ -68,9 +68,9 @@ func TestFixtureCity(t *testing.T) {
 		t.Errorf("district load %v, want households %d people %d open_events %d", d, len(city.Households), people, openAll)
 	}
 
-	// Every event in a z14 tile appears in it, open or not; the open filter keeps
+	// Every event in a z15 tile appears in it, open or not; the open filter keeps
 	// exactly the open ones.
-	tl := at(centre, 14)
+	tl := at(centre, 15)
 	bound := tl.Bound()
 	var all, open int
 	for _, e := range city.Events {
