@@ -75,7 +75,7 @@ func TestFlightCancel(t *testing.T) {
 func TestCacheBound(t *testing.T) {
 	c := newCache(10_000)
 	for i := range 100 {
-		c.add(&cached{key: string(rune('a' + i%26)) + string(rune(i)), gz: make([]byte, 500)})
+		c.add(&cached{key: string(rune('a'+i%26)) + string(rune(i)), gz: make([]byte, 500)})
 	}
 	st := c.stats()
 	if st.Bytes > 10_000 || st.Entries == 0 || st.Evictions == 0 {
