@@ -338,7 +338,9 @@ func (s *Service) renderHouseholdsH3(ctx context.Context, l *Layer, t geo.Tile) 
 	_, err := pgx.ForEachRow(rows, []any{&cell, &households, &people, &tags, &counts}, func() error {
 		p := geojson.Properties{"cell": geo.CellString(cell), "res": res, "households": households, "people": people}
 		for i, tag := range tags {
-			p["tag_"+tag] = counts[i]
+			if i < len(counts) && int(counts[i]) >= s.cfg.MinHouseholds {
+				p["tag_"+tag] = counts[i]
+			}
 		}
 		feats = append(feats, h3Feature{cell: cell, props: p})
 		return nil

@@ -361,3 +361,44 @@ func TestHouseholdSuppression(t *testing.T) {
 		})
 	}
 }
+
+// TestHouseholdsTrackWrites: the H3 aggregates follow updates and deletes.
+func TestHouseholdsTrackWrites(t *testing.T) {
+	s, conn := openCity(t, tiles.Config{MinHouseholds: 2})
+	db, err := pgxConnect(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	ctx := context.Background()
+	props := func() map[string]any {
+		raw, err := s.Render(ctx, "households_h3", at(testcity.Five, 16), tiles.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := geo.CellAt(testcity.Five[0], testcity.Five[1], 11)
+		for _, f := range decode(t, raw)["households_h3"].Features {
+			if f.Properties["cell"] == geo.CellString(c) {
+				return f.Properties
+			}
+		}
+		return nil
+	}
+	p := props()
+	if p["households"] != 5.0 || p["tag_留守老人"] != 3.0 {
+		t.Fatalf("before: %v", p)
+	}
+	// Building 1's rooms are addresses 101..105; 101..103 are 留守老人.
+	if _, err := db.Exec(ctx, `UPDATE household SET tags = '{}' WHERE address_id = 101`); err != nil {
+		t.Fatal(err)
+	}
+	if p = props(); p["households"] != 5.0 || p["tag_留守老人"] != 2.0 {
+		t.Errorf("after untagging one: %v", p)
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM household WHERE address_id IN (102, 104)`); err != nil {
+		t.Fatal(err)
+	}
+	if p = props(); p["households"] != 3.0 || p["tag_留守老人"] != nil {
+		t.Errorf("after deleting two: %v", p)
+	}
+}
