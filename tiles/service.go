@@ -234,7 +234,7 @@ func pack(key string, raw []byte) (*cached, error) {
 		return c, nil
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if _, err := zw.Write(raw); err != nil {
 		return nil, err
 	}
