@@ -100,6 +100,7 @@ func goldenCases() []goldenCase {
 		{"events_h3_z10_category", "events_h3", at(c, 10), "category=01", nil},
 		{"events_h3_z12_from", "events_h3", at(c, 12), "from=" + testcity.Now.AddDate(0, 0, -7).Format(time.RFC3339), nil},
 		{"events_h3_z14", "events_h3", at(c, 14), "", nil},
+		{"events_h3_z12_days", "events_h3", at(c, 12), "from=" + day(-4) + "&to=" + day(0) + "&status=reported,handling", nil},
 		{"events_h3_z15_empty", "events_h3", at(c, 15), "", map[string]int{}},
 		{"households_h3_z10", "households_h3", at(c, 10), "", map[string]int{"households_h3": 1}},
 		{"households_h3_z16", "households_h3", at(testcity.Five, 16), "", map[string]int{"households_h3": 1}},
@@ -400,5 +401,69 @@ func TestHouseholdsTrackWrites(t *testing.T) {
 	}
 	if p = props(); p["households"] != 3.0 || p["tag_留守老人"] != nil {
 		t.Errorf("after deleting two: %v", p)
+	}
+}
+
+// TestEventsH3Paths: the three ways events_h3 is answered (all-time counts, daily
+// counts, event rows) agree. A window of whole China days uses the daily counts; the
+// same window shifted by a nanosecond has to read the event rows.
+func TestEventsH3Paths(t *testing.T) {
+	s, conn := openCity(t, tiles.Config{})
+	db, err := pgxConnect(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	day := func(d int) time.Time {
+		c := testcity.Now.AddDate(0, 0, d).In(tiles.China)
+		return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, tiles.China)
+	}
+	cells := func(f tiles.Filter, z int) map[string]any {
+		raw, err := s.Render(context.Background(), "events_h3", at(testcity.Centre, z), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]any{}
+		if fc := decode(t, raw)["events_h3"]; fc != nil {
+			for _, f := range fc.Features {
+				out[f.Properties["cell"].(string)] = fmt.Sprint(f.Properties["events"], "/", f.Properties["open"])
+			}
+		}
+		return out
+	}
+	for _, z := range []int{8, 10, 12, 13, 14} {
+		for _, tc := range []struct {
+			name     string
+			from, to time.Time
+			status   []string
+		}{
+			{"all time", day(-400), day(400), nil},
+			{"last 4 days", day(-4), time.Time{}, nil},
+			{"a week ago", day(-8), day(-2), nil},
+			{"open since 6 days", day(-6), day(1), []string{"dispatched", "handling", "reported"}},
+		} {
+			fDay := tiles.Filter{From: tc.from.UTC(), To: tc.to.UTC(), Status: tc.status}
+			fRaw := fDay
+			fRaw.From = fRaw.From.Add(time.Nanosecond)
+			a, b := cells(fDay, z), cells(fRaw, z)
+			if fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Errorf("z%d %s: daily counts %v, event rows %v", z, tc.name, a, b)
+			}
+			if tc.name == "all time" {
+				if c := cells(tiles.Filter{}, z); fmt.Sprint(c) != fmt.Sprint(a) {
+					t.Errorf("z%d: all-time counts %v, daily %v", z, c, a)
+				}
+			}
+		}
+	}
+	// The daily counts follow a status change.
+	if _, err := db.Exec(context.Background(), `UPDATE event SET status = 'closed', closed_at = reported_at + interval '1 hour' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	f := tiles.Filter{From: day(-4).UTC(), Status: []string{"closed"}}
+	g := f
+	g.From = g.From.Add(time.Nanosecond)
+	if a, b := cells(f, 12), cells(g, 12); fmt.Sprint(a) != fmt.Sprint(b) || len(a) == 0 {
+		t.Errorf("after closing event 1: daily %v, rows %v", a, b)
 	}
 }
