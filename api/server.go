@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/hotspot"
+	"github.com/onegrid/onegrid/tiles"
 )
 
 // Config holds the HTTP layer's settings; cmd/onegrid fills it from flags and env.
@@ -19,6 +20,8 @@ type Config struct {
 	QueryTimeout time.Duration
 	// Hotspots runs hotspot analyses; nil builds one on the pool with defaults.
 	Hotspots *hotspot.Service
+	// Tiles serves the vector tiles; nil answers the tile routes with 404.
+	Tiles *tiles.Service
 }
 
 // Server is onegrid's HTTP handler.
