@@ -64,7 +64,7 @@ WHERE s.rreason IS NULL AND NOT EXISTS (SELECT 1 FROM event_category c WHERE c.c
 		addressIDCheck,
 		addressRefCheck,
 	},
-	gridChecks: []string{outsideCheck("x.g", "x.reported_at", "format('point outside every grid current at %s', x.reported_at)")},
+	gridChecks: []string{outsideCheck("x.g", "x.reported_at", "'point outside every grid current at its reported time'")},
 	insert: `INSERT INTO event (category_code, severity, source, status, title, reported_at, happened_at, closed_at,
     satisfaction, address_id, geom, h3, admin_code, grid_code, grid_version, dataset, dataset_id)
 SELECT s.category, s.severity, s.source, s.status, coalesce(s.title, ''), s.reported_at, s.happened_at, s.closed_at,
