@@ -1,10 +1,8 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,13 +11,13 @@ import (
 // geojsonReader streams the features of a GeoJSON FeatureCollection with
 // encoding/json Decoder tokens: one feature is in memory at a time.
 type geojsonReader struct {
-	dec  *json.Decoder
+	sp   *splitter
 	n    int64
 	done bool
 }
 
 func newGeoJSONReader(r io.Reader) (*geojsonReader, error) {
-	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<20))
+	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
 		return nil, fmt.Errorf("read geojson: %w", err)
 	}
@@ -33,7 +31,10 @@ func newGeoJSONReader(r io.Reader) (*geojsonReader, error) {
 			if err := expectDelim(dec, '['); err != nil {
 				return nil, fmt.Errorf("read geojson: features: %w", err)
 			}
-			return &geojsonReader{dec: dec}, nil
+			// From here the features are cut out of the stream by a splitter,
+			// which is faster than the Decoder and keeps one feature in memory.
+			buffered, _ := io.ReadAll(dec.Buffered())
+			return &geojsonReader{sp: newSplitter(r, buffered)}, nil
 		}
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
@@ -57,66 +58,93 @@ func expectDelim(dec *json.Decoder, want json.Delim) error {
 func (g *geojsonReader) unit() string { return "feature" }
 
 func (g *geojsonReader) next() (record, error) {
-	if g.done || !g.dec.More() {
+	if g.done {
+		return nil, io.EOF
+	}
+	b, err := g.sp.next()
+	if err == io.EOF {
 		g.done = true
 		return nil, io.EOF
 	}
 	g.n++
-	var raw json.RawMessage
-	if err := g.dec.Decode(&raw); err != nil {
-		// A syntax error leaves the decoder nowhere to resume: the file is broken
-		// from here on, which is an error of the file, not of one row.
+	if err != nil {
 		return nil, fmt.Errorf("read geojson: feature %d: %w", g.n, err)
 	}
-	return &geojsonFeature{n: g.n, raw: raw}, nil
+	if !json.Valid(b) {
+		// A syntax error leaves no safe place to resume: the file is broken from
+		// here on, which is an error of the file, not of one row.
+		err := json.Unmarshal(b, new(json.RawMessage))
+		return nil, fmt.Errorf("read geojson: feature %d: %w", g.n, err)
+	}
+	return &geojsonFeature{n: g.n, raw: append([]byte(nil), b...)}, nil
 }
 
 // geojsonFeature is one feature; prepare decodes it (in a worker goroutine).
 type geojsonFeature struct {
 	n     int64
 	raw   []byte
-	props map[string]json.RawMessage
-	id    json.RawMessage
-	geom  json.RawMessage
+	props []member
+	id    []byte
+	geom  []byte
 }
 
-type featureJSON struct {
-	Type       string                     `json:"type"`
-	ID         json.RawMessage            `json:"id"`
-	Properties map[string]json.RawMessage `json:"properties"`
-	Geometry   json.RawMessage            `json:"geometry"`
+// member is a property: its name and raw JSON value.
+type member struct {
+	key string
+	val []byte
 }
 
 func (f *geojsonFeature) pos() int64 { return f.n }
 
 func (f *geojsonFeature) prepare() error {
-	var fj featureJSON
-	if err := json.Unmarshal(f.raw, &fj); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return &FieldError{Unit: "feature", Pos: f.n, Field: te.Field, Reason: "bad JSON type: want " + te.Type.String() + ", got " + te.Value}
+	var typ, props []byte
+	err := eachMember(f.raw, func(k, v []byte) {
+		switch string(k) {
+		case "type":
+			typ = v
+		case "id":
+			f.id = v
+		case "properties":
+			props = v
+		case "geometry":
+			f.geom = v
 		}
+	})
+	if err != nil {
 		return &FieldError{Unit: "feature", Pos: f.n, Reason: "bad feature: " + err.Error()}
 	}
-	if fj.Type != "Feature" {
-		return &FieldError{Unit: "feature", Pos: f.n, Field: "type", Reason: fmt.Sprintf("want \"Feature\", got %q", fj.Type)}
+	if t, _ := jsonScalar(typ); t != "Feature" {
+		return &FieldError{Unit: "feature", Pos: f.n, Field: "type", Reason: fmt.Sprintf("want \"Feature\", got %s", orNone(typ))}
 	}
-	f.props, f.id = fj.Properties, fj.ID
-	if g := bytes.TrimSpace(fj.Geometry); len(g) > 0 && !bytes.Equal(g, []byte("null")) {
-		f.geom = g
+	if p := bytes.TrimSpace(props); len(p) > 0 && p[0] == '{' {
+		f.props = make([]member, 0, 12)
+		_ = eachMember(p, func(k, v []byte) { f.props = append(f.props, member{keyText(k), v}) })
+	} else if len(p) > 0 && !bytes.Equal(p, []byte("null")) {
+		return &FieldError{Unit: "feature", Pos: f.n, Field: "properties", Reason: "want an object or null"}
+	}
+	if g := bytes.TrimSpace(f.geom); len(g) == 0 || bytes.Equal(g, []byte("null")) {
+		f.geom = nil
 	}
 	return nil
 }
 
+func orNone(b []byte) string {
+	if len(b) == 0 {
+		return "none"
+	}
+	return string(b)
+}
+
 func (f *geojsonFeature) get(col string) (string, bool) {
-	v, ok := f.props[col]
-	if !ok && col == "id" {
-		v, ok = f.id, len(f.id) > 0
+	for i := range f.props {
+		if f.props[i].key == col {
+			return jsonScalar(f.props[i].val)
+		}
 	}
-	if !ok {
-		return "", false
+	if col == "id" && len(f.id) > 0 {
+		return jsonScalar(f.id)
 	}
-	return jsonScalar(v)
+	return "", false
 }
 
 // jsonScalar turns a JSON value into text: strings unquoted, null absent,
@@ -125,6 +153,12 @@ func jsonScalar(v json.RawMessage) (string, bool) {
 	v = bytes.TrimSpace(v)
 	if len(v) == 0 || bytes.Equal(v, []byte("null")) {
 		return "", false
+	}
+	if v[0] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		if len(v) <= 2 {
+			return "", false
+		}
+		return string(v[1 : len(v)-1]), true
 	}
 	if v[0] == '"' {
 		s, err := strconv.Unquote(string(v))

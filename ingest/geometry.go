@@ -57,6 +57,9 @@ func ParseWKT(s string) (g orb.Geometry, err error) {
 
 // parseGeoJSONGeometry parses a GeoJSON geometry object.
 func parseGeoJSONGeometry(b []byte) (orb.Geometry, error) {
+	if p, ok := fastPoint(b); ok {
+		return p, nil
+	}
 	g, err := geojson.UnmarshalGeometry(b)
 	if err != nil {
 		return nil, fmt.Errorf("invalid GeoJSON geometry: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 )
+
+// step logs how long a step of a load took.
+func step(log *slog.Logger, name string, start time.Time) {
+	if log != nil {
+		log.Debug("ingest step", "step", name, "took", time.Since(start).Round(time.Microsecond))
+	}
+}
 
 // DB is what a load needs: a *pgxpool.Pool or a *pgx.Conn.
 type DB interface {
@@ -35,6 +43,7 @@ type Options struct {
 	RejectsPath    string         // default <Path>.rejects.csv
 	Workers        int            // conversion goroutines (default GOMAXPROCS)
 	Progress       func(Progress) // called a few times a second, and per phase
+	Log            *slog.Logger   // debug timings of each step; nil = none
 }
 
 // Summary is what a load did.
@@ -156,7 +165,7 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 	}
 	st := stageJob{
 		kind: o.Kind, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
-		cols: k.cols, sql: k.sql, reread: reread,
+		cols: k.cols, sql: k.sql, reread: reread, log: o.Log,
 		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k)},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
 			p := startPipeline(ctx, rd, conv.convert, o.Workers, &t.rows)
@@ -212,6 +221,7 @@ type stageJob struct {
 	// before runs after the staging table is filled and before the checks
 	// (e.g. to create categories or areas the rows refer to).
 	before func(ctx context.Context, tx pgx.Tx) error
+	log    *slog.Logger
 }
 
 func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err error) {
@@ -232,14 +242,18 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	if err = createStage(ctx, tx, stageTable, j.cols); err != nil {
 		return s, err
 	}
+	t0 := time.Now()
 	if s.Read, err = j.fill(ctx, tx, t); err != nil {
 		return s, err
 	}
+	step(j.log, "copy", t0)
 	t.setPhase("checking")
 	if j.before != nil {
+		t0 = time.Now()
 		if err = j.before(ctx, tx); err != nil {
 			return s, err
 		}
+		step(j.log, "before", t0)
 	}
 	if _, err = tx.Exec(ctx, `ANALYZE `+stageTable); err != nil {
 		return s, fmt.Errorf("analyze staging table: %w", err)
@@ -253,15 +267,19 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		checks = append(append([]string{}, checks...), j.sql.gridChecks...)
 	}
 	for i, q := range checks {
+		t0 = time.Now()
 		if _, err = tx.Exec(ctx, q, j.args); err != nil {
 			return s, fmt.Errorf("check %d: %w", i+1, err)
 		}
+		step(j.log, fmt.Sprintf("check %d", i+1), t0)
 	}
 	t.setPhase("linking")
+	t0 = time.Now()
 	tag, err := tx.Exec(ctx, j.sql.insert, j.args)
 	if err != nil {
 		return s, fmt.Errorf("insert: %w", err)
 	}
+	step(j.log, "insert", t0)
 	s.Loaded = tag.RowsAffected()
 	for i, q := range j.sql.afterInsert {
 		if _, err = tx.Exec(ctx, q, j.args); err != nil {
@@ -269,6 +287,8 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		}
 	}
 	t.setPhase("rejects")
+	t0 = time.Now()
+	defer step(j.log, "rejects", t0)
 	if err = fillRaw(ctx, tx, stageTable, j.reread); err != nil {
 		return s, err
 	}

@@ -87,7 +87,7 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	}
 	o := ingest.Options{
 		Kind: kind, Path: path, Format: *format, Mapping: mapping, Dataset: *dataset, AddressDataset: *addrDataset,
-		SRS: *srs, TimeZone: loc, HashKey: []byte(*hashKey), RejectsPath: *rejects,
+		SRS: *srs, TimeZone: loc, HashKey: []byte(*hashKey), RejectsPath: *rejects, Log: m.Log,
 	}
 	if *progress {
 		o.Progress = progressPrinter(m.Stderr)

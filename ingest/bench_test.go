@@ -1,0 +1,69 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+)
+
+// writeEventsGeoJSON writes n point events as a FeatureCollection.
+func writeEventsGeoJSON(tb testing.TB, n int) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "events.geojson")
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fmt.Fprintln(f, `{"type": "FeatureCollection", "features": [`)
+	for i := range n {
+		if i > 0 {
+			fmt.Fprintln(f, ",")
+		}
+		fmt.Fprintf(f, `{"type": "Feature", "id": "e%d", "properties": {"category": "C01", "severity": "general", "source": "app", "status": "reported", "title": "事件 %d", "reported_at": "2023-06-01T10:00:00Z"}, "geometry": {"type": "Point", "coordinates": [%.7f, %.7f]}}`,
+			i, i, 114.0+float64(i%1000)/10000, 22.5+float64(i%997)/10000)
+	}
+	fmt.Fprintln(f, "]}")
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkConvertGeoJSON measures reading and converting point features (no database).
+func BenchmarkConvertGeoJSON(b *testing.B) {
+	const n = 100_000
+	path := writeEventsGeoJSON(b, n)
+	k := kinds["events"]
+	b.ResetTimer()
+	for range b.N {
+		f, cr, rd, has, err := openReader(path, "geojson")
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = cr
+		conv, err := newConverter(k, Mapping{}, &convCtx{}, rd.unit(), false, has)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rows atomic.Int64
+		p := startPipeline(context.Background(), rd, conv.convert, 0, &rows)
+		for p.Next() {
+			if v, _ := p.Values(); v[2] != nil {
+				b.Fatalf("rejected: %v", v)
+			}
+		}
+		if err := p.Err(); err != nil && !errors.Is(err, io.EOF) {
+			b.Fatal(err)
+		}
+		f.Close()
+		if rows.Load() != n {
+			b.Fatalf("rows = %d", rows.Load())
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
