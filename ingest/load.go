@@ -44,6 +44,9 @@ type Options struct {
 	Workers        int            // conversion goroutines (default GOMAXPROCS)
 	Progress       func(Progress) // called a few times a second, and per phase
 	Log            *slog.Logger   // debug timings of each step; nil = none
+	// Bulk is "auto" (default), "on" or "off": whether to drop and rebuild the
+	// target table's secondary indexes around the insert (see BulkMinRows).
+	Bulk string
 }
 
 // Summary is what a load did.
@@ -165,7 +168,7 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 	}
 	st := stageJob{
 		kind: o.Kind, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
-		cols: k.cols, sql: k.sql, reread: reread, log: o.Log,
+		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: targetTables[o.Kind], bulk: o.Bulk,
 		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k)},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
 			p := startPipeline(ctx, rd, conv.convert, o.Workers, &t.rows)
@@ -222,6 +225,8 @@ type stageJob struct {
 	// (e.g. to create categories or areas the rows refer to).
 	before func(ctx context.Context, tx pgx.Tx) error
 	log    *slog.Logger
+	table  string // target table, for bulk mode
+	bulk   string
 }
 
 func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err error) {
@@ -236,6 +241,10 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
+	// Hash aggregates and joins over a million staged rows want memory.
+	if _, err = tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+		return s, fmt.Errorf("set work_mem: %w", err)
+	}
 	if s.RunID, err = startRun(ctx, tx, j.kind, j.file, j.dataset); err != nil {
 		return s, err
 	}
@@ -248,15 +257,15 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	}
 	step(j.log, "copy", t0)
 	t.setPhase("checking")
+	if _, err = tx.Exec(ctx, `ANALYZE `+stageTable); err != nil {
+		return s, fmt.Errorf("analyze staging table: %w", err)
+	}
 	if j.before != nil {
 		t0 = time.Now()
 		if err = j.before(ctx, tx); err != nil {
 			return s, err
 		}
 		step(j.log, "before", t0)
-	}
-	if _, err = tx.Exec(ctx, `ANALYZE `+stageTable); err != nil {
-		return s, fmt.Errorf("analyze staging table: %w", err)
 	}
 	checks := j.sql.checks
 	var hasGrids bool
@@ -274,12 +283,40 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		step(j.log, fmt.Sprintf("check %d", i+1), t0)
 	}
 	t.setPhase("linking")
+	var dropped []indexDef
+	if j.table != "" {
+		bulk, err := useBulk(ctx, tx, j.bulk, j.table, s.Read)
+		if err != nil {
+			return s, err
+		}
+		if bulk {
+			if dropped, err = dropIndexes(ctx, tx, j.table); err != nil {
+				return s, err
+			}
+			fks, err := dropForeignKeys(ctx, tx, j.table)
+			if err != nil {
+				return s, err
+			}
+			dropped = append(dropped, fks...)
+		}
+	}
+	insert := j.sql.insert
+	var hasAreas bool
+	if err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM grid) OR EXISTS (SELECT 1 FROM admin_area)`).Scan(&hasAreas); err != nil {
+		return s, fmt.Errorf("look for areas: %w", err)
+	}
+	if !hasAreas {
+		insert = withoutLinks(insert)
+	}
 	t0 = time.Now()
-	tag, err := tx.Exec(ctx, j.sql.insert, j.args)
+	tag, err := tx.Exec(ctx, insert, j.args)
 	if err != nil {
 		return s, fmt.Errorf("insert: %w", err)
 	}
 	step(j.log, "insert", t0)
+	if err = createIndexes(ctx, tx, dropped, j.log); err != nil {
+		return s, err
+	}
 	s.Loaded = tag.RowsAffected()
 	for i, q := range j.sql.afterInsert {
 		if _, err = tx.Exec(ctx, q, j.args); err != nil {

@@ -181,7 +181,7 @@ func LoadOpen311(ctx context.Context, db DB, o Options, areasPath string) (Summa
 	areasDataset := DefaultDataset(areasPath)
 	j := stageJob{
 		kind: "open311", file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
-		cols: k.cols, sql: k.sql, log: o.Log,
+		cols: k.cols, sql: k.sql, log: o.Log, table: "event", bulk: o.Bulk,
 		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": "id", "areas_dataset": areasDataset},
 		reread: func(want map[int64]bool) (map[int64]string, error) {
 			f, _, rd, _, err := openReader(o.Path, o.Format)

@@ -43,6 +43,7 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 		allowRejects = fs.Bool("allow-rejects", false, "exit 0 even when rows were rejected")
 		areas        = fs.String("areas", "", "open311: GeoJSON of tracts with an nhood property, loaded as neighbourhoods, tracts and grids")
 		hashKey      = fs.String("hash-key", os.Getenv("ONEGRID_HASH_KEY"), "HMAC key for personal data hashes (ONEGRID_HASH_KEY)")
+		bulk         = fs.String("bulk", "auto", "drop and rebuild the target table's secondary indexes around the insert: auto (large loads into small tables), on, off")
 		progress     = fs.Bool("progress", isTerminal(m.Stderr), "show progress on stderr (default: when stderr is a terminal)")
 	)
 	fs.Usage = func() {
@@ -87,7 +88,7 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	}
 	o := ingest.Options{
 		Kind: kind, Path: path, Format: *format, Mapping: mapping, Dataset: *dataset, AddressDataset: *addrDataset,
-		SRS: *srs, TimeZone: loc, HashKey: []byte(*hashKey), RejectsPath: *rejects, Log: m.Log,
+		SRS: *srs, TimeZone: loc, HashKey: []byte(*hashKey), RejectsPath: *rejects, Log: m.Log, Bulk: *bulk,
 	}
 	if *progress {
 		o.Progress = progressPrinter(m.Stderr)
