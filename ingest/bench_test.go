@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+
+	"github.com/onegrid/onegrid/internal/pgtest"
 )
 
 // writeEventsGeoJSON writes n point events as a FeatureCollection.
@@ -63,6 +65,29 @@ func BenchmarkConvertGeoJSON(b *testing.B) {
 		f.Close()
 		if rows.Load() != n {
 			b.Fatalf("rows = %d", rows.Load())
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkLoadEventsGeoJSON measures a whole load of point events (read, parse,
+// H3, COPY, checks, insert) into a fresh database; rows/s is the end-to-end rate.
+func BenchmarkLoadEventsGeoJSON(b *testing.B) {
+	const n = 100_000
+	path := writeEventsGeoJSON(b, n)
+	for i := range b.N {
+		b.StopTimer()
+		db := pgtest.New(b)
+		if _, err := db.Exec(context.Background(), `INSERT INTO event_category (code, level, name) VALUES ('C01', 1, 'bench')`); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		s, err := Load(context.Background(), db, Options{Kind: "events", Path: path, Dataset: fmt.Sprint("bench", i), RejectsPath: filepath.Join(b.TempDir(), "r.csv")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s.Loaded != n {
+			b.Fatalf("loaded %d", s.Loaded)
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
