@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -21,15 +22,19 @@ func writeEventsGeoJSON(tb testing.TB, n int) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	fmt.Fprintln(f, `{"type": "FeatureCollection", "features": [`)
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, `{"type": "FeatureCollection", "features": [`)
 	for i := range n {
 		if i > 0 {
-			fmt.Fprintln(f, ",")
+			fmt.Fprintln(w, ",")
 		}
-		fmt.Fprintf(f, `{"type": "Feature", "id": "e%d", "properties": {"category": "C01", "severity": "general", "source": "app", "status": "reported", "title": "事件 %d", "reported_at": "2023-06-01T10:00:00Z"}, "geometry": {"type": "Point", "coordinates": [%.7f, %.7f]}}`,
+		fmt.Fprintf(w, `{"type": "Feature", "id": "e%d", "properties": {"category": "C01", "severity": "general", "source": "app", "status": "reported", "title": "事件 %d", "reported_at": "2023-06-01T10:00:00Z"}, "geometry": {"type": "Point", "coordinates": [%.7f, %.7f]}}`,
 			i, i, 114.0+float64(i%1000)/10000, 22.5+float64(i%997)/10000)
 	}
-	fmt.Fprintln(f, "]}")
+	fmt.Fprintln(w, "]}")
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
 	if err := f.Close(); err != nil {
 		tb.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 		areas        = fs.String("areas", "", "open311: GeoJSON of tracts with an nhood property, loaded as neighbourhoods, tracts and grids")
 		hashKey      = fs.String("hash-key", os.Getenv("ONEGRID_HASH_KEY"), "HMAC key for personal data hashes (ONEGRID_HASH_KEY)")
 		bulk         = fs.String("bulk", "auto", "drop and rebuild the target table's secondary indexes around the insert: auto (large loads into small tables), on, off")
-		progress     = fs.Bool("progress", isTerminal(m.Stderr), "show progress on stderr (default: when stderr is a terminal)")
+		progress     = fs.Bool("progress", isTerminal(m.Stderr) && os.Getenv("CI") != "true", "show progress on stderr (default: when stderr is a terminal, never under CI=true)")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(m.Stderr, ingestUsage)
