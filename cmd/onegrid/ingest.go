@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 	_ "time/tzdata" // --tz must work on machines without a zoneinfo database
@@ -92,6 +93,11 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	}
 	if *progress {
 		o.Progress = progressPrinter(m.Stderr)
+	}
+	if os.Getenv("GOGC") == "" {
+		// A load's live heap is a few batches of rows: let it grow before
+		// collecting, which saves a fifth of the CPU and stays far below 1 GB.
+		debug.SetGCPercent(400)
 	}
 	db, err := m.openDB(ctx, true)
 	if err != nil {
