@@ -124,6 +124,18 @@ var layers = []*Layer{
 		kind:         kindEventsH3,
 	},
 	{
+		Name:        "hotspots",
+		Description: "significant cells of the latest stored standard hotspot analysis (whole city, last 30 days, res 9, Gi* with FDR): z, p, bin and bin_fdr (+3/+2/+1 hot at 99/95/90 %); category filter: all or a top-level category",
+		MinZoom:     0, MaxZoom: 24, ServeMax: 14,
+		Fields: map[string]string{
+			"cell": "String", "count": "Number", "z": "Number", "p": "Number", "bin": "Number", "bin_fdr": "Number", "computed_at": "String",
+		},
+		Filtered:     true,
+		Sources:      []string{"hotspots"},
+		CacheControl: "public, max-age=60, must-revalidate",
+		kind:         kindSQL, sql: mustSQL("hotspots.sql"),
+	},
+	{
 		Name:        "events",
 		Description: "event points from z15 (a z14 tile of a dense district holds over 10,000 events a year, over 1 MB); filters from, to, category, status",
 		MinZoom:     15, MaxZoom: 24, ServeMax: 16,

@@ -171,6 +171,10 @@ func Style(baseURL, query string) map[string]any {
 			"fill-color":   ramp("events", 1, "#fde68a", 20, "#f59e0b", 100, "#ef4444", 500, "#991b1b"),
 			"fill-opacity": 0.6,
 		}, nil),
+		fill("hotspots", "hotspots", "hotspots", 0, 24, map[string]any{
+			"fill-color":   []any{"match", []any{"get", "bin_fdr"}, 3, "#ff1744", 2, "#ff6d00", 1, "#ffab00", []any{"match", []any{"get", "bin"}, 3, "#ff8a80", 2, "#ffab91", 1, "#ffe0b2", "#90caf9"}},
+			"fill-opacity": []any{"case", []any{"!=", []any{"get", "bin_fdr"}, 0}, 0.7, 0.3},
+		}, nil),
 		line("events-h3-line", "events_h3", "events_h3", 0, map[string]any{"line-color": "#fbbf24", "line-width": 0.3, "line-opacity": 0.5}),
 		circle("addresses", "addresses", "addresses", 16, map[string]any{"circle-radius": 2, "circle-color": "#a5b4fc", "circle-opacity": 0.7}),
 		circle("events", "events", "events", 14, map[string]any{
