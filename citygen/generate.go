@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,10 +26,21 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Options) (Summary, erro
 	if err := o.defaults(); err != nil {
 		return sum, fmt.Errorf("citygen: %w", err)
 	}
+	var backend uint32 // the server process of our connection, once acquired
+	cpu, srv := selfCPU(), -1.0
 	phase := func(name string, since time.Time) time.Time {
 		now := time.Now()
-		sum.Phases = append(sum.Phases, Phase{name, now.Sub(since).Seconds()})
-		o.Log.Info("citygen phase", "phase", name, "seconds", now.Sub(since).Seconds())
+		p := Phase{Name: name, Seconds: now.Sub(since).Seconds(), ServerCPU: -1}
+		c := selfCPU()
+		p.CPU, cpu = c-cpu, c
+		if s, ok := procCPU(backend); backend != 0 && ok {
+			if srv >= 0 {
+				p.ServerCPU = s - srv
+			}
+			srv = s
+		}
+		sum.Phases = append(sum.Phases, p)
+		o.Log.Info("citygen phase", "phase", name, "seconds", p.Seconds, "cpu", p.CPU, "server_cpu", p.ServerCPU)
 		return now
 	}
 	src, err := loadSource(o.SharedData)
@@ -52,12 +64,16 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Options) (Summary, erro
 		return sum, fmt.Errorf("citygen: acquire connection: %w", err)
 	}
 	defer conn.Release()
+	backend = conn.Conn().PgConn().PID()
+	if s, ok := procCPU(backend); ok {
+		srv = s
+	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return sum, fmt.Errorf("citygen: begin: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
-	w := &writer{tx: tx, o: o, c: c, sum: &sum}
+	w := &writer{tx: tx, o: o, c: c, sum: &sum, backend: backend}
 	if err := w.prepare(ctx); err != nil {
 		return sum, fmt.Errorf("citygen: %w", err)
 	}
@@ -128,19 +144,23 @@ func parallel(n int, f func(i int) error) error {
 
 // writer writes one city in one transaction.
 type writer struct {
-	tx  pgx.Tx
-	o   Options
-	c   *city
-	sum *Summary
+	tx      pgx.Tx
+	backend uint32 // server process id, for CPU figures in the debug log
+	o       Options
+	c       *city
+	sum     *Summary
 
 	idBase  map[string]int64 // table → highest id of other datasets
 	indexes []string         // definitions of indexes dropped for the load
-	fks     []fkDef          // foreign keys dropped for the load
+	uniques []conDef         // unique constraints dropped for the load
+	fks     []conDef         // foreign keys dropped for the load
 }
 
-type fkDef struct{ table, name, def string }
+// conDef is a table constraint as pg_get_constraintdef gives it.
+type conDef struct{ table, name, def string }
 
-// bulkTables are loaded with their secondary indexes and foreign keys dropped.
+// bulkTables are loaded with their secondary indexes, unique constraints and
+// foreign keys dropped.
 var bulkTables = []string{"address", "building", "household", "event"}
 
 func (w *writer) prepare(ctx context.Context) error {
@@ -170,6 +190,9 @@ func (w *writer) prepare(ctx context.Context) error {
 	if err := w.dropForLoad(ctx); err != nil {
 		return err
 	}
+	if err := w.truncate(ctx); err != nil {
+		return err
+	}
 	if exists {
 		if err := w.deleteCity(ctx); err != nil {
 			return err
@@ -182,6 +205,64 @@ func (w *writer) prepare(ctx context.Context) error {
 			return fmt.Errorf("highest %s id: %w", t, err)
 		}
 		w.idBase[t] = id
+	}
+	return nil
+}
+
+// truncate empties the bulk tables with TRUNCATE when that deletes nothing
+// but an earlier generated city: when they hold no other dataset's rows and
+// every table whose foreign keys lead to them (address_alias, event_step, …) is
+// empty. It gives the tables new, empty files in this transaction, and with
+// wal_level = minimal (the embedded cluster's setting) PostgreSQL then writes
+// neither the COPYed rows nor the index builds to the WAL but syncs the files
+// at commit: on a 1M-household city that is about 2 GB of WAL not written. On a
+// fresh database it is the normal case; on --replace it also replaces
+// millions of row deletes. Elsewhere the city is deleted row by row.
+func (w *writer) truncate(ctx context.Context) error {
+	rows, err := w.tx.Query(ctx, `WITH RECURSIVE dep(rel) AS (
+		SELECT c.oid FROM pg_class c WHERE c.relname = ANY($1) AND c.relnamespace = current_schema()::regnamespace
+		UNION
+		SELECT k.conrelid FROM pg_constraint k JOIN dep ON k.confrelid = dep.rel WHERE k.contype = 'f')
+		SELECT c.relname, c.relname = ANY($1) FROM dep JOIN pg_class c ON c.oid = dep.rel
+		WHERE c.relnamespace = current_schema()::regnamespace ORDER BY 1`, bulkTables)
+	if err != nil {
+		return fmt.Errorf("list tables to truncate: %w", err)
+	}
+	type rel struct {
+		name string
+		bulk bool
+	}
+	var rels []rel
+	for rows.Next() {
+		var r rel
+		if err := rows.Scan(&r.name, &r.bulk); err != nil {
+			rows.Close()
+			return err
+		}
+		rels = append(rels, r)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list tables to truncate: %w", err)
+	}
+	names := make([]string, len(rels))
+	for i, r := range rels {
+		names[i] = pgx.Identifier{r.name}.Sanitize()
+		q := "SELECT EXISTS (SELECT 1 FROM " + names[i] + ")"
+		args := []any{}
+		if r.bulk {
+			q = "SELECT EXISTS (SELECT 1 FROM " + names[i] + " WHERE dataset <> $1)"
+			args = append(args, Dataset)
+		}
+		var other bool
+		if err := w.tx.QueryRow(ctx, q, args...).Scan(&other); err != nil {
+			return fmt.Errorf("look for other data in %s: %w", r.name, err)
+		}
+		if other {
+			return nil
+		}
+	}
+	if _, err := w.tx.Exec(ctx, "TRUNCATE "+strings.Join(names, ", ")); err != nil {
+		return fmt.Errorf("truncate: %w", err)
 	}
 	return nil
 }
@@ -215,12 +296,49 @@ func (w *writer) deleteCity(ctx context.Context) error {
 	return nil
 }
 
+// serverCPU is the backend's CPU seconds so far, -1 when unknown.
+func (w *writer) serverCPU() float64 {
+	if s, ok := procCPU(w.backend); w.backend != 0 && ok {
+		return s
+	}
+	return -1
+}
+
+// debugStep logs one statement of finish with its wall and backend CPU seconds
+// (parallel workers' CPU is not included).
+func (w *writer) debugStep(msg, what string, t time.Time, cpu0 float64) {
+	cpu := -1.0
+	if c := w.serverCPU(); c >= 0 && cpu0 >= 0 {
+		cpu = c - cpu0
+	}
+	w.o.Log.Debug(msg, "what", what, "seconds", time.Since(t).Seconds(), "server_cpu", cpu)
+}
+
+func scanConDefs(rows pgx.Rows) ([]conDef, error) {
+	var out []conDef
+	for rows.Next() {
+		var c conDef
+		if err := rows.Scan(&c.table, &c.name, &c.def); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 func isDDL(s string) bool { return len(s) > 5 && s[:5] == "ALTER" }
 
-// dropForLoad drops the bulk tables' secondary indexes and foreign keys; finish
-// recreates them from the catalogue's own definitions. Building a GiST or GIN
-// index once is several times faster than growing it row by row, and one
-// validating join is faster than a trigger per row.
+// dropForLoad drops the bulk tables' secondary indexes, unique constraints and
+// foreign keys; finish recreates them from the catalogue's own definitions.
+// Building a GiST or GIN index once is several times faster than growing it row
+// by row, and one validating join is faster than a trigger per row. The
+// (dataset, dataset_id) keys are the costliest index to maintain during COPY
+// (event ids sort as text, so "e10" < "e9": inserts land all over the B-tree);
+// one sorted build, which also checks uniqueness, costs a fraction of that.
+// Only the primary keys stay (foreign keys of other tables need them, and ids
+// arrive in order, so each insert goes to the rightmost leaf). A unique
+// constraint that a foreign key references is kept too.
 func (w *writer) dropForLoad(ctx context.Context) error {
 	rows, err := w.tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(i.indexrelid)
 		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
@@ -249,19 +367,28 @@ func (w *writer) dropForLoad(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list foreign keys: %w", err)
 	}
-	for rows.Next() {
-		var f fkDef
-		if err := rows.Scan(&f.table, &f.name, &f.def); err != nil {
-			return err
-		}
-		w.fks = append(w.fks, f)
-	}
-	if err := rows.Err(); err != nil {
+	if w.fks, err = scanConDefs(rows); err != nil {
 		return fmt.Errorf("list foreign keys: %w", err)
 	}
 	for _, f := range w.fks {
 		if _, err := w.tx.Exec(ctx, "ALTER TABLE "+pgx.Identifier{f.table}.Sanitize()+" DROP CONSTRAINT "+pgx.Identifier{f.name}.Sanitize()); err != nil {
 			return fmt.Errorf("drop foreign key %s: %w", f.name, err)
+		}
+	}
+	rows, err = w.tx.Query(ctx, `SELECT t.relname, k.conname, pg_get_constraintdef(k.oid)
+		FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+		WHERE k.contype = 'u' AND t.relname = ANY($1) AND t.relnamespace = current_schema()::regnamespace
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = k.conindid)
+		ORDER BY t.relname, k.conname`, bulkTables)
+	if err != nil {
+		return fmt.Errorf("list unique constraints: %w", err)
+	}
+	if w.uniques, err = scanConDefs(rows); err != nil {
+		return fmt.Errorf("list unique constraints: %w", err)
+	}
+	for _, u := range w.uniques {
+		if _, err := w.tx.Exec(ctx, "ALTER TABLE "+pgx.Identifier{u.table}.Sanitize()+" DROP CONSTRAINT "+pgx.Identifier{u.name}.Sanitize()); err != nil {
+			return fmt.Errorf("drop unique constraint %s: %w", u.name, err)
 		}
 	}
 	for _, n := range names {
@@ -275,19 +402,26 @@ func (w *writer) dropForLoad(ctx context.Context) error {
 // finish rebuilds what dropForLoad dropped, moves the id sequences past the
 // generated ids and refreshes the planner's statistics.
 func (w *writer) finish(ctx context.Context) error {
+	for _, u := range w.uniques {
+		t, c0 := time.Now(), w.serverCPU()
+		if _, err := w.tx.Exec(ctx, "ALTER TABLE "+pgx.Identifier{u.table}.Sanitize()+" ADD CONSTRAINT "+pgx.Identifier{u.name}.Sanitize()+" "+u.def); err != nil {
+			return fmt.Errorf("restore unique constraint %s: %w", u.name, err)
+		}
+		w.debugStep("citygen unique constraint", u.name, t, c0)
+	}
 	for _, def := range w.indexes {
-		t := time.Now()
+		t, c0 := time.Now(), w.serverCPU()
 		if _, err := w.tx.Exec(ctx, def); err != nil {
 			return fmt.Errorf("%s: %w", def, err)
 		}
-		w.o.Log.Debug("citygen index", "def", def, "seconds", time.Since(t).Seconds())
+		w.debugStep("citygen index", def, t, c0)
 	}
 	for _, f := range w.fks {
-		t := time.Now()
+		t, c0 := time.Now(), w.serverCPU()
 		if _, err := w.tx.Exec(ctx, "ALTER TABLE "+pgx.Identifier{f.table}.Sanitize()+" ADD CONSTRAINT "+pgx.Identifier{f.name}.Sanitize()+" "+f.def); err != nil {
 			return fmt.Errorf("restore foreign key %s: %w", f.name, err)
 		}
-		w.o.Log.Debug("citygen foreign key", "name", f.name, "seconds", time.Since(t).Seconds())
+		w.debugStep("citygen foreign key", f.name, t, c0)
 	}
 	for _, t := range bulkTables {
 		q := fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), greatest(1, (SELECT max(id) FROM %s)))", t, pgx.Identifier{t}.Sanitize())
@@ -296,9 +430,11 @@ func (w *writer) finish(ctx context.Context) error {
 		}
 	}
 	for _, t := range append([]string{"admin_area", "grid"}, bulkTables...) {
+		t0, c0 := time.Now(), w.serverCPU()
 		if _, err := w.tx.Exec(ctx, "ANALYZE "+pgx.Identifier{t}.Sanitize()); err != nil {
 			return fmt.Errorf("analyze %s: %w", t, err)
 		}
+		w.debugStep("citygen analyze", t, t0, c0)
 	}
 	return nil
 }

@@ -91,8 +91,13 @@ type Summary struct {
 	Seconds    float64 // total wall time
 }
 
-// Phase is one timed step of a run.
+// Phase is one timed step of a run. CPU times separate the two processes that
+// share the machine's cores, which wall time on a busy machine does not: CPU is
+// this process's (all goroutines), ServerCPU the database backend's, read from
+// /proc when the server runs on this machine and we may read it (else -1).
 type Phase struct {
-	Name    string
-	Seconds float64
+	Name      string
+	Seconds   float64
+	CPU       float64
+	ServerCPU float64
 }

@@ -227,6 +227,27 @@ func roomPoint(b *bldPlan, unit int) (float64, float64) {
 	return cx, b.minY + f*(b.maxY-b.minY)
 }
 
+// unitCells returns each unit's point and H3 cell (index unit-1): every room of
+// a unit shares its point (roomPoint), so one H3 call per unit serves all the
+// unit's rooms and households instead of one per row. buf is reused.
+func unitCells(b *bldPlan, buf []unitCell) ([]unitCell, error) {
+	buf = buf[:0]
+	for u := 1; u <= b.units; u++ {
+		x, y := roomPoint(b, u)
+		h, err := cell(x, y)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(buf, unitCell{x, y, h})
+	}
+	return buf, nil
+}
+
+type unitCell struct {
+	x, y float64
+	h3   int64
+}
+
 func buildingText(c *community, g *gridPlan, b *bldPlan) (local, full string) {
 	if g.road.compound {
 		local = g.road.name + strconv.Itoa(b.no) + "栋"
@@ -239,6 +260,7 @@ func buildingText(c *community, g *gridPlan, b *bldPlan) (local, full string) {
 func (w *writer) addresses(ctx context.Context) error {
 	from := w.o.Start()
 	_, err := w.copyRows(ctx, "address", addressCols, func(emit func([]any) error) error {
+		var units []unitCell
 		for _, d := range w.c.districts {
 			dn := d.src.name
 			if err := emit([]any{d.addrID, nil, "district", province + cityName + dn, jsonObject("province", province, "city", cityName, "district", dn),
@@ -301,21 +323,20 @@ func (w *writer) addresses(ctx context.Context) error {
 						}
 						_ = local
 						r := stream(w.o.Seed, "rooms", uint64(b.id))
+						if units, err = unitCells(b, units); err != nil {
+							return err
+						}
 						for k, sl := range roomSlots(r, b) {
 							roomNo := strconv.Itoa(sl.floor*100 + sl.room)
 							if sl.room >= 100 {
 								roomNo = strconv.Itoa(sl.floor*1000 + sl.room)
 							}
 							rcode := bcode + fmt.Sprintf("%02d%02d%02d", sl.unit, sl.floor, sl.room)
-							rx, ry := roomPoint(b, sl.unit)
-							rh, err := cell(rx, ry)
-							if err != nil {
-								return err
-							}
+							uc := units[sl.unit-1]
 							text := full + strconv.Itoa(sl.unit) + "单元" + roomNo + "室"
 							rc := append(comp[:len(comp):len(comp)], "unit", strconv.Itoa(sl.unit), "room", roomNo)
 							if err := emit([]any{b.addrID + 1 + int64(k), b.addrID, "room", text, jsonObject(rc...),
-								rcode, c.code, m.code, ewkbPoint(rx, ry), rh, from, Dataset, rcode}); err != nil {
+								rcode, c.code, m.code, ewkbPoint(uc.x, uc.y), uc.h3, from, Dataset, rcode}); err != nil {
 								return err
 							}
 						}
@@ -364,6 +385,7 @@ func (w *writer) households(ctx context.Context) error {
 	}
 	_, err := w.copyRows(ctx, "household", householdCols, func(emit func([]any) error) error {
 		var prevMG *mgPlan
+		var units []unitCell
 		off := 0
 		for _, br := range w.c.blds {
 			b := br.b
@@ -375,12 +397,12 @@ func (w *writer) households(ctx context.Context) error {
 			bcode := br.g.road.code + fmt.Sprintf("%04d", b.no)
 			slots := roomSlots(stream(w.o.Seed, "rooms", uint64(b.id)), b)
 			r := stream(w.o.Seed, "households", uint64(b.id))
+			var err error
+			if units, err = unitCells(b, units); err != nil {
+				return err
+			}
 			for k, sl := range slots {
-				rx, ry := roomPoint(b, sl.unit)
-				h, err := cell(rx, ry)
-				if err != nil {
-					return err
-				}
+				h := units[sl.unit-1].h3
 				n := int(members[k])
 				people += int64(n)
 				tags := []string{}

@@ -336,6 +336,13 @@ func (c *Cluster) initdb(ctx context.Context) error {
 		"work_mem = 32MB",
 		"maintenance_work_mem = 512MB",
 		"max_wal_size = 4GB",
+		// No replication or WAL archiving for the embedded database: with minimal
+		// WAL, a bulk load into a table created or truncated in the same
+		// transaction (onegrid gen) skips the WAL and syncs the files at commit,
+		// and index builds skip it too. Crash safety is unchanged. A cluster that
+		// must feed a standby or PITR is an external one (DATABASE_URL).
+		"wal_level = minimal",
+		"max_wal_senders = 0",
 		"checkpoint_timeout = 15min",
 		"random_page_cost = 1.1",
 		"effective_cache_size = 8GB",

@@ -73,8 +73,13 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 	for _, t := range tables {
 		fmt.Fprintf(m.Stdout, "  %-15s %10d rows\n", t, sum.Rows[t])
 	}
+	fmt.Fprintf(m.Stdout, "  %-15s %8s %8s %8s\n", "phase", "wall s", "cpu s", "server s")
 	for _, p := range sum.Phases {
-		fmt.Fprintf(m.Stdout, "  %-15s %8.2f s\n", p.Name, p.Seconds)
+		server := "-"
+		if p.ServerCPU >= 0 {
+			server = fmt.Sprintf("%8.2f", p.ServerCPU)
+		}
+		fmt.Fprintf(m.Stdout, "  %-15s %8.2f %8.2f %8s\n", p.Name, p.Seconds, p.CPU, server)
 	}
 	fmt.Fprintf(m.Stdout, "%d hotspots written to %s\ntotal %.1f s\n", len(sum.Hotspots), o.TruthPath, sum.Seconds)
 	return nil
