@@ -9,12 +9,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/onegrid/onegrid/query"
 )
 
 // Config holds the HTTP layer's settings; cmd/onegrid fills it from flags and env.
 type Config struct {
 	// QueryTimeout bounds every database statement a request runs.
 	QueryTimeout time.Duration
+	// Query holds the privacy threshold, polygon limits and grid size bands.
+	Query query.Config
 }
 
 // Server is onegrid's HTTP handler.
@@ -23,6 +27,7 @@ type Server struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
 	mux *http.ServeMux
+	q   *query.Store
 }
 
 // New builds the server and its routes.
@@ -33,7 +38,7 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: query.New(db, cfg.Query)}
 	s.routes()
 	return s
 }
