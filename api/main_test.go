@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
@@ -81,4 +82,12 @@ func qs(kv ...string) string {
 		v.Set(kv[i], kv[i+1])
 	}
 	return "?" + v.Encode()
+}
+
+func mustTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
