@@ -178,6 +178,9 @@ func TestAggregates(t *testing.T) {
 			query.AggregateRequest{GroupBy: gb, Metric: "events", To: window[1], Status: []string{"closed"}, Source: []string{"patrol", "qr"}},
 			query.AggregateRequest{GroupBy: gb, Metric: "median_close_hours", From: window[0], To: window[1]},
 			query.AggregateRequest{GroupBy: gb, Metric: "events_per_1000_households", From: "2025-12-01T00:00:00+08:00", To: "2026-11-01T00:00:00+08:00"},
+			// Whole months from the roll-up plus partial months raw at both ends.
+			query.AggregateRequest{GroupBy: gb, Metric: "events", From: "2026-01-15T10:00:00+08:00", To: "2026-05-20T00:00:00Z", Category: "01"},
+			query.AggregateRequest{GroupBy: gb, Metric: "closed_on_time_share", From: "2025-12-31T16:00:00Z", To: "2026-05-20T00:00:00Z"},
 			// Less than one whole day: raw rows only.
 			query.AggregateRequest{GroupBy: gb, Metric: "events", From: "2026-03-03T01:00:00+08:00", To: "2026-03-03T23:00:00+08:00"},
 		)

@@ -72,9 +72,10 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 		}
 	}
 	var cats []string
+	catLevel := 0
 	if a.Category != "" {
 		var err error
-		if cats, err = s.categorySubtree(ctx, "category", a.Category); err != nil {
+		if catLevel, cats, err = s.category(ctx, "category", a.Category); err != nil {
 			return nil, err
 		}
 	}
@@ -99,7 +100,7 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 	}
 	switch a.Metric {
 	case "events", "events_per_1000_households", "closed_on_time_share":
-		sql, args := eventSQL(a, cats)
+		sql, args := eventSQL(a, cats, catLevel)
 		if err := s.scanGroups(ctx, sql, args, func(k string, name *string, v []any) {
 			c := get(k)
 			c.name = name
@@ -227,7 +228,11 @@ func keyExpr(a *Aggregate) string {
 	case "grid":
 		return "coalesce(gm.parent_code, s.grid_code)"
 	case "h3":
-		return fmt.Sprintf("h3_text(h3_parent(s.h3, %d))", a.H3Res)
+		// h3_parent(s.h3, res) inlined (a SQL function call per row costs more
+		// than the rest of the row): set the resolution field, set the finer digits to 7.
+		clear := ^(int64(15) << 52)
+		set := int64(a.H3Res)<<52 | (int64(1)<<(3*(15-a.H3Res)) - 1)
+		return fmt.Sprintf("CASE WHEN s.h3 > 0 THEN (s.h3 & %d) | %d END", clear, set)
 	case "polygons":
 		return "s.key"
 	}
@@ -254,6 +259,9 @@ func groupSQL(a *Aggregate, source string, aggs []string) string {
 		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN admin_area n ON n.code = g.key WHERE g.key IS NOT NULL ORDER BY 1"
 	case "grid", "micro_grid":
 		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN grid n ON n.code = g.key AND n.valid_to IS NULL WHERE g.key <> '' ORDER BY 1"
+	}
+	if a.GroupBy == "h3" {
+		return "SELECT to_hex(g.key), NULL::text, " + vals + " FROM (" + inner + ") g WHERE g.key IS NOT NULL ORDER BY 1"
 	}
 	return "SELECT g.key, NULL::text, " + vals + " FROM (" + inner + ") g WHERE g.key IS NOT NULL ORDER BY 1"
 }
@@ -353,61 +361,72 @@ func timeRange(b *sqlBuilder, from, to time.Time) string {
 	return strings.Join(c, " AND ")
 }
 
-// daySplit splits a window into whole China-time days [d1, d2) read from the
-// roll-up and the partial edges [from, start(d1)) and [start(d2), to) read raw.
-// ok is false when the window holds no whole day.
-func daySplit(w Window) (d1, d2 time.Time, ok bool) {
+// monthSplit splits a window into whole China-time months [m1, m2), read from
+// the monthly roll-up, and the partial edges [from, m1) and [m2, to), read raw.
+// ok is false when the window holds no whole month.
+func monthSplit(w Window) (m1, m2 time.Time, ok bool) {
 	if !w.From.IsZero() {
 		f := w.From.In(ChinaTime)
-		d1 = time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, ChinaTime)
-		if d1.Before(f) {
-			d1 = d1.AddDate(0, 0, 1)
+		m1 = time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, ChinaTime)
+		if m1.Before(f) {
+			m1 = m1.AddDate(0, 1, 0)
 		}
 	}
 	if !w.To.IsZero() {
 		t := w.To.In(ChinaTime)
-		d2 = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, ChinaTime)
+		m2 = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, ChinaTime)
 	}
-	if !d1.IsZero() && !d2.IsZero() && !d1.Before(d2) {
+	if !m1.IsZero() && !m2.IsZero() && !m1.Before(m2) {
 		return time.Time{}, time.Time{}, false
 	}
-	return d1, d2, true
+	return m1, m2, true
+}
+
+// monthRollupFits reports whether the monthly roll-up can answer a: grouped by an
+// admin unit, no severity, status or source filter, and no category filter or a
+// level-1 one (the roll-up keeps the level-1 ancestor of each event's category).
+func monthRollupFits(a *Aggregate, catLevel int) bool {
+	switch a.GroupBy {
+	case "district", "street", "community":
+	default:
+		return false
+	}
+	return a.Severity == nil && a.Status == nil && a.Source == nil && (a.Category == "" || catLevel == 1)
 }
 
 // eventSQL counts events and closing sums per group.
-func eventSQL(a *Aggregate, cats []string) (string, []any) {
+func eventSQL(a *Aggregate, cats []string, catLevel int) (string, []any) {
 	b := &sqlBuilder{}
 	var source string
+	raw := func(from, to time.Time) string {
+		return "SELECT " + fmt.Sprintf(rawEventCols, "e.h3") + " FROM event e" + and(timeRange(b, from, to), eventFilters(a, cats, b, "e"))
+	}
+	m1, m2, whole := monthSplit(a.Window)
 	switch {
 	case a.GroupBy == "polygons":
 		filters := eventFilters(a, cats, b, "e")
 		source = "SELECT p.key, " + fmt.Sprintf(rawEventCols, "e.h3") + " FROM (" + polygonSource(a, b) + ") p JOIN event e ON ST_Intersects(e.geom, p.geom)" +
 			and(timeRange(b, a.Window.From, a.Window.To), filters)
-	case !usesRollup(a):
-		source = "SELECT " + fmt.Sprintf(rawEventCols, "e.h3") + " FROM event e" + and(timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
+	case monthRollupFits(a, catLevel) && whole:
+		var conds []string
+		if !m1.IsZero() {
+			conds = append(conds, "r.month >= "+b.arg(m1.Format(time.DateOnly))+"::date")
+		}
+		if !m2.IsZero() {
+			conds = append(conds, "r.month < "+b.arg(m2.Format(time.DateOnly))+"::date")
+		}
+		if a.Category != "" {
+			conds = append(conds, "r.category_root = "+b.arg(a.Category))
+		}
+		source = "SELECT r.admin_code, ''::text AS grid_code, 0::bigint AS h3, r.events, r.closed, r.close_hours, r.due, r.on_time FROM event_rollup_month r" + and(conds...)
+		if !m1.IsZero() && a.Window.From.Before(m1) {
+			source += " UNION ALL " + raw(a.Window.From, m1)
+		}
+		if !m2.IsZero() && m2.Before(a.Window.To) {
+			source += " UNION ALL " + raw(m2, a.Window.To)
+		}
 	default:
-		d1, d2, ok := daySplit(a.Window)
-		if !ok { // less than a whole day: raw rows only
-			source = "SELECT " + fmt.Sprintf(rawEventCols, "h3_parent(e.h3, 9)") + " FROM event e" + and(timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
-			break
-		}
-		var days []string
-		if !d1.IsZero() {
-			days = append(days, "r.day >= "+b.arg(d1.Format(time.DateOnly))+"::date")
-		}
-		if !d2.IsZero() {
-			days = append(days, "r.day < "+b.arg(d2.Format(time.DateOnly))+"::date")
-		}
-		source = "SELECT r.admin_code, r.grid_code, r.h3_9 AS h3, r.events, r.closed, r.close_hours, r.due, r.on_time FROM event_rollup_day r" +
-			and(strings.Join(days, " AND "), eventFilters(a, cats, b, "r"))
-		if !d1.IsZero() && a.Window.From.Before(d1) {
-			source += " UNION ALL SELECT " + fmt.Sprintf(rawEventCols, "h3_parent(e.h3, 9)") + " FROM event e" +
-				and(timeRange(b, a.Window.From, d1), eventFilters(a, cats, b, "e"))
-		}
-		if !d2.IsZero() && d2.Before(a.Window.To) {
-			source += " UNION ALL SELECT " + fmt.Sprintf(rawEventCols, "h3_parent(e.h3, 9)") + " FROM event e" +
-				and(timeRange(b, d2, a.Window.To), eventFilters(a, cats, b, "e"))
-		}
+		source = raw(a.Window.From, a.Window.To)
 	}
 	return groupSQL(a, source, eventAggs), b.args
 }
