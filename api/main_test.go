@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,10 +27,16 @@ func fixtureServer(t *testing.T, qc query.Config) (*httptest.Server, *fixture.Ci
 	if err := city.Load(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(New(Config{Query: qc}, db, nil))
+	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ts := httptest.NewServer(New(Config{Query: qc}, db, log))
 	t.Cleanup(ts.Close)
 	return ts, city
 }
+
+// testLog sends the server's log to the test's.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) { l.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
 
 // get fetches path and decodes a JSON answer into v (if non-nil), returning the status.
 func get(t *testing.T, ts *httptest.Server, path string, v any) int {
