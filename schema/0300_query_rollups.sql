@@ -57,6 +57,10 @@ CREATE INDEX household_tag_rollup_admin_idx ON household_tag_rollup (tag, admin_
 CREATE INDEX event_reported_cover_idx ON event (reported_at)
     INCLUDE (admin_code, grid_code, h3, category_code, severity, status, source, closed_at, deadline);
 CREATE INDEX address_alias_address_idx ON address_alias (address_id);
+-- Locate's nearest address: doorplates and buildings only, a few percent of the
+-- address table (rooms share their building's point).
+CREATE INDEX address_doorplate_3857_idx ON address USING gist (geom_3857)
+    WHERE level IN ('road', 'building') AND status = 'active';
 
 -- event_category_subtree returns root and every category below it (NULL if root is unknown).
 CREATE FUNCTION event_category_subtree(root text) RETURNS text[]
