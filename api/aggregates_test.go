@@ -155,7 +155,6 @@ func containsStr(l []string, s string) bool {
 	return false
 }
 
-
 func TestAggregates(t *testing.T) {
 	t.Parallel()
 	ts, city := fixtureServer(t, query.Config{})
@@ -410,7 +409,9 @@ func TestAggregateFormats(t *testing.T) {
 				t.Errorf("%s: geometry %+v", f.ID, f.Geometry)
 			}
 		}
-		var h3fc struct{ Features []struct{ Geometry *struct{ Type string } } }
+		var h3fc struct {
+			Features []struct{ Geometry *struct{ Type string } }
+		}
 		post(t, ts, "/api/v1/aggregates", `{"group_by":"h3:9","metric":"events","format":"geojson"}`, &h3fc)
 		if len(h3fc.Features) == 0 || h3fc.Features[0].Geometry == nil || h3fc.Features[0].Geometry.Type != "Polygon" {
 			t.Errorf("h3 groups as GeoJSON: %+v", h3fc)

@@ -24,7 +24,6 @@ type featurePage struct {
 	NextCursor     *string `json:"next_cursor"`
 }
 
-
 func TestFeaturesPaging(t *testing.T) {
 	t.Parallel()
 	ts, city := fixtureServer(t, query.Config{})

@@ -36,7 +36,10 @@ func fixtureServer(t *testing.T, qc query.Config) (*httptest.Server, *fixture.Ci
 // testLog sends the server's log to the test's.
 type testLog struct{ t *testing.T }
 
-func (l testLog) Write(b []byte) (int, error) { l.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
 
 // get fetches path and decodes a JSON answer into v (if non-nil), returning the status.
 func get(t *testing.T, ts *httptest.Server, path string, v any) int {
