@@ -192,7 +192,11 @@ func (s *Store) scanGroups(ctx context.Context, sql string, args []any, fn func(
 		return err
 	}
 	defer rows.Close()
+	n := 0
 	for rows.Next() {
+		if n++; n > s.cfg.MaxGroups {
+			return paramErr("group_by", "more than %d groups; use a coarser group_by or a smaller area", s.cfg.MaxGroups)
+		}
 		var key string
 		var name *string
 		if err := rows.Scan(append([]any{&key, &name}, dest...)...); err != nil {
