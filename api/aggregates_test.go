@@ -470,3 +470,15 @@ func TestAggregateBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestAggregateMaxGroups(t *testing.T) {
+	t.Parallel()
+	ts, _ := fixtureServer(t, query.Config{MaxGroups: 3})
+	var e apiError
+	if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"h3:11","metric":"households"}`, &e); code != 400 || !strings.HasPrefix(e.Error.Message, "group_by:") {
+		t.Errorf("status %d %q, want 400 naming group_by", code, e.Error.Message)
+	}
+	if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"street","metric":"households"}`, nil); code != 200 {
+		t.Errorf("2 streets: status %d", code)
+	}
+}
