@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -66,11 +67,15 @@ func BenchmarkAggregate(b *testing.B) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
+			var d []time.Duration
 			for b.Loop() {
+				t0 := time.Now()
 				if _, err := s.Aggregate(ctx, &c.a); err != nil {
 					b.Fatal(err)
 				}
+				d = append(d, time.Since(t0))
 			}
+			reportQuantiles(b, d)
 		})
 	}
 }
@@ -87,11 +92,15 @@ func BenchmarkTaggedInStreet(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("street %s, tag %s", street, tag)
+	var d []time.Duration
 	for b.Loop() {
+		t0 := time.Now()
 		if _, _, err := s.TaggedHouseholds(ctx, street, tag); err != nil {
 			b.Fatal(err)
 		}
+		d = append(d, time.Since(t0))
 	}
+	reportQuantiles(b, d)
 }
 
 func BenchmarkLocate(b *testing.B) {
@@ -111,11 +120,26 @@ func BenchmarkLocate(b *testing.B) {
 		b.Fatal("no addresses")
 	}
 	i := 0
+	var d []time.Duration
 	for b.Loop() {
 		p := pts[i%len(pts)]
 		i++
+		t0 := time.Now()
 		if _, err := s.Locate(ctx, p[0]+0.0003, p[1]+0.0002, time.Time{}, 100); err != nil {
 			b.Fatal(fmt.Errorf("%v: %w", p, err))
 		}
+		d = append(d, time.Since(t0))
 	}
+	reportQuantiles(b, d)
+}
+
+// reportQuantiles adds the fastest and the median run: on a shared machine the
+// mean mostly measures the neighbours.
+func reportQuantiles(b *testing.B, d []time.Duration) {
+	if len(d) == 0 {
+		return
+	}
+	slices.Sort(d)
+	b.ReportMetric(float64(d[0].Microseconds())/1000, "min-ms")
+	b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, "p50-ms")
 }
