@@ -15,6 +15,7 @@ build: setup
 
 demo: build
 	$(BIN) migrate
+	$(BIN) gen --households $(DEMO_HOUSEHOLDS) --keep --out bin
 	$(BIN) --addr $(DEMO_ADDR) serve
 
 vet:

@@ -14,13 +14,13 @@ import (
 
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // fixtureServer returns a server over a fresh database holding the fixture city.
-func fixtureServer(t *testing.T, qc query.Config) (*httptest.Server, *fixture.City) {
+func fixtureServer(t *testing.T, qc qry.Config) (*httptest.Server, *fixture.City) {
 	t.Helper()
 	db := pgtest.New(t)
 	city := fixture.New()

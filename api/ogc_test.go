@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 func TestOGCDocuments(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	var landing struct{ Links []link }
 	if code := get(t, ts, "/ogc", &landing); code != 200 {
 		t.Fatal(code)
@@ -119,7 +119,7 @@ func TestOGCWithGDAL(t *testing.T) {
 		}
 		t.Skip("ogrinfo not found: install gdal-bin to check the OGC API with GDAL's OAPIF driver")
 	}
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ogrinfo", "-ro", "-al", "-so", "OAPIF:"+ts.URL+"/ogc").CombinedOutput()

@@ -10,7 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/onegrid/onegrid/query"
+	"github.com/onegrid/onegrid/hotspot"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // Config holds the HTTP layer's settings; cmd/onegrid fills it from flags and env.
@@ -18,7 +19,9 @@ type Config struct {
 	// QueryTimeout bounds every database statement a request runs.
 	QueryTimeout time.Duration
 	// Query holds the privacy threshold, polygon limits and grid size bands.
-	Query query.Config
+	Query qry.Config
+	// Hotspots runs hotspot analyses; nil builds one on the pool with defaults.
+	Hotspots *hotspot.Service
 }
 
 // Server is onegrid's HTTP handler.
@@ -27,7 +30,8 @@ type Server struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
 	mux *http.ServeMux
-	q   *query.Store
+	q   *qry.Store
+	hot *hotspot.Service
 }
 
 // New builds the server and its routes.
@@ -38,7 +42,10 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: query.New(db, cfg.Query)}
+	if cfg.Hotspots == nil {
+		cfg.Hotspots = hotspot.New(db, hotspot.Config{Log: log})
+	}
+	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: qry.New(db, cfg.Query), hot: cfg.Hotspots}
 	s.routes()
 	return s
 }

@@ -28,6 +28,8 @@ type Config struct {
 	PolygonMaxAreaKm2  float64 // ONEGRID_POLYGON_MAX_AREA_KM2: cap on an uploaded polygon's area
 	MicroGridBand      string  // ONEGRID_MICRO_GRID_BAND: households and people a micro-grid should have, "50-110/150-330"
 	GridBand           string  // ONEGRID_GRID_BAND: the same for grids ("" = no check)
+	// ONEGRID_HOTSPOT_INTERVAL: how often serve recomputes the standard hotspot set (0 = never)
+	HotspotInterval time.Duration
 }
 
 // DefaultDataDir is where the embedded database lives unless told otherwise. Root's
@@ -60,6 +62,7 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.Float64Var(&c.PolygonMaxAreaKm2, "polygon-max-area-km2", envFloat("ONEGRID_POLYGON_MAX_AREA_KM2", 2500), "largest area in km² an uploaded polygon may cover (ONEGRID_POLYGON_MAX_AREA_KM2)")
 	fs.StringVar(&c.MicroGridBand, "micro-grid-band", env("ONEGRID_MICRO_GRID_BAND", "50-110/150-330"), "households/people band of a micro-grid, min-max/min-max (ONEGRID_MICRO_GRID_BAND)")
 	fs.StringVar(&c.GridBand, "grid-band", env("ONEGRID_GRID_BAND", ""), "households/people band of a grid, min-max/min-max; empty for none (ONEGRID_GRID_BAND)")
+	fs.DurationVar(&c.HotspotInterval, "hotspot-interval", envDuration("ONEGRID_HOTSPOT_INTERVAL", 5*time.Minute), "how often serve recomputes the standard hotspot analyses; 0 disables (ONEGRID_HOTSPOT_INTERVAL)")
 	return fs
 }
 
@@ -82,6 +85,9 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 				return fmt.Errorf("%s %q: %w", flag, v, err)
 			}
 		}
+	}
+	if c.HotspotInterval < 0 || (c.HotspotInterval > 0 && c.HotspotInterval < 10*time.Second) {
+		return fmt.Errorf("--hotspot-interval %v: must be 0 (off) or at least 10s", c.HotspotInterval)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/hotspot"
 )
 
 func init() { commands["serve"] = runServe }
@@ -32,7 +33,11 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig()}, db, m.Log)
+	hot := hotspot.New(db, hotspot.Config{Log: m.Log})
+	if m.Config.HotspotInterval > 0 {
+		go hot.Schedule(ctx, m.Config.HotspotInterval)
+	}
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Hotspots: hot}, db, m.Log)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
