@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -58,12 +60,14 @@ type Location struct {
 // address within radiusM metres, and its H3 cells at geo.Resolutions.
 func (s *Store) Locate(ctx context.Context, lon, lat float64, at time.Time, radiusM float64) (*Location, error) {
 	loc := &Location{Lon: lon, Lat: lat, RadiusM: radiusM, H3: make(map[string]string, len(geo.Resolutions))}
+	// One cgo call for the finest cell; its ancestors are bit arithmetic.
+	finest := slices.Max(geo.Resolutions)
+	cell, err := geo.CellAt(lon, lat, finest)
+	if err != nil {
+		return nil, fmt.Errorf("locate (%g, %g): %w", lon, lat, err)
+	}
 	for _, res := range geo.Resolutions {
-		c, err := geo.CellAt(lon, lat, res)
-		if err != nil {
-			return nil, fmt.Errorf("locate (%g, %g): %w", lon, lat, err)
-		}
-		loc.H3[fmt.Sprint(res)] = geo.CellString(c)
+		loc.H3[strconv.Itoa(res)] = geo.CellString(geo.ParentBits(cell, res))
 	}
 	var atArg any
 	if !at.IsZero() {
