@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"time"
 
@@ -60,14 +59,15 @@ type Location struct {
 // address within radiusM metres, and its H3 cells at geo.Resolutions.
 func (s *Store) Locate(ctx context.Context, lon, lat float64, at time.Time, radiusM float64) (*Location, error) {
 	loc := &Location{Lon: lon, Lat: lat, RadiusM: radiusM, H3: make(map[string]string, len(geo.Resolutions))}
-	// One cgo call for the finest cell; its ancestors are bit arithmetic.
-	finest := slices.Max(geo.Resolutions)
-	cell, err := geo.CellAt(lon, lat, finest)
-	if err != nil {
-		return nil, fmt.Errorf("locate (%g, %g): %w", lon, lat, err)
-	}
+	// The cell containing the point at each resolution. H3 cells do not nest
+	// exactly, so these can differ from the ancestors of the point's res-12 cell
+	// that roll-ups group rows by, near cell edges.
 	for _, res := range geo.Resolutions {
-		loc.H3[strconv.Itoa(res)] = geo.CellString(geo.ParentBits(cell, res))
+		c, err := geo.CellAt(lon, lat, res)
+		if err != nil {
+			return nil, fmt.Errorf("locate (%g, %g): %w", lon, lat, err)
+		}
+		loc.H3[strconv.Itoa(res)] = geo.CellString(c)
 	}
 	var atArg any
 	if !at.IsZero() {
