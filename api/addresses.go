@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -38,7 +39,7 @@ func (s *Server) handleAddress(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	a, err := s.q.Address(ctx, id, limit)
 	if err != nil {
-		if err == qry.ErrNotFound {
+		if errors.Is(err, qry.ErrNotFound) {
 			err = NotFound("address " + strconv.FormatInt(id, 10))
 		}
 		s.fail(w, r, err)

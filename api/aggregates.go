@@ -39,7 +39,7 @@ func (s *Server) handleAggregates(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.Format = f
-	} else if !bytes.Contains(body, []byte(`"format"`)) && acceptsCSV(r) {
+	} else if a.Format == "" && acceptsCSV(r) {
 		a.Format = "csv"
 	}
 	ctx, cancel := s.queryContext(r)

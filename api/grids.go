@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	qry "github.com/onegrid/onegrid/query"
@@ -27,7 +28,7 @@ func (s *Server) handleGridLoad(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	l, err := s.q.GridLoad(ctx, code, win)
 	if err != nil {
-		if err == qry.ErrNotFound {
+		if errors.Is(err, qry.ErrNotFound) {
 			err = NotFound("grid " + code)
 		}
 		s.fail(w, r, err)

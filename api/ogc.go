@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -232,7 +233,7 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	f, err := s.q.Feature(ctx, c, id)
 	if err != nil {
-		if err == qry.ErrNotFound {
+		if errors.Is(err, qry.ErrNotFound) {
 			err = NotFound("feature " + strconv.Quote(id) + " of " + c.ID)
 		}
 		s.fail(w, r, err)

@@ -80,7 +80,7 @@ type Aggregate struct {
 	Status   []string
 	Source   []string
 	Polygons []KeyedArea
-	Format   string // json (default), csv, geojson
+	Format   string // json, csv, geojson; "" when the body does not say
 }
 
 // KeyedArea is an uploaded polygon and the key (its feature id) it is reported under.
@@ -161,15 +161,11 @@ func (req *AggregateRequest) Check(lim PolygonLimits, maxPolygons int) (*Aggrega
 		}
 	}
 	if !a.eventMetric() && (!a.Window.IsZero() || a.Category != "" || a.Severity != nil || a.Status != nil || a.Source != nil) {
-		if a.Metric != "events_per_1000_households" {
-			return nil, paramErr("metric", "%s counts households now; from, to, category, severity, status and source apply to event metrics only", a.Metric)
-		}
+		return nil, paramErr("metric", "%s counts households now; from, to, category, severity, status and source apply to event metrics only", a.Metric)
 	}
 	switch req.Format {
-	case "", "json":
-		a.Format = "json"
-	case "csv", "geojson":
-		a.Format = req.Format
+	case "", "json", "csv", "geojson":
+		a.Format = req.Format // "" = not chosen in the body: the caller decides (Accept), else json
 	default:
 		return nil, paramErr("format", "unknown format %q; want json, csv or geojson", truncate(req.Format, 20))
 	}
