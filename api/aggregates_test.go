@@ -258,6 +258,7 @@ func TestAggregateThreshold(t *testing.T) {
 	if k == 0 {
 		t.Fatalf("the fixture has no H3 cells of n-1 and n households: %v", perCell)
 	}
+	t.Logf("threshold %d: cell %s has %d households, cell %s has %d", k, sizes[k], k, sizes[k-1], k-1)
 	ts, _ := fixtureServer(t, qry.Config{MinCount: k})
 	var res qry.AggregateResult
 	if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"h3:11","metric":"households"}`, &res); code != 200 {
