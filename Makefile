@@ -5,7 +5,7 @@ BIN := bin/onegrid
 DEMO_HOUSEHOLDS ?= 100000
 DEMO_ADDR ?= localhost:8080
 
-.PHONY: setup build demo test vet bench fuzz clean
+.PHONY: setup build demo test vet bench bench-ingest fuzz clean
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,10 @@ test: setup vet
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Needs BENCH_PG (libpq keywords without dbname), e.g. host=/tmp/db/pgdata port=55002 user=onegrid.
+bench-ingest:
+	scripts/bench-ingest.sh $(BENCH_POINTS) $(BENCH_HOUSEHOLDS)
 
 clean:
 	rm -rf bin

@@ -30,7 +30,7 @@ func TestAddressDetail(t *testing.T) {
 		}
 	}
 	var d qry.AddressDetail
-	if code := get(t, ts, fmt.Sprintf("/api/v1/addresses/%d?children=1", b.ID), &d); code != 200 {
+	if code := getJSON(t, ts, fmt.Sprintf("/api/v1/addresses/%d?children=1", b.ID), &d); code != 200 {
 		t.Fatal(code)
 	}
 	if d.Text != b.Text || d.Level != "building" || len(d.Aliases) != 1 || d.Aliases[0] != b.Alias {
@@ -40,14 +40,14 @@ func TestAddressDetail(t *testing.T) {
 		t.Errorf("%d children listed of %d, want 1 of %d", len(d.Children), d.ChildCount, len(children))
 	}
 	var room qry.AddressDetail
-	get(t, ts, fmt.Sprintf("/api/v1/addresses/%d", children[0].ID), &room)
+	getJSON(t, ts, fmt.Sprintf("/api/v1/addresses/%d", children[0].ID), &room)
 	if len(room.Ancestors) != 1 || room.Ancestors[0].ID != b.ID {
 		t.Errorf("ancestors of a room: %+v, want building %d", room.Ancestors, b.ID)
 	}
-	if code := get(t, ts, "/api/v1/addresses/999999999", nil); code != 404 {
+	if code := getJSON(t, ts, "/api/v1/addresses/999999999", nil); code != 404 {
 		t.Errorf("unknown id: status %d", code)
 	}
-	if code := get(t, ts, "/api/v1/addresses/abc", nil); code != 400 {
+	if code := getJSON(t, ts, "/api/v1/addresses/abc", nil); code != 400 {
 		t.Errorf("bad id: status %d", code)
 	}
 }
@@ -72,7 +72,7 @@ func TestAddressSearch(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var res struct{ Addresses []qry.SearchHit }
-			if code := get(t, ts, "/api/v1/addresses"+qs("q", tc.q, "limit", "5"), &res); code != 200 {
+			if code := getJSON(t, ts, "/api/v1/addresses"+qs("q", tc.q, "limit", "5"), &res); code != 200 {
 				t.Fatal(code)
 			}
 			if len(res.Addresses) == 0 || res.Addresses[0].ID != tc.want {
@@ -85,7 +85,7 @@ func TestAddressSearch(t *testing.T) {
 	}
 	t.Run("substring", func(t *testing.T) {
 		var res struct{ Addresses []qry.SearchHit }
-		get(t, ts, "/api/v1/addresses"+qs("q", "南园路", "limit", "100"), &res)
+		getJSON(t, ts, "/api/v1/addresses"+qs("q", "南园路", "limit", "100"), &res)
 		for _, h := range res.Addresses {
 			if !strings.Contains(h.Matched, "南园路") {
 				t.Errorf("hit %q does not contain the query", h.Matched)
@@ -96,7 +96,7 @@ func TestAddressSearch(t *testing.T) {
 		}
 	})
 	for _, bad := range []string{"", strings.Repeat("路", 101)} {
-		if code := get(t, ts, "/api/v1/addresses"+qs("q", bad), nil); code != 400 {
+		if code := getJSON(t, ts, "/api/v1/addresses"+qs("q", bad), nil); code != 400 {
 			t.Errorf("q=%q: status %d", bad, code)
 		}
 	}
@@ -107,7 +107,7 @@ func TestAddressNear(t *testing.T) {
 	ts, city := fixtureServer(t, qry.Config{})
 	p := orb.Point{114.0051, 22.5101}
 	var res struct{ Addresses []qry.NearHit }
-	if code := get(t, ts, "/api/v1/addresses/near"+qs("lon", "114.0051", "lat", "22.5101", "radius", "1500", "limit", "5"), &res); code != 200 {
+	if code := getJSON(t, ts, "/api/v1/addresses/near"+qs("lon", "114.0051", "lat", "22.5101", "radius", "1500", "limit", "5"), &res); code != 200 {
 		t.Fatal(code)
 	}
 	var d []float64

@@ -189,7 +189,7 @@ func TestAggregates(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			body, _ := json.Marshal(req)
 			var res qry.AggregateResult
-			if code := post(t, ts, "/api/v1/aggregates", string(body), &res); code != 200 {
+			if code := postJSON(t, ts, "/api/v1/aggregates", string(body), &res); code != 200 {
 				t.Fatalf("status %d", code)
 			}
 			want := expect(city, req, 5)
@@ -261,7 +261,7 @@ func TestAggregateThreshold(t *testing.T) {
 	t.Logf("threshold %d: cell %s has %d households, cell %s has %d", k, sizes[k], k, sizes[k-1], k-1)
 	ts, _ := fixtureServer(t, qry.Config{MinCount: k})
 	var res qry.AggregateResult
-	if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"h3:11","metric":"households"}`, &res); code != 200 {
+	if code := postJSON(t, ts, "/api/v1/aggregates", `{"group_by":"h3:11","metric":"households"}`, &res); code != 200 {
 		t.Fatal(code)
 	}
 	if res.Threshold != k {
@@ -298,7 +298,7 @@ func TestAggregatePolygons(t *testing.T) {
 	for _, metric := range []string{"households", "people", "events", "median_close_hours"} {
 		t.Run(metric, func(t *testing.T) {
 			var res qry.AggregateResult
-			if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"polygons","metric":"`+metric+`","polygons":`+fc+`}`, &res); code != 200 {
+			if code := postJSON(t, ts, "/api/v1/aggregates", `{"group_by":"polygons","metric":"`+metric+`","polygons":`+fc+`}`, &res); code != 200 {
 				t.Fatal(code)
 			}
 			for _, g := range res.Groups {
@@ -360,7 +360,7 @@ func TestAggregateFormats(t *testing.T) {
 	t.Parallel()
 	ts, _ := fixtureServer(t, qry.Config{})
 	var res qry.AggregateResult
-	post(t, ts, "/api/v1/aggregates", `{"group_by":"micro_grid","metric":"households"}`, &res)
+	postJSON(t, ts, "/api/v1/aggregates", `{"group_by":"micro_grid","metric":"households"}`, &res)
 
 	t.Run("csv", func(t *testing.T) {
 		req, _ := http.NewRequest("POST", ts.URL+"/api/v1/aggregates", strings.NewReader(`{"group_by":"micro_grid","metric":"households"}`))
@@ -399,7 +399,7 @@ func TestAggregateFormats(t *testing.T) {
 				Properties map[string]any
 			}
 		}
-		if code := post(t, ts, "/api/v1/aggregates?format=geojson", `{"group_by":"micro_grid","metric":"households"}`, &fc); code != 200 {
+		if code := postJSON(t, ts, "/api/v1/aggregates?format=geojson", `{"group_by":"micro_grid","metric":"households"}`, &fc); code != 200 {
 			t.Fatal(code)
 		}
 		if fc.Type != "FeatureCollection" || len(fc.Features) != len(res.Groups) {
@@ -413,7 +413,7 @@ func TestAggregateFormats(t *testing.T) {
 		var h3fc struct {
 			Features []struct{ Geometry *struct{ Type string } }
 		}
-		post(t, ts, "/api/v1/aggregates", `{"group_by":"h3:9","metric":"events","format":"geojson"}`, &h3fc)
+		postJSON(t, ts, "/api/v1/aggregates", `{"group_by":"h3:9","metric":"events","format":"geojson"}`, &h3fc)
 		if len(h3fc.Features) == 0 || h3fc.Features[0].Geometry == nil || h3fc.Features[0].Geometry.Type != "Polygon" {
 			t.Errorf("h3 groups as GeoJSON: %+v", h3fc)
 		}
@@ -462,7 +462,7 @@ func TestAggregateBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.param, func(t *testing.T) {
 			var e apiError
-			if code := post(t, ts, "/api/v1/aggregates", tc.body, &e); code != 400 {
+			if code := postJSON(t, ts, "/api/v1/aggregates", tc.body, &e); code != 400 {
 				t.Fatalf("status %d, want 400: %+v", code, e)
 			}
 			if !strings.HasPrefix(e.Error.Message, tc.param+":") {
@@ -476,10 +476,10 @@ func TestAggregateMaxGroups(t *testing.T) {
 	t.Parallel()
 	ts, _ := fixtureServer(t, qry.Config{MaxGroups: 3})
 	var e apiError
-	if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"h3:11","metric":"households"}`, &e); code != 400 || !strings.HasPrefix(e.Error.Message, "group_by:") {
+	if code := postJSON(t, ts, "/api/v1/aggregates", `{"group_by":"h3:11","metric":"households"}`, &e); code != 400 || !strings.HasPrefix(e.Error.Message, "group_by:") {
 		t.Errorf("status %d %q, want 400 naming group_by", code, e.Error.Message)
 	}
-	if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"street","metric":"households"}`, nil); code != 200 {
+	if code := postJSON(t, ts, "/api/v1/aggregates", `{"group_by":"street","metric":"households"}`, nil); code != 200 {
 		t.Errorf("2 streets: status %d", code)
 	}
 }

@@ -65,9 +65,9 @@ func TestFeaturesPaging(t *testing.T) {
 				var p featurePage
 				var code int
 				if tc.body != "" {
-					code = post(t, ts, path, tc.body, &p)
+					code = postJSON(t, ts, path, tc.body, &p)
 				} else {
-					code = get(t, ts, path, &p)
+					code = getJSON(t, ts, path, &p)
 				}
 				if code != 200 {
 					t.Fatalf("status %d", code)
@@ -116,7 +116,7 @@ func TestFeaturesGridVersions(t *testing.T) {
 	ts, city := fixtureServer(t, qry.Config{})
 	for _, at := range []string{"", fixture.Redrawn.AddDate(0, 0, -1).Format("2006-01-02T15:04:05Z")} {
 		var p featurePage
-		if code := get(t, ts, "/api/v1/features/grids?level=micro_grid&limit=1000&at="+at, &p); code != 200 {
+		if code := getJSON(t, ts, "/api/v1/features/grids?level=micro_grid&limit=1000&at="+at, &p); code != 200 {
 			t.Fatal(code)
 		}
 		want := 0
@@ -135,7 +135,7 @@ func TestFeaturesBadInput(t *testing.T) {
 	t.Parallel()
 	ts, _ := fixtureServer(t, qry.Config{})
 	var p featurePage
-	get(t, ts, "/api/v1/features/events?limit=2", &p)
+	getJSON(t, ts, "/api/v1/features/events?limit=2", &p)
 	cases := []struct{ method, path, body, param string }{
 		{"GET", "/api/v1/features/events?bbox=1,2,3", "", "bbox"},
 		{"GET", "/api/v1/features/events?bbox=114,22,113,23", "", "bbox"},
@@ -172,7 +172,7 @@ func TestFeaturesBadInput(t *testing.T) {
 			}
 		})
 	}
-	if code := get(t, ts, "/api/v1/features/households", nil); code != 404 {
+	if code := getJSON(t, ts, "/api/v1/features/households", nil); code != 404 {
 		t.Errorf("households as a feature collection: status %d, want 404", code)
 	}
 }

@@ -15,7 +15,7 @@ func TestGridLoad(t *testing.T) {
 	for _, code := range []string{"440304002001001", "44030400200100101", "440304001002001"} {
 		t.Run(code, func(t *testing.T) {
 			var l qry.GridLoad
-			if status := get(t, ts, "/api/v1/grids/"+code+"/load"+qs("from", from.Format(time.RFC3339), "to", to.Format(time.RFC3339)), &l); status != 200 {
+			if status := getJSON(t, ts, "/api/v1/grids/"+code+"/load"+qs("from", from.Format(time.RFC3339), "to", to.Format(time.RFC3339)), &l); status != 200 {
 				t.Fatal(status)
 			}
 			in := func(g string) bool { return len(g) >= len(code) && g[:len(code)] == code }
@@ -63,10 +63,10 @@ func TestGridLoad(t *testing.T) {
 			}
 		})
 	}
-	if status := get(t, ts, "/api/v1/grids/nope/load", nil); status != 404 {
+	if status := getJSON(t, ts, "/api/v1/grids/nope/load", nil); status != 404 {
 		t.Errorf("unknown grid: %d", status)
 	}
-	if status := get(t, ts, "/api/v1/grids/440304002001001/load?from=2026-05-01&to=2026-01-01", nil); status != 400 {
+	if status := getJSON(t, ts, "/api/v1/grids/440304002001001/load?from=2026-05-01&to=2026-01-01", nil); status != 400 {
 		t.Errorf("reversed window: %d", status)
 	}
 }
@@ -76,7 +76,7 @@ func TestOutOfBand(t *testing.T) {
 	band := qry.Band{MinHouseholds: 10, MaxHouseholds: 20, MinPeople: 20, MaxPeople: 60}
 	ts, city := fixtureServer(t, qry.Config{Band: map[string]qry.Band{"micro_grid": band}})
 	var res qry.OutOfBand
-	if status := get(t, ts, "/api/v1/grids/out-of-band?level=micro_grid", &res); status != 200 {
+	if status := getJSON(t, ts, "/api/v1/grids/out-of-band?level=micro_grid", &res); status != 200 {
 		t.Fatal(status)
 	}
 	want := map[string]bool{}
@@ -112,7 +112,7 @@ func TestOutOfBand(t *testing.T) {
 			t.Errorf("%s missing", c)
 		}
 	}
-	if status := get(t, ts, "/api/v1/grids/out-of-band?level=street", nil); status != 400 {
+	if status := getJSON(t, ts, "/api/v1/grids/out-of-band?level=street", nil); status != 400 {
 		t.Errorf("level without a band: %d", status)
 	}
 }

@@ -73,7 +73,7 @@ func TestLocate(t *testing.T) {
 				path += "&at=" + tc.at.Format(time.RFC3339)
 			}
 			var loc qry.Location
-			if code := get(t, ts, "/api/v1/locate"+path, &loc); code != 200 {
+			if code := getJSON(t, ts, "/api/v1/locate"+path, &loc); code != 200 {
 				t.Fatalf("status %d", code)
 			}
 			for _, c := range []struct {
@@ -169,7 +169,7 @@ func TestLocateBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
 			var e apiError
-			if code := get(t, ts, "/api/v1/locate"+tc.query, &e); code != 400 {
+			if code := getJSON(t, ts, "/api/v1/locate"+tc.query, &e); code != 400 {
 				t.Fatalf("status %d, want 400", code)
 			}
 			if !strings.HasPrefix(e.Error.Message, tc.param+":") {

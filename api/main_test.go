@@ -41,8 +41,8 @@ func (l testLog) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// get fetches path and decodes a JSON answer into v (if non-nil), returning the status.
-func get(t *testing.T, ts *httptest.Server, path string, v any) int {
+// getJSON fetches path and decodes a JSON answer into v (if non-nil), returning the status.
+func getJSON(t *testing.T, ts *httptest.Server, path string, v any) int {
 	t.Helper()
 	resp, err := http.Get(ts.URL + path)
 	if err != nil {
@@ -52,7 +52,7 @@ func get(t *testing.T, ts *httptest.Server, path string, v any) int {
 	return decode(t, resp, v)
 }
 
-func post(t *testing.T, ts *httptest.Server, path, body string, v any) int {
+func postJSON(t *testing.T, ts *httptest.Server, path, body string, v any) int {
 	t.Helper()
 	resp, err := http.Post(ts.URL+path, "application/json", strings.NewReader(body))
 	if err != nil {

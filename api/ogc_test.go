@@ -18,7 +18,7 @@ func TestOGCDocuments(t *testing.T) {
 	t.Parallel()
 	ts, city := fixtureServer(t, qry.Config{})
 	var landing struct{ Links []link }
-	if code := get(t, ts, "/ogc", &landing); code != 200 {
+	if code := getJSON(t, ts, "/ogc", &landing); code != 200 {
 		t.Fatal(code)
 	}
 	rels := map[string]bool{}
@@ -31,7 +31,7 @@ func TestOGCDocuments(t *testing.T) {
 		}
 	}
 	var conf struct{ ConformsTo []string }
-	get(t, ts, "/ogc/conformance", &conf)
+	getJSON(t, ts, "/ogc/conformance", &conf)
 	if len(conf.ConformsTo) != 3 {
 		t.Errorf("conformsTo %v", conf.ConformsTo)
 	}
@@ -44,7 +44,7 @@ func TestOGCDocuments(t *testing.T) {
 			}
 		}
 	}
-	get(t, ts, "/ogc/collections", &cols)
+	getJSON(t, ts, "/ogc/collections", &cols)
 	if len(cols.Collections) != 5 {
 		t.Fatalf("%d collections", len(cols.Collections))
 	}
@@ -73,7 +73,7 @@ func TestOGCDocuments(t *testing.T) {
 	seen := 0
 	for path != "" {
 		page.Links = nil
-		if code := get(t, ts, strings.TrimPrefix(path, ts.URL), &page); code != 200 {
+		if code := getJSON(t, ts, strings.TrimPrefix(path, ts.URL), &page); code != 200 {
 			t.Fatal(code)
 		}
 		if page.NumberMatched != closed {
@@ -94,18 +94,18 @@ func TestOGCDocuments(t *testing.T) {
 		Type string
 		ID   any
 	}
-	if code := get(t, ts, fmt.Sprintf("/ogc/collections/events/items/%d", city.Events[0].ID), &item); code != 200 || item.Type != "Feature" {
+	if code := getJSON(t, ts, fmt.Sprintf("/ogc/collections/events/items/%d", city.Events[0].ID), &item); code != 200 || item.Type != "Feature" {
 		t.Errorf("item: %d %+v", code, item)
 	}
-	if code := get(t, ts, "/ogc/collections/admin_areas/items/440304001000", &item); code != 200 || item.ID != "440304001000" {
+	if code := getJSON(t, ts, "/ogc/collections/admin_areas/items/440304001000", &item); code != 200 || item.ID != "440304001000" {
 		t.Errorf("admin area item: %d %+v", code, item)
 	}
 	for _, bad := range []string{"/ogc/collections/events/items?limit=10001", "/ogc/collections/events/items?datetime=2026-05-01T00:00:00Z/2026-01-01T00:00:00Z", "/ogc/collections/events/items?colour=red"} {
-		if code := get(t, ts, bad, nil); code != 400 {
+		if code := getJSON(t, ts, bad, nil); code != 400 {
 			t.Errorf("%s: %d, want 400", bad, code)
 		}
 	}
-	if code := get(t, ts, "/ogc/collections/households/items", nil); code != 404 {
+	if code := getJSON(t, ts, "/ogc/collections/households/items", nil); code != 404 {
 		t.Errorf("households: %d, want 404", code)
 	}
 }

@@ -35,6 +35,12 @@ var apiRoutes = []route{
 	{"GET /api/v1/hotspots/latest", func(s *Server) http.HandlerFunc { return s.handleHotspotsLatest }},
 	{"GET /api/v1/hotspots/alerts", func(s *Server) http.HandlerFunc { return s.handleHotspotAlerts }},
 
+	// Vector tiles (package tiles): y carries .pbf or .mvt, {file} is {layer}.json.
+	{"GET /tiles/{layer}/{z}/{x}/{y}", func(s *Server) http.HandlerFunc { return s.handleTile }},
+	{"GET /tiles/{file}", func(s *Server) http.HandlerFunc { return s.handleTileFile }},
+	{"GET /tiles.json", func(s *Server) http.HandlerFunc { return s.handleTileJSONAll }},
+	{"GET /styles/command-center.json", func(s *Server) http.HandlerFunc { return s.handleStyle }},
+
 	// OGC API – Features Part 1 Core.
 	{"GET /ogc", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }},
 	{"GET /ogc/{$}", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/onegrid/onegrid/hotspot"
 	qry "github.com/onegrid/onegrid/query"
+	"github.com/onegrid/onegrid/tiles"
 )
 
 // Config holds the HTTP layer's settings; cmd/onegrid fills it from flags and env.
@@ -22,6 +23,8 @@ type Config struct {
 	Query qry.Config
 	// Hotspots runs hotspot analyses; nil builds one on the pool with defaults.
 	Hotspots *hotspot.Service
+	// Tiles serves the vector tiles; nil answers the tile routes with 404.
+	Tiles *tiles.Service
 }
 
 // Server is onegrid's HTTP handler.

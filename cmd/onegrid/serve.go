@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/onegrid/onegrid/api"
 	"github.com/onegrid/onegrid/hotspot"
+	"github.com/onegrid/onegrid/tiles"
 )
 
 func init() { commands["serve"] = runServe }
@@ -37,7 +39,11 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	if m.Config.HotspotInterval > 0 {
 		go hot.Schedule(ctx, m.Config.HotspotInterval)
 	}
-	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Hotspots: hot}, db, m.Log)
+	ts, err := m.openTiles(ctx)
+	if err != nil {
+		return err
+	}
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Hotspots: hot, Tiles: ts}, db, m.Log)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -59,4 +65,28 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// openTiles starts the tile service on its own pool (closed at Close).
+func (m *Main) openTiles(ctx context.Context) (*tiles.Service, error) {
+	conn, err := m.connString(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conns := m.Config.TileDBConns
+	if conns == 0 {
+		conns = max(4, runtime.NumCPU())
+	}
+	ts, err := tiles.Open(ctx, conn, tiles.Config{
+		CacheBytes:    int64(m.Config.TileCacheMB) << 20,
+		Timeout:       m.Config.TileTimeout,
+		MinHouseholds: m.Config.TileMinHouseholds,
+		VersionMaxAge: m.Config.TileVersionMaxAge,
+		MaxConns:      int32(conns),
+	}, m.Log)
+	if err != nil {
+		return nil, err
+	}
+	m.onClose(func() error { ts.Close(); return nil })
+	return ts, nil
 }
