@@ -1,18 +1,58 @@
 package api
 
-// routes registers every route of the server; keep them all here so the whole
-// HTTP surface reads in one place.
-func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.HandleFunc("GET /api/v1/stats", s.handleStats)
-	s.mux.HandleFunc("GET /api/v1/hotspots", s.handleHotspots)
-	s.mux.HandleFunc("GET /api/v1/hotspots/emerging", s.handleHotspotsEmerging)
-	s.mux.HandleFunc("GET /api/v1/hotspots/latest", s.handleHotspotsLatest)
-	s.mux.HandleFunc("GET /api/v1/hotspots/alerts", s.handleHotspotAlerts)
+import "net/http"
+
+// route is one entry of the HTTP surface.
+type route struct {
+	pattern string
+	handler func(*Server) http.HandlerFunc
+}
+
+// apiRoutes is every route of the server; keep them all here so the whole HTTP
+// surface reads in one place. Routes under /api/v1 are documented in openapi.json
+// (a test checks that each one is).
+var apiRoutes = []route{
+	{"GET /healthz", func(s *Server) http.HandlerFunc { return s.handleHealth }},
+	{"GET /api/v1/stats", func(s *Server) http.HandlerFunc { return s.handleStats }},
+	{"GET /api/v1/openapi.json", func(s *Server) http.HandlerFunc { return s.handleOpenAPI }},
+
+	{"GET /api/v1/locate", func(s *Server) http.HandlerFunc { return s.handleLocate }},
+
+	{"GET /api/v1/addresses", func(s *Server) http.HandlerFunc { return s.handleAddressSearch }},
+	{"GET /api/v1/addresses/near", func(s *Server) http.HandlerFunc { return s.handleAddressNear }},
+	{"GET /api/v1/addresses/{id}", func(s *Server) http.HandlerFunc { return s.handleAddress }},
+
+	{"GET /api/v1/features/{collection}", func(s *Server) http.HandlerFunc { return s.handleFeatures }},
+	{"POST /api/v1/features/{collection}", func(s *Server) http.HandlerFunc { return s.handleFeatures }},
+
+	{"POST /api/v1/aggregates", func(s *Server) http.HandlerFunc { return s.handleAggregates }},
+
+	{"GET /api/v1/grids/out-of-band", func(s *Server) http.HandlerFunc { return s.handleOutOfBand }},
+	{"GET /api/v1/grids/{code}/load", func(s *Server) http.HandlerFunc { return s.handleGridLoad }},
+
+	{"GET /api/v1/hotspots", func(s *Server) http.HandlerFunc { return s.handleHotspots }},
+	{"GET /api/v1/hotspots/emerging", func(s *Server) http.HandlerFunc { return s.handleHotspotsEmerging }},
+	{"GET /api/v1/hotspots/latest", func(s *Server) http.HandlerFunc { return s.handleHotspotsLatest }},
+	{"GET /api/v1/hotspots/alerts", func(s *Server) http.HandlerFunc { return s.handleHotspotAlerts }},
 
 	// Vector tiles (package tiles): y carries .pbf or .mvt, {file} is {layer}.json.
-	s.mux.HandleFunc("GET /tiles/{layer}/{z}/{x}/{y}", s.handleTile)
-	s.mux.HandleFunc("GET /tiles/{file}", s.handleTileFile)
-	s.mux.HandleFunc("GET /tiles.json", s.handleTileJSONAll)
-	s.mux.HandleFunc("GET /styles/command-center.json", s.handleStyle)
+	{"GET /tiles/{layer}/{z}/{x}/{y}", func(s *Server) http.HandlerFunc { return s.handleTile }},
+	{"GET /tiles/{file}", func(s *Server) http.HandlerFunc { return s.handleTileFile }},
+	{"GET /tiles.json", func(s *Server) http.HandlerFunc { return s.handleTileJSONAll }},
+	{"GET /styles/command-center.json", func(s *Server) http.HandlerFunc { return s.handleStyle }},
+
+	// OGC API – Features Part 1 Core.
+	{"GET /ogc", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }},
+	{"GET /ogc/{$}", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }},
+	{"GET /ogc/conformance", func(s *Server) http.HandlerFunc { return s.handleOGCConformance }},
+	{"GET /ogc/collections", func(s *Server) http.HandlerFunc { return s.handleOGCCollections }},
+	{"GET /ogc/collections/{id}", func(s *Server) http.HandlerFunc { return s.handleOGCCollection }},
+	{"GET /ogc/collections/{id}/items", func(s *Server) http.HandlerFunc { return s.handleOGCItems }},
+	{"GET /ogc/collections/{id}/items/{featureId}", func(s *Server) http.HandlerFunc { return s.handleOGCItem }},
+}
+
+func (s *Server) routes() {
+	for _, rt := range apiRoutes {
+		s.mux.HandleFunc(rt.pattern, rt.handler(s))
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/hotspot"
+	qry "github.com/onegrid/onegrid/query"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -18,6 +19,8 @@ import (
 type Config struct {
 	// QueryTimeout bounds every database statement a request runs.
 	QueryTimeout time.Duration
+	// Query holds the privacy threshold, polygon limits and grid size bands.
+	Query qry.Config
 	// Hotspots runs hotspot analyses; nil builds one on the pool with defaults.
 	Hotspots *hotspot.Service
 	// Tiles serves the vector tiles; nil answers the tile routes with 404.
@@ -30,6 +33,7 @@ type Server struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
 	mux *http.ServeMux
+	q   *qry.Store
 	hot *hotspot.Service
 }
 
@@ -44,7 +48,7 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if cfg.Hotspots == nil {
 		cfg.Hotspots = hotspot.New(db, hotspot.Config{Log: log})
 	}
-	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), hot: cfg.Hotspots}
+	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: qry.New(db, cfg.Query), hot: cfg.Hotspots}
 	s.routes()
 	return s
 }

@@ -43,7 +43,7 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Hotspots: hot, Tiles: ts}, db, m.Log)
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Hotspots: hot, Tiles: ts}, db, m.Log)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

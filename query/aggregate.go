@@ -1,0 +1,510 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/onegrid/onegrid/geo"
+)
+
+// Group is one row of an aggregate's answer. Value is nil when Suppressed.
+type Group struct {
+	Key        string   `json:"key"`
+	Name       *string  `json:"name"`
+	Value      *float64 `json:"value"`
+	Suppressed bool     `json:"suppressed"`
+}
+
+// AggregateResult is the answer of Aggregate.
+type AggregateResult struct {
+	GroupBy   string  `json:"group_by"`
+	Metric    string  `json:"metric"`
+	Tag       string  `json:"tag,omitempty"`
+	Threshold int     `json:"threshold"`
+	Rule      string  `json:"suppression_rule"`
+	Groups    []Group `json:"groups"`
+	// Areas holds the uploaded polygons by key (group_by polygons), for GeoJSON output.
+	Areas map[string]string `json:"-"`
+}
+
+// counts are the underlying numbers of one group.
+type counts struct {
+	name       *string
+	households int64
+	people     int64
+	events     int64
+	closed     int64
+	closeHours float64
+	due        int64
+	onTime     int64
+	median     *float64
+}
+
+// SuppressionRules documents, per metric, which count decides suppression.
+var SuppressionRules = map[string]string{
+	"households":                 "suppressed when the group has fewer than threshold households",
+	"people":                     "suppressed when the group has fewer than threshold households",
+	"tagged_people":              "suppressed when fewer than threshold households in the group carry the tag",
+	"events":                     "suppressed when the group has fewer than threshold events",
+	"events_per_1000_households": "suppressed when the group has fewer than threshold households or fewer than threshold events",
+	"median_close_hours":         "suppressed when the group has fewer than threshold closed events",
+	"closed_on_time_share":       "suppressed when the group has fewer than threshold closed events with a deadline",
+}
+
+// Aggregate answers an aggregate request, suppressing small groups.
+func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, error) {
+	res := &AggregateResult{GroupBy: a.GroupBy, Metric: a.Metric, Tag: a.Tag, Threshold: s.cfg.MinCount, Rule: SuppressionRules[a.Metric]}
+	if a.GroupBy == "h3" {
+		res.GroupBy = "h3:" + strconv.Itoa(a.H3Res)
+	}
+	if a.GroupBy == "polygons" {
+		res.Areas = make(map[string]string, len(a.Polygons))
+		for i, p := range a.Polygons {
+			if err := s.checkArea(ctx, fmt.Sprintf("polygons.features[%d].geometry", i), p.Area); err != nil {
+				return nil, err
+			}
+			res.Areas[p.Key] = p.GeoJSON
+		}
+	}
+	var cats []string
+	catLevel := 0
+	if a.Category != "" {
+		var err error
+		if catLevel, cats, err = s.category(ctx, "category", a.Category); err != nil {
+			return nil, err
+		}
+	}
+	groups := map[string]*counts{}
+	get := func(k string) *counts {
+		c := groups[k]
+		if c == nil {
+			c = &counts{}
+			groups[k] = c
+		}
+		return c
+	}
+	switch a.Metric {
+	case "households", "people", "tagged_people", "events_per_1000_households":
+		sql, args := householdSQL(a)
+		if err := s.scanGroups(ctx, sql, args, func(k string, name *string, v []any) {
+			c := get(k)
+			c.name, c.households, c.people = name, v[0].(int64), v[1].(int64)
+		}, new(int64), new(int64)); err != nil {
+			return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
+		}
+	}
+	switch a.Metric {
+	case "events", "events_per_1000_households", "closed_on_time_share":
+		sql, args := eventSQL(a, cats, catLevel)
+		if err := s.scanGroups(ctx, sql, args, func(k string, name *string, v []any) {
+			c := get(k)
+			c.name = name
+			c.events, c.closed, c.closeHours, c.due, c.onTime = v[0].(int64), v[1].(int64), v[2].(float64), v[3].(int64), v[4].(int64)
+		}, new(int64), new(int64), new(float64), new(int64), new(int64)); err != nil {
+			return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
+		}
+	case "median_close_hours":
+		sql, args := medianSQL(a, cats)
+		if err := s.scanGroups(ctx, sql, args, func(k string, name *string, v []any) {
+			c := get(k)
+			c.name, c.closed = name, v[0].(int64)
+			m := v[1].(float64)
+			c.median = &m
+		}, new(int64), new(float64)); err != nil {
+			return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
+		}
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	res.Groups = make([]Group, 0, len(keys))
+	for _, k := range keys {
+		c := groups[k]
+		g := Group{Key: k, Name: c.name}
+		g.Value, g.Suppressed = metricValue(a.Metric, c, int64(s.cfg.MinCount))
+		res.Groups = append(res.Groups, g)
+	}
+	if a.GroupBy == "polygons" { // report every uploaded polygon, empty ones suppressed
+		for _, p := range a.Polygons {
+			if groups[p.Key] == nil {
+				res.Groups = append(res.Groups, Group{Key: p.Key, Suppressed: true})
+			}
+		}
+		sort.Slice(res.Groups, func(i, j int) bool { return res.Groups[i].Key < res.Groups[j].Key })
+	}
+	return res, nil
+}
+
+// metricValue computes a group's value, or reports it suppressed.
+func metricValue(metric string, c *counts, k int64) (*float64, bool) {
+	var v float64
+	switch metric {
+	case "households":
+		if c.households < k {
+			return nil, true
+		}
+		v = float64(c.households)
+	case "people":
+		if c.households < k {
+			return nil, true
+		}
+		v = float64(c.people)
+	case "tagged_people":
+		if c.households < k {
+			return nil, true
+		}
+		v = float64(c.households)
+	case "events":
+		if c.events < k {
+			return nil, true
+		}
+		v = float64(c.events)
+	case "events_per_1000_households":
+		if c.households < k || c.events < k {
+			return nil, true
+		}
+		v = math.Round(float64(c.events)*1000/float64(c.households)*100) / 100
+	case "median_close_hours":
+		if c.closed < k || c.median == nil {
+			return nil, true
+		}
+		v = math.Round(*c.median*100) / 100
+	case "closed_on_time_share":
+		if c.due < k {
+			return nil, true
+		}
+		v = math.Round(float64(c.onTime)/float64(c.due)*10000) / 10000
+	}
+	return &v, false
+}
+
+// scanGroups runs a grouping query whose rows are (key, name, values...).
+func (s *Store) scanGroups(ctx context.Context, sql string, args []any, fn func(key string, name *string, v []any), dest ...any) error {
+	rows, err := s.db.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if n++; n > s.cfg.MaxGroups {
+			return paramErr("group_by", "more than %d groups; use a coarser group_by or a smaller area", s.cfg.MaxGroups)
+		}
+		var key string
+		var name *string
+		if err := rows.Scan(append([]any{&key, &name}, dest...)...); err != nil {
+			return err
+		}
+		v := make([]any, len(dest))
+		for i, d := range dest {
+			switch p := d.(type) {
+			case *int64:
+				v[i] = *p
+			case *float64:
+				v[i] = *p
+			}
+		}
+		fn(key, name, v)
+	}
+	return rows.Err()
+}
+
+// keyExpr is the base group key of a row of alias t (columns admin_code,
+// grid_code, h3): the final key, except for group_by grid, where it is the row's
+// finest grid and outerSQL maps micro-grids to their grid after the rows have
+// been reduced to one per micro-grid.
+func keyExpr(a *Aggregate, t string) string {
+	switch a.GroupBy {
+	// Admin codes are 12 digits padded with zeros (district 440304000000, street
+	// 440304001000); rows carry their community's code. Other codes have no unit.
+	case "district":
+		return "CASE WHEN length(" + t + ".admin_code) = 12 THEN left(" + t + ".admin_code, 6) || '000000' END"
+	case "street":
+		return "CASE WHEN length(" + t + ".admin_code) = 12 THEN left(" + t + ".admin_code, 9) || '000' END"
+	case "community":
+		return "CASE WHEN length(" + t + ".admin_code) = 12 THEN " + t + ".admin_code END"
+	case "micro_grid", "grid":
+		return "nullif(" + t + ".grid_code, '')"
+	case "h3":
+		// h3_parent(h3, res) inlined (a SQL function call per row costs more than
+		// the rest of the row): set the resolution field, set the finer digits to 7.
+		clear := ^(int64(15) << 52)
+		set := int64(a.H3Res)<<52 | (int64(1)<<(3*(15-a.H3Res)) - 1)
+		return fmt.Sprintf("CASE WHEN %[1]s.h3 > 0 THEN (%[1]s.h3 & %[2]d) | %[3]d END", t, clear, set)
+	case "polygons":
+		return "p.key"
+	}
+	panic("query: unknown group_by " + a.GroupBy)
+}
+
+// outerSQL groups the union of parts (each yielding k, v0, v1, ...) by a's final
+// key with the outer aggregates aggs (over s.v0, s.v1, ...), and adds names.
+func outerSQL(a *Aggregate, parts []string, aggs []string) string {
+	key := "s.k"
+	join := ""
+	if a.GroupBy == "grid" {
+		key = "coalesce(gm.parent_code, s.k)"
+		join = " LEFT JOIN grid gm ON gm.code = s.k AND gm.valid_to IS NULL AND gm.level = 'micro_grid'"
+	}
+	inAggs := make([]string, len(aggs))
+	outCols := make([]string, len(aggs))
+	for i, ag := range aggs {
+		inAggs[i] = fmt.Sprintf("%s AS v%d", ag, i)
+		outCols[i] = fmt.Sprintf("g.v%d", i)
+	}
+	vals := strings.Join(outCols, ", ")
+	inner := "SELECT " + key + " AS key, " + strings.Join(inAggs, ", ") + " FROM (" + strings.Join(parts, " UNION ALL ") + ") s" + join + " WHERE s.k IS NOT NULL GROUP BY 1"
+	switch a.GroupBy {
+	case "district", "street", "community":
+		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN admin_area n ON n.code = g.key ORDER BY 1"
+	case "grid", "micro_grid":
+		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN grid n ON n.code = g.key AND n.valid_to IS NULL ORDER BY 1"
+	case "h3":
+		return "SELECT to_hex(g.key), NULL::text, " + vals + " FROM (" + inner + ") g ORDER BY 1"
+	}
+	return "SELECT g.key, NULL::text, " + vals + " FROM (" + inner + ") g ORDER BY 1"
+}
+
+// sums are the outer aggregates of pre-aggregated count columns of the given types.
+func sums(types ...string) []string {
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = fmt.Sprintf("sum(s.v%d)::%s", i, t)
+	}
+	return out
+}
+
+// usesRollup reports whether a's household groups can be read from the roll-ups
+// (which keep H3 cells at res 9 and no geometry).
+func usesRollup(a *Aggregate) bool {
+	return a.GroupBy != "polygons" && !(a.GroupBy == "h3" && a.H3Res > rollupH3Res)
+}
+
+// polygonSource is the uploaded polygons as rows (key, geom), args appended to b.
+func polygonSource(a *Aggregate, b *sqlBuilder) string {
+	keys := make([]string, len(a.Polygons))
+	gj := make([]string, len(a.Polygons))
+	for i, p := range a.Polygons {
+		keys[i], gj[i] = p.Key, p.GeoJSON
+	}
+	return "SELECT u.key, ST_GeomFromGeoJSON(u.gj) AS geom FROM unnest(" + b.arg(keys) + "::text[], " + b.arg(gj) + "::text[]) AS u(key, gj)"
+}
+
+// householdSQL counts households and people (with the tag, for tagged_people) per group.
+func householdSQL(a *Aggregate) (string, []any) {
+	b := &sqlBuilder{}
+	var part string
+	switch {
+	case a.GroupBy == "polygons":
+		tag := ""
+		if a.Metric == "tagged_people" {
+			tag = " AND h.tags @> ARRAY[" + b.arg(a.Tag) + "::text]"
+		}
+		part = "SELECT p.key AS k, count(*) AS v0, sum(h.members) AS v1 FROM (" + polygonSource(a, b) + ") p" +
+			" JOIN address ad ON ST_Intersects(ad.geom, p.geom) JOIN household h ON h.address_id = ad.id" + tag + " GROUP BY 1"
+	case !usesRollup(a):
+		tag := ""
+		if a.Metric == "tagged_people" {
+			tag = " WHERE h.tags @> ARRAY[" + b.arg(a.Tag) + "::text]"
+		}
+		part = "SELECT " + keyExpr(a, "h") + " AS k, count(*) AS v0, sum(h.members) AS v1 FROM household h" + tag + " GROUP BY 1"
+	case a.Metric == "tagged_people":
+		part = "SELECT " + keyExpr(a, "r") + " AS k, sum(r.households) AS v0, sum(r.people) AS v1 FROM (SELECT admin_code, grid_code, h3_9 AS h3, households, people FROM household_tag_rollup WHERE tag = " + b.arg(a.Tag) + ") r GROUP BY 1"
+	default:
+		part = "SELECT " + keyExpr(a, "r") + " AS k, sum(r.households) AS v0, sum(r.people) AS v1 FROM (SELECT admin_code, grid_code, h3_9 AS h3, households, people FROM household_rollup) r GROUP BY 1"
+	}
+	return outerSQL(a, []string{part}, sums("bigint", "bigint")), b.args
+}
+
+// eventFilters appends the category, severity, status and source filters on alias t.
+func eventFilters(a *Aggregate, cats []string, b *sqlBuilder, t string) string {
+	var conds []string
+	if cats != nil {
+		conds = append(conds, t+".category_code = ANY("+b.arg(cats)+"::text[])")
+	}
+	for _, f := range []struct {
+		col  string
+		vals []string
+	}{{"severity", a.Severity}, {"status", a.Status}, {"source", a.Source}} {
+		if f.vals != nil {
+			conds = append(conds, t+"."+f.col+" = ANY("+b.arg(f.vals)+"::text[])")
+		}
+	}
+	return strings.Join(conds, " AND ")
+}
+
+func and(conds ...string) string {
+	var out []string
+	for _, c := range conds {
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(out, " AND ")
+}
+
+// rawEventAggs are the per-group event counts and closing sums of raw rows e:
+// count(col) and FILTER skip NULLs without a CASE per row, and date_part stays in
+// float8 where extract would compute in numeric.
+// Only what the metric needs is computed: counting alone is several times cheaper.
+func rawEventAggs(metric string) string {
+	switch metric {
+	case "events", "events_per_1000_households":
+		return "count(*) AS v0, 0::bigint AS v1, 0::float8 AS v2, 0::bigint AS v3, 0::bigint AS v4"
+	case "closed_on_time_share":
+		return "count(*) AS v0, 0::bigint AS v1, 0::float8 AS v2, count(e.closed_at) FILTER (WHERE e.deadline IS NOT NULL) AS v3, count(*) FILTER (WHERE e.closed_at <= e.deadline) AS v4"
+	}
+	return "count(*) AS v0, count(e.closed_at) AS v1, coalesce(sum(date_part('epoch', e.closed_at - e.reported_at)), 0) / 3600 AS v2, " +
+		"count(e.closed_at) FILTER (WHERE e.deadline IS NOT NULL) AS v3, count(*) FILTER (WHERE e.closed_at <= e.deadline) AS v4"
+}
+
+// timeRange is a condition reported_at in [from, to) on alias e (zero ends open).
+func timeRange(b *sqlBuilder, from, to time.Time) string {
+	var c []string
+	if !from.IsZero() {
+		c = append(c, "e.reported_at >= "+b.arg(from))
+	}
+	if !to.IsZero() {
+		c = append(c, "e.reported_at < "+b.arg(to))
+	}
+	return strings.Join(c, " AND ")
+}
+
+// monthSplit splits a window into whole China-time months [m1, m2), read from
+// the monthly roll-up, and the partial edges [from, m1) and [m2, to), read raw.
+// ok is false when the window holds no whole month.
+func monthSplit(w Window) (m1, m2 time.Time, ok bool) {
+	if !w.From.IsZero() {
+		f := w.From.In(ChinaTime)
+		m1 = time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, ChinaTime)
+		if m1.Before(f) {
+			m1 = m1.AddDate(0, 1, 0)
+		}
+	}
+	if !w.To.IsZero() {
+		t := w.To.In(ChinaTime)
+		m2 = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, ChinaTime)
+	}
+	if !m1.IsZero() && !m2.IsZero() && !m1.Before(m2) {
+		return time.Time{}, time.Time{}, false
+	}
+	return m1, m2, true
+}
+
+// monthRollupFits reports whether the monthly roll-up can answer a: grouped by an
+// admin unit, no severity, status or source filter, and no category filter or a
+// level-1 one (the roll-up keeps the level-1 ancestor of each event's category).
+func monthRollupFits(a *Aggregate, catLevel int) bool {
+	switch a.GroupBy {
+	case "district", "street", "community":
+	default:
+		return false
+	}
+	return a.Severity == nil && a.Status == nil && a.Source == nil && (a.Category == "" || catLevel == 1)
+}
+
+// eventSQL counts events and closing sums per group.
+func eventSQL(a *Aggregate, cats []string, catLevel int) (string, []any) {
+	b := &sqlBuilder{}
+	var parts []string
+	raw := func(from, to time.Time) string {
+		return "SELECT " + keyExpr(a, "e") + " AS k, " + rawEventAggs(a.Metric) + " FROM event e" + and(timeRange(b, from, to), eventFilters(a, cats, b, "e")) + " GROUP BY 1"
+	}
+	m1, m2, whole := monthSplit(a.Window)
+	switch {
+	case a.GroupBy == "polygons":
+		filters := eventFilters(a, cats, b, "e")
+		parts = append(parts, "SELECT p.key AS k, "+rawEventAggs(a.Metric)+" FROM ("+polygonSource(a, b)+") p JOIN event e ON ST_Intersects(e.geom, p.geom)"+
+			and(timeRange(b, a.Window.From, a.Window.To), filters)+" GROUP BY 1")
+	case monthRollupFits(a, catLevel) && whole:
+		var conds []string
+		if !m1.IsZero() {
+			conds = append(conds, "r.month >= "+b.arg(m1.Format(time.DateOnly))+"::date")
+		}
+		if !m2.IsZero() {
+			conds = append(conds, "r.month < "+b.arg(m2.Format(time.DateOnly))+"::date")
+		}
+		if a.Category != "" {
+			conds = append(conds, "r.category_root = "+b.arg(a.Category))
+		}
+		parts = append(parts, "SELECT "+keyExpr(a, "r")+" AS k, sum(r.events) AS v0, sum(r.closed) AS v1, sum(r.close_hours) AS v2, sum(r.due) AS v3, sum(r.on_time) AS v4 FROM event_rollup_month r"+and(conds...)+" GROUP BY 1")
+		if !m1.IsZero() && a.Window.From.Before(m1) {
+			parts = append(parts, raw(a.Window.From, m1))
+		}
+		if !m2.IsZero() && m2.Before(a.Window.To) {
+			parts = append(parts, raw(m2, a.Window.To))
+		}
+	default:
+		parts = append(parts, raw(a.Window.From, a.Window.To))
+	}
+	return outerSQL(a, parts, sums("bigint", "bigint", "float8", "bigint", "bigint")), b.args
+}
+
+// medianSQL computes the median close time in hours of closed events per group,
+// from raw rows (a median cannot be rolled up from sums).
+func medianSQL(a *Aggregate, cats []string) (string, []any) {
+	b := &sqlBuilder{}
+	hours := "date_part('epoch', e.closed_at - e.reported_at) / 3600 AS v0"
+	var part string
+	if a.GroupBy == "polygons" {
+		part = "SELECT p.key AS k, " + hours + " FROM (" + polygonSource(a, b) + ") p JOIN event e ON ST_Intersects(e.geom, p.geom)" +
+			and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
+	} else {
+		part = "SELECT " + keyExpr(a, "e") + " AS k, " + hours + " FROM event e" + and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
+	}
+	return outerSQL(a, []string{part}, []string{"count(*)::bigint", "percentile_cont(0.5) WITHIN GROUP (ORDER BY s.v0)::float8"}), b.args
+}
+
+// GroupGeometries returns the GeoJSON geometry of each group key of res.
+func (s *Store) GroupGeometries(ctx context.Context, res *AggregateResult) (map[string]string, error) {
+	out := make(map[string]string, len(res.Groups))
+	keys := make([]string, len(res.Groups))
+	for i, g := range res.Groups {
+		keys[i] = g.Key
+	}
+	var sql string
+	switch {
+	case res.GroupBy == "polygons":
+		return res.Areas, nil
+	case strings.HasPrefix(res.GroupBy, "h3:"):
+		for _, k := range keys {
+			c, err := geo.ParseCell(k)
+			if err != nil {
+				continue
+			}
+			b, err := polygonJSON(geo.CellBoundary(c))
+			if err != nil {
+				return nil, err
+			}
+			out[k] = b
+		}
+		return out, nil
+	case res.GroupBy == "grid" || res.GroupBy == "micro_grid":
+		sql = `SELECT code, ST_AsGeoJSON(geom, 7) FROM grid WHERE code = ANY($1) AND valid_to IS NULL`
+	default:
+		sql = `SELECT code, ST_AsGeoJSON(geom, 7) FROM admin_area WHERE code = ANY($1)`
+	}
+	rows, err := s.db.Query(ctx, sql, keys)
+	if err != nil {
+		return nil, fmt.Errorf("group geometries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, g string
+		if err := rows.Scan(&k, &g); err != nil {
+			return nil, fmt.Errorf("group geometries: %w", err)
+		}
+		out[k] = g
+	}
+	return out, rows.Err()
+}
