@@ -5,4 +5,11 @@ package api
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /api/v1/stats", s.handleStats)
+	s.mux.HandleFunc("GET /api/v1/stream", s.handleStream)
+	s.mux.HandleFunc("GET /api/v1/overview", s.handleOverview)
+	s.mux.HandleFunc("GET /api/v1/buildings/{id}", s.handleBuilding)
+
+	// The command-centre page (web/), embedded in the binary.
+	s.mux.HandleFunc("GET /{$}", s.handleIndex)
+	s.mux.HandleFunc("GET /assets/{file}", s.handleAsset)
 }

@@ -1,0 +1,101 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// overview is what the command-centre page needs to start: the extent of the
+// data, the admin hierarchy (names for breadcrumbs and drill-down) and the event
+// taxonomy (the category filter). All of it is small: a city has about a thousand
+// admin units and a few hundred categories.
+type overview struct {
+	// Bounds is [minlon, minlat, maxlon, maxlat] of the admin areas (WGS-84), null
+	// when there are none.
+	Bounds     *[4]float64    `json:"bounds"`
+	Units      []overviewUnit `json:"units"`
+	Categories []category     `json:"categories"`
+}
+
+type overviewUnit struct {
+	Code   string  `json:"code"`
+	Level  string  `json:"level"`
+	Name   string  `json:"name"`
+	Parent *string `json:"parent_code"`
+}
+
+type category struct {
+	Code       string  `json:"code"`
+	Level      int     `json:"level"`
+	Parent     *string `json:"parent_code"`
+	Name       string  `json:"name"`
+	NameEn     string  `json:"name_en"`
+	LimitHours int     `json:"time_limit_hours"`
+}
+
+const (
+	overviewBoundsSQL = `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+		FROM (SELECT ST_Extent(geom) AS e FROM admin_area) x WHERE e IS NOT NULL`
+	overviewUnitsSQL = `SELECT code, level, name, parent_code FROM admin_area
+		WHERE level IN ('district', 'street', 'community') ORDER BY code`
+	overviewCategoriesSQL = `SELECT code, level, parent_code, name, name_en, time_limit_hours
+		FROM event_category ORDER BY code`
+)
+
+// handleOverview serves GET /api/v1/overview.
+func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	out := overview{Units: []overviewUnit{}, Categories: []category{}}
+	var b [4]float64
+	switch err := s.db.QueryRow(ctx, overviewBoundsSQL).Scan(&b[0], &b[1], &b[2], &b[3]); {
+	case err == nil:
+		out.Bounds = &b
+	case !isNoRows(err):
+		s.fail(w, r, err)
+		return
+	}
+	rows, err := s.db.Query(ctx, overviewUnitsSQL)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for rows.Next() {
+		var u overviewUnit
+		if err := rows.Scan(&u.Code, &u.Level, &u.Name, &u.Parent); err != nil {
+			rows.Close()
+			s.fail(w, r, err)
+			return
+		}
+		out.Units = append(out.Units, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rows, err = s.db.Query(ctx, overviewCategoriesSQL)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c category
+		if err := rows.Scan(&c.Code, &c.Level, &c.Parent, &c.Name, &c.NameEn, &c.LimitHours); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out.Categories = append(out.Categories, c)
+	}
+	if err := rows.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, out)
+}
