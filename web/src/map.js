@@ -1,0 +1,210 @@
+// The map: MapLibre GL JS over onegrid's own vector tiles. No basemap, fonts or
+// sprites are loaded from anywhere; names are shown as HTML (panel, tooltip),
+// never as map text, so no glyphs are needed for Chinese.
+import maplibregl from 'maplibre-gl';
+import 'maplibre-gl/dist/maplibre-gl.css';
+
+/** Switchable layers, in drawing order; each names the tile layer it needs. */
+export const LAYERS = [
+  { key: 'households_h3', tile: 'households_h3', on: false },
+  { key: 'admin', tile: 'admin', on: true },
+  { key: 'events_h3', tile: 'events_h3', on: true },
+  { key: 'grids', tile: 'grids', on: true },
+  { key: 'buildings', tile: 'buildings', on: true },
+  { key: 'hotspots', tile: null, on: false },
+  { key: 'addresses', tile: 'addresses', on: false },
+  { key: 'events', tile: 'events', on: true },
+];
+
+const SEV_COLOR = ['match', ['get', 'severity'], 'urgent', '#ff4d4f', 'important', '#ffa940', '#fadb14'];
+const OPEN = ['match', ['get', 'status'], ['reported', 'dispatched', 'handling'], true, false];
+
+/** The MapLibre layers drawn for each switchable layer (source-layer = tile layer). */
+function styleLayers(key) {
+  switch (key) {
+    case 'households_h3': return [
+      { id: 'hh-fill', type: 'fill', source: 'households_h3', 'source-layer': 'households_h3', paint: {
+        'fill-color': ['interpolate', ['linear'], ['get', 'households'], 0, '#10324f', 50, '#1f6f8b', 200, '#35b0ab', 1000, '#b6f0c2'],
+        'fill-opacity': 0.55 } },
+    ];
+    case 'admin': return [
+      { id: 'admin-fill', type: 'fill', source: 'admin', 'source-layer': 'admin', paint: {
+        'fill-color': '#13263d', 'fill-opacity': 0.85 } },
+      { id: 'admin-line', type: 'line', source: 'admin', 'source-layer': 'admin', paint: {
+        'line-color': '#3ba7ff', 'line-opacity': 0.9,
+        'line-width': ['match', ['get', 'level'], 'district', 3, 'street', 2.2, 1.6] } },
+    ];
+    case 'events_h3': return [
+      { id: 'eh3-fill', type: 'fill', source: 'events_h3', 'source-layer': 'events_h3', maxzoom: 14, paint: {
+        'fill-color': ['interpolate', ['linear'], ['get', 'events'], 1, '#2b5d8c', 3, '#d4a017', 8, '#f06d2c', 20, '#e8213a'],
+        'fill-opacity': 0.55, 'fill-outline-color': 'rgba(255,255,255,0.15)' } },
+    ];
+    case 'grids': return [
+      { id: 'grids-fill', type: 'fill', source: 'grids', 'source-layer': 'grids', paint: {
+        'fill-color': '#000', 'fill-opacity': 0 } },
+      { id: 'grids-line', type: 'line', source: 'grids', 'source-layer': 'grids', paint: {
+        'line-color': '#7fd6ff', 'line-opacity': 0.6, 'line-dasharray': [3, 2],
+        'line-width': ['match', ['get', 'level'], 'micro_grid', 0.8, 1.2] } },
+    ];
+    case 'buildings': return [
+      { id: 'bld-fill', type: 'fill', source: 'buildings', 'source-layer': 'buildings', paint: {
+        'fill-color': ['match', ['get', 'use'], 'commercial', '#6b5b95', 'residential', '#4a6d8c', '#5a6a7a'],
+        'fill-opacity': 0.9, 'fill-outline-color': '#a9c4de' } },
+    ];
+    case 'hotspots': return [
+      { id: 'hot-fill', type: 'fill', source: 'hotspots', paint: {
+        'fill-color': ['step', ['coalesce', ['get', 'confidence'], ['get', 'bin'], 0], 'rgba(0,0,0,0)', 1, '#fdae61', 2, '#f46d43', 3, '#d73027'],
+        'fill-opacity': 0.6 } },
+    ];
+    case 'addresses': return [
+      { id: 'addr-circle', type: 'circle', source: 'addresses', 'source-layer': 'addresses', paint: {
+        'circle-radius': 2.5, 'circle-color': '#c8e1ff', 'circle-opacity': 0.8 } },
+    ];
+    case 'events': return [
+      { id: 'ev-circle', type: 'circle', source: 'events', 'source-layer': 'events', paint: {
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 14, 4, 18, 8],
+        'circle-color': SEV_COLOR,
+        'circle-opacity': ['case', OPEN, 1, 0.45],
+        'circle-stroke-color': ['case', ['==', ['get', 'overdue'], true], '#ff1f3d', '#0b1726'],
+        'circle-stroke-width': ['case', ['==', ['get', 'overdue'], true], 2.5, 1] } },
+    ];
+  }
+  return [];
+}
+
+/**
+ * Creates the map in container. tiles is the Map from tileLayers(); bounds the
+ * initial [minlon, minlat, maxlon, maxlat]. Returns the controller the rest of the
+ * page uses.
+ */
+export function createMap(container, { tiles, bounds, eventQuery, hotspotsURL }) {
+  const abs = (u) => new URL(u, location.origin).href;
+  const sources = {};
+  const layers = [{ id: 'bg', type: 'background', paint: { 'background-color': '#0a1420' } }];
+  const available = new Set();
+  for (const l of LAYERS) {
+    if (l.key === 'hotspots') {
+      if (!hotspotsURL) continue;
+      sources.hotspots = { type: 'geojson', data: abs(hotspotsURL) };
+    } else {
+      const t = tiles.get(l.tile);
+      if (!t) continue; // the server has no such layer yet: no source, no toggle
+      const filtered = l.key === 'events' || l.key === 'events_h3';
+      sources[l.key] = {
+        type: 'vector',
+        tiles: t.tiles.map((u) => abs(u) + (filtered ? '?' + eventQuery : '')),
+        minzoom: t.minzoom, maxzoom: t.maxzoom,
+        promoteId: l.key === 'admin' || l.key === 'grids' ? 'code' : undefined,
+      };
+    }
+    available.add(l.key);
+    for (const sl of styleLayers(l.key)) {
+      sl.layout = { visibility: l.on ? 'visible' : 'none' };
+      layers.push(sl);
+    }
+  }
+  // The selection outline and live events sit on top.
+  if (sources.admin) {
+    layers.push({ id: 'sel-admin', type: 'line', source: 'admin', 'source-layer': 'admin', filter: ['==', ['get', 'code'], ''],
+      paint: { 'line-color': '#ffe066', 'line-width': 4 } });
+  }
+  if (sources.grids) {
+    layers.push({ id: 'sel-grid', type: 'line', source: 'grids', 'source-layer': 'grids', filter: ['==', ['get', 'code'], ''],
+      paint: { 'line-color': '#ffe066', 'line-width': 4 } });
+  }
+  sources.live = { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
+  layers.push({ id: 'live-halo', type: 'circle', source: 'live', paint: {
+    'circle-radius': 16, 'circle-color': SEV_COLOR, 'circle-opacity': 0.25, 'circle-stroke-color': SEV_COLOR, 'circle-stroke-width': 2 } });
+  layers.push({ id: 'live-circle', type: 'circle', source: 'live', paint: {
+    'circle-radius': 6, 'circle-color': SEV_COLOR, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+
+  const map = new maplibregl.Map({
+    container,
+    style: { version: 8, sources, layers },
+    bounds: bounds ?? [73, 18, 135, 53],
+    fitBoundsOptions: { padding: fitPadding() },
+    attributionControl: false,
+    dragRotate: false,
+    pitchWithRotate: false,
+    maxZoom: 19,
+    fadeDuration: 0,
+  });
+  map.touchZoomRotate.disableRotation();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+
+  const live = [];
+  let severity = '';
+
+  const ctl = {
+    map,
+    available,
+    /** Shows or hides a switchable layer. */
+    setVisible(key, on) {
+      for (const sl of styleLayers(key)) {
+        if (map.getLayer(sl.id)) map.setLayoutProperty(sl.id, 'visibility', on ? 'visible' : 'none');
+      }
+    },
+    /** Re-requests the event layers with a new query (from, to, category). */
+    setEventQuery(query) {
+      for (const key of ['events', 'events_h3']) {
+        const src = map.getSource(key);
+        const t = tiles.get(key);
+        if (src && t) src.setTiles(t.tiles.map((u) => abs(u) + '?' + query));
+      }
+    },
+    /** Shows only events of one severity ('' for all). */
+    setSeverity(sev) {
+      severity = sev;
+      const f = sev ? ['==', ['get', 'severity'], sev] : null;
+      for (const id of ['ev-circle', 'live-circle', 'live-halo']) if (map.getLayer(id)) map.setFilter(id, f);
+    },
+    /** Outlines the selected unit (admin or grid code; null clears). */
+    highlight(sel) {
+      const code = sel?.code ?? '';
+      const isGrid = sel && (sel.level === 'grid' || sel.level === 'micro_grid');
+      if (map.getLayer('sel-admin')) map.setFilter('sel-admin', ['==', ['get', 'code'], isGrid ? '' : code]);
+      if (map.getLayer('sel-grid')) map.setFilter('sel-grid', ['==', ['get', 'code'], isGrid ? code : '']);
+    },
+    /** Adds a live event (from the stream) to the map until the tiles show it. */
+    addLive(e) {
+      live.push({ type: 'Feature', id: e.id, geometry: { type: 'Point', coordinates: [e.lon, e.lat] },
+        properties: { ...e, category: e.category_code, live: true } });
+      while (live.length > 200) live.shift();
+      map.getSource('live')?.setData({ type: 'FeatureCollection', features: live });
+    },
+    /** Bounds [[w,s],[e,n]] of the loaded admin/grid features whose code starts with prefix. */
+    boundsOf(prefix, gridLevel) {
+      const b = new maplibregl.LngLatBounds();
+      const scan = (source, sourceLayer, pred) => {
+        if (!map.getSource(source)) return;
+        for (const f of map.querySourceFeatures(source, { sourceLayer })) {
+          if (pred(f.properties)) extend(b, f.geometry);
+        }
+      };
+      if (gridLevel) scan('grids', 'grids', (p) => p.code === prefix || (p.code ?? '').startsWith(prefix));
+      else {
+        scan('admin', 'admin', (p) => (p.code ?? '').startsWith(prefix));
+        if (b.isEmpty()) scan('grids', 'grids', (p) => (p.code ?? '').startsWith(prefix));
+      }
+      return b.isEmpty() ? null : b;
+    },
+    fit(b) {
+      map.fitBounds(b, { padding: fitPadding(), maxZoom: 17, duration: 700 });
+    },
+  };
+  ctl.severity = () => severity;
+  return ctl;
+}
+
+/** Padding that keeps fitted areas clear of the side panel and top bar. */
+export function fitPadding() {
+  const panel = document.getElementById('panel');
+  const right = panel && getComputedStyle(panel).display !== 'none' ? panel.offsetWidth + 24 : 24;
+  return { top: 80, bottom: 40, left: 40, right };
+}
+
+function extend(b, g) {
+  const walk = (c) => (typeof c[0] === 'number' ? b.extend(c) : c.forEach(walk));
+  if (g?.coordinates) walk(g.coordinates);
+}
