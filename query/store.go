@@ -1,0 +1,87 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DB is what the package needs from the database: a *pgxpool.Pool or a pgx.Tx.
+type DB interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Config holds the limits and thresholds of the package; zero fields take defaults.
+type Config struct {
+	// MinCount is the privacy threshold: an aggregate group whose underlying
+	// count (households, tagged households, events or closed events, by metric)
+	// is below it is reported as suppressed. Default 5.
+	MinCount int
+	// Polygon bounds uploaded polygons.
+	Polygon PolygonLimits
+	// MaxPolygons caps the features of group_by=polygons. Default 500.
+	MaxPolygons int
+	// Band is the size band a grid's load is checked against, per grid level.
+	Band map[string]Band
+}
+
+// Band is the size a grid of some level should have.
+type Band struct {
+	MinHouseholds int `json:"min_households"`
+	MaxHouseholds int `json:"max_households"`
+	MinPeople     int `json:"min_people"`
+	MaxPeople     int `json:"max_people"`
+}
+
+// DefaultBands: micro-grids of 50–110 households / 150–330 people (Pizhou practice).
+func DefaultBands() map[string]Band {
+	return map[string]Band{"micro_grid": {MinHouseholds: 50, MaxHouseholds: 110, MinPeople: 150, MaxPeople: 330}}
+}
+
+// Store answers the questions of the package against a database.
+type Store struct {
+	db  DB
+	cfg Config
+}
+
+// New returns a Store over db.
+func New(db DB, cfg Config) *Store {
+	if cfg.MinCount <= 0 {
+		cfg.MinCount = 5
+	}
+	if cfg.Polygon.MaxVertices <= 0 {
+		cfg.Polygon.MaxVertices = DefaultPolygonLimits.MaxVertices
+	}
+	if cfg.Polygon.MaxAreaKm2 <= 0 {
+		cfg.Polygon.MaxAreaKm2 = DefaultPolygonLimits.MaxAreaKm2
+	}
+	if cfg.MaxPolygons <= 0 {
+		cfg.MaxPolygons = 500
+	}
+	if cfg.Band == nil {
+		cfg.Band = DefaultBands()
+	}
+	return &Store{db: db, cfg: cfg}
+}
+
+// Config returns the configuration in effect (defaults filled in).
+func (s *Store) Config() Config { return s.cfg }
+
+// checkArea asks PostGIS whether an uploaded polygon is valid (no self-intersections).
+func (s *Store) checkArea(ctx context.Context, param string, a Area) error {
+	var reason string
+	if err := s.db.QueryRow(ctx, `SELECT ST_IsValidReason(ST_GeomFromGeoJSON($1))`, a.GeoJSON).Scan(&reason); err != nil {
+		return fmt.Errorf("check polygon: %w", err)
+	}
+	if reason != "Valid Geometry" {
+		return paramErr(param, "polygon is not valid: %s", truncate(reason, 120))
+	}
+	return nil
+}
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -1,0 +1,191 @@
+-- Roll-ups behind /api/v1/aggregates and grid load, kept current on write.
+--
+-- event_rollup_day holds, per calendar day (Asia/Shanghai) and per combination of
+-- the dimensions an aggregate may group or filter by, the event count and the sums
+-- that closing metrics need. household_rollup and household_tag_rollup hold
+-- households and people per (admin_code, grid_code, H3 res-9 cell), without and
+-- with each tag. Medians cannot come from sums: median_close_hours reads raw rows.
+--
+-- Freshness: statement-level AFTER triggers with transition tables apply each
+-- INSERT/UPDATE/DELETE (COPY included) as one grouped upsert per statement, so a
+-- bulk load costs one aggregate, not a trigger call per row; TRUNCATE empties the
+-- roll-ups. Loads that bypass triggers (session_replication_role = replica) must
+-- call query_rollup_rebuild() afterwards.
+--
+-- Absent codes are stored as '' and absent cells as 0 so they can be key columns.
+
+CREATE TABLE event_rollup_day (
+    day            date NOT NULL,
+    admin_code     text COLLATE "C" NOT NULL,
+    grid_code      text COLLATE "C" NOT NULL,
+    h3_9           bigint NOT NULL,
+    category_code  text COLLATE "C" NOT NULL,
+    severity       text NOT NULL,
+    status         text NOT NULL,
+    source         text NOT NULL,
+    events         bigint NOT NULL,
+    closed         bigint NOT NULL,           -- closed_at IS NOT NULL
+    close_hours    double precision NOT NULL, -- sum over closed of (closed_at - reported_at) in hours
+    due            bigint NOT NULL,           -- closed and with a deadline
+    on_time        bigint NOT NULL,           -- closed at or before the deadline
+    PRIMARY KEY (day, grid_code, h3_9, category_code, severity, status, source, admin_code)
+);
+
+CREATE TABLE household_rollup (
+    admin_code  text COLLATE "C" NOT NULL,
+    grid_code   text COLLATE "C" NOT NULL,
+    h3_9        bigint NOT NULL,
+    households  bigint NOT NULL,
+    people      bigint NOT NULL,
+    PRIMARY KEY (grid_code, h3_9, admin_code)
+);
+CREATE INDEX household_rollup_admin_idx ON household_rollup (admin_code);
+
+CREATE TABLE household_tag_rollup (
+    tag         text NOT NULL,
+    admin_code  text COLLATE "C" NOT NULL,
+    grid_code   text COLLATE "C" NOT NULL,
+    h3_9        bigint NOT NULL,
+    households  bigint NOT NULL,
+    people      bigint NOT NULL,
+    PRIMARY KEY (tag, grid_code, h3_9, admin_code)
+);
+CREATE INDEX household_tag_rollup_admin_idx ON household_tag_rollup (tag, admin_code);
+
+-- Aliases are searched by trigram like full_text; events by time with the columns
+-- aggregates read, so raw edges of a window are index-only scans.
+CREATE INDEX event_reported_cover_idx ON event (reported_at)
+    INCLUDE (admin_code, grid_code, h3, category_code, severity, status, source, closed_at, deadline);
+CREATE INDEX address_alias_address_idx ON address_alias (address_id);
+
+-- event_category_subtree returns root and every category below it (NULL if root is unknown).
+CREATE FUNCTION event_category_subtree(root text) RETURNS text[]
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+    WITH RECURSIVE t(code) AS (
+        SELECT code FROM event_category WHERE code = root
+        UNION ALL
+        SELECT c.code FROM event_category c JOIN t ON c.parent_code = t.code
+    )
+    SELECT array_agg(code ORDER BY code) FROM t
+$$;
+
+-- event_rollup_apply folds the rows of source (a query over the transition tables
+-- yielding event columns plus sign) into event_rollup_day.
+CREATE FUNCTION event_rollup_apply(source text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format($q$
+    INSERT INTO event_rollup_day AS r
+    SELECT (n.reported_at AT TIME ZONE 'Asia/Shanghai')::date,
+           coalesce(n.admin_code, ''), coalesce(n.grid_code, ''), coalesce(h3_parent(n.h3, 9), 0),
+           n.category_code, n.severity, n.status, n.source,
+           sum(n.sign),
+           sum(n.sign * (n.closed_at IS NOT NULL)::int),
+           coalesce(sum(n.sign * extract(epoch FROM n.closed_at - n.reported_at) / 3600), 0),
+           sum(n.sign * (n.closed_at IS NOT NULL AND n.deadline IS NOT NULL)::int),
+           sum(n.sign * (n.closed_at IS NOT NULL AND n.deadline IS NOT NULL AND n.closed_at <= n.deadline)::int)
+    FROM (%s) n
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    ORDER BY 1, 3, 4, 5, 6, 7, 8, 2
+    ON CONFLICT (day, grid_code, h3_9, category_code, severity, status, source, admin_code) DO UPDATE SET
+        events = r.events + EXCLUDED.events,
+        closed = r.closed + EXCLUDED.closed,
+        close_hours = r.close_hours + EXCLUDED.close_hours,
+        due = r.due + EXCLUDED.due,
+        on_time = r.on_time + EXCLUDED.on_time
+    $q$, source);
+END $$;
+
+CREATE FUNCTION event_rollup_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    cols CONSTANT text := 'reported_at, admin_code, grid_code, h3, category_code, severity, status, source, closed_at, deadline';
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE event_rollup_day;
+    ELSIF TG_OP = 'INSERT' THEN
+        PERFORM event_rollup_apply(format('SELECT %s, 1 AS sign FROM new_rows', cols));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM event_rollup_apply(format('SELECT %s, -1 AS sign FROM old_rows', cols));
+    ELSE
+        PERFORM event_rollup_apply(format('SELECT %1$s, -1 AS sign FROM old_rows UNION ALL SELECT %1$s, 1 FROM new_rows', cols));
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER event_rollup_ins AFTER INSERT ON event REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION event_rollup_trigger();
+CREATE TRIGGER event_rollup_upd AFTER UPDATE ON event REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION event_rollup_trigger();
+CREATE TRIGGER event_rollup_del AFTER DELETE ON event REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION event_rollup_trigger();
+CREATE TRIGGER event_rollup_trunc AFTER TRUNCATE ON event
+    FOR EACH STATEMENT EXECUTE FUNCTION event_rollup_trigger();
+
+-- household_rollup_apply folds household rows (columns plus sign) into both household roll-ups.
+CREATE FUNCTION household_rollup_apply(source text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format($q$
+    INSERT INTO household_rollup AS r
+    SELECT coalesce(n.admin_code, ''), coalesce(n.grid_code, ''), coalesce(h3_parent(n.h3, 9), 0),
+           sum(n.sign), sum(n.sign * n.members)
+    FROM (%s) n
+    GROUP BY 1, 2, 3
+    ORDER BY 2, 3, 1
+    ON CONFLICT (grid_code, h3_9, admin_code) DO UPDATE SET
+        households = r.households + EXCLUDED.households,
+        people = r.people + EXCLUDED.people
+    $q$, source);
+    EXECUTE format($q$
+    INSERT INTO household_tag_rollup AS r
+    SELECT t.tag, coalesce(n.admin_code, ''), coalesce(n.grid_code, ''), coalesce(h3_parent(n.h3, 9), 0),
+           sum(n.sign), sum(n.sign * n.members)
+    FROM (%s) n CROSS JOIN LATERAL (SELECT DISTINCT unnest(n.tags) AS tag) t
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 3, 4, 2
+    ON CONFLICT (tag, grid_code, h3_9, admin_code) DO UPDATE SET
+        households = r.households + EXCLUDED.households,
+        people = r.people + EXCLUDED.people
+    $q$, source);
+END $$;
+
+CREATE FUNCTION household_rollup_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    cols CONSTANT text := 'admin_code, grid_code, h3, members, tags';
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE household_rollup, household_tag_rollup;
+    ELSIF TG_OP = 'INSERT' THEN
+        PERFORM household_rollup_apply(format('SELECT %s, 1 AS sign FROM new_rows', cols));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM household_rollup_apply(format('SELECT %s, -1 AS sign FROM old_rows', cols));
+    ELSE
+        PERFORM household_rollup_apply(format('SELECT %1$s, -1 AS sign FROM old_rows UNION ALL SELECT %1$s, 1 FROM new_rows', cols));
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER household_rollup_ins AFTER INSERT ON household REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION household_rollup_trigger();
+CREATE TRIGGER household_rollup_upd AFTER UPDATE ON household REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION household_rollup_trigger();
+CREATE TRIGGER household_rollup_del AFTER DELETE ON household REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION household_rollup_trigger();
+CREATE TRIGGER household_rollup_trunc AFTER TRUNCATE ON household
+    FOR EACH STATEMENT EXECUTE FUNCTION household_rollup_trigger();
+
+-- query_rollup_rebuild recomputes every roll-up from the base tables (after a load
+-- that bypassed triggers, or to check them). Returns the rows written.
+CREATE FUNCTION query_rollup_rebuild() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+    m bigint;
+BEGIN
+    TRUNCATE event_rollup_day, household_rollup, household_tag_rollup;
+    PERFORM event_rollup_apply('SELECT reported_at, admin_code, grid_code, h3, category_code, severity, status, source, closed_at, deadline, 1 AS sign FROM event');
+    PERFORM household_rollup_apply('SELECT admin_code, grid_code, h3, members, tags, 1 AS sign FROM household');
+    SELECT count(*) INTO n FROM event_rollup_day;
+    SELECT (SELECT count(*) FROM household_rollup) + (SELECT count(*) FROM household_tag_rollup) INTO m;
+    RETURN n + m;
+END $$;
+
+-- Rows loaded before this migration.
+SELECT query_rollup_rebuild();
