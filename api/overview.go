@@ -19,6 +19,8 @@ type overview struct {
 	Bounds     *[4]float64    `json:"bounds"`
 	Units      []overviewUnit `json:"units"`
 	Categories []category     `json:"categories"`
+	// Tags are the household tags in use (for tagged-people figures).
+	Tags []string `json:"tags"`
 }
 
 type overviewUnit struct {
@@ -44,13 +46,14 @@ const (
 		WHERE level IN ('district', 'street', 'community') ORDER BY code`
 	overviewCategoriesSQL = `SELECT code, level, parent_code, name, name_en, time_limit_hours
 		FROM event_category ORDER BY code`
+	overviewTagsSQL = `SELECT DISTINCT tag FROM household_tag_rollup ORDER BY tag`
 )
 
 // handleOverview serves GET /api/v1/overview.
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	out := overview{Units: []overviewUnit{}, Categories: []category{}}
+	out := overview{Units: []overviewUnit{}, Categories: []category{}, Tags: []string{}}
 	var b [4]float64
 	switch err := s.db.QueryRow(ctx, overviewBoundsSQL).Scan(&b[0], &b[1], &b[2], &b[3]); {
 	case err == nil:
@@ -93,6 +96,16 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 		out.Categories = append(out.Categories, c)
 	}
 	if err := rows.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tags, err := s.db.Query(ctx, overviewTagsSQL)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out.Tags, err = pgx.CollectRows(tags, pgx.RowTo[string])
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -8,6 +8,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/stream", s.handleStream)
 	s.mux.HandleFunc("GET /api/v1/overview", s.handleOverview)
 	s.mux.HandleFunc("GET /api/v1/buildings/{id}", s.handleBuilding)
+	s.mux.HandleFunc("GET /api/v1/events/summary", s.handleEventSummary)
 
 	// The command-centre page (web/), embedded in the binary.
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)

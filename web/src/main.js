@@ -21,7 +21,7 @@ const state = {
 };
 
 const app = {
-  state, map: null, ctl: null, cats: new Map(), units: new Map(), districts: 0,
+  state, map: null, ctl: null, cats: new Map(), units: new Map(), districts: 0, tags: [],
   ready: false, streamOpen: false, kpis: null, kpiRequest: null, eventsSeen: 0,
   metrics: { navigationStart: 0 },
 };
@@ -153,7 +153,7 @@ async function loadKpis() {
   const sel = state.chain[state.chain.length - 1] ?? null;
   const w = windowRange();
   try {
-    const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, ctrl.signal);
+    const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal);
     if (ctrl.signal.aborted) return;
     app.kpis = k;
     panel.renderKpis(k, k?.note);
@@ -406,6 +406,7 @@ async function boot() {
   for (const c of overview?.categories ?? []) app.cats.set(c.code, c);
   for (const u of overview?.units ?? []) app.units.set(u.code, u);
   app.districts = (overview?.units ?? []).filter((u) => u.level === 'district').length;
+  app.tags = overview?.tags ?? [];
   const b = overview?.bounds;
   app.bounds = b ? [[b[0], b[1]], [b[2], b[3]]] : null;
 
