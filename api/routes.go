@@ -13,4 +13,10 @@ func (s *Server) routes() {
 	// The command-centre page (web/), embedded in the binary.
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("GET /assets/{file}", s.handleAsset)
+
+	// Vector tiles (package tiles): y carries .pbf or .mvt, {file} is {layer}.json.
+	s.mux.HandleFunc("GET /tiles/{layer}/{z}/{x}/{y}", s.handleTile)
+	s.mux.HandleFunc("GET /tiles/{file}", s.handleTileFile)
+	s.mux.HandleFunc("GET /tiles.json", s.handleTileJSONAll)
+	s.mux.HandleFunc("GET /styles/command-center.json", s.handleStyle)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/onegrid/onegrid/tiles"
 )
 
 // Config holds the HTTP layer's settings; cmd/onegrid fills it from flags and env.
@@ -26,6 +28,8 @@ type Config struct {
 	StreamBuffer int
 	// StreamWriteTimeout bounds one write to a stream client.
 	StreamWriteTimeout time.Duration
+	// Tiles serves the vector tiles; nil answers the tile routes with 404.
+	Tiles *tiles.Service
 }
 
 // Server is onegrid's HTTP handler.

@@ -87,19 +87,6 @@ func compressible(ctype string) bool {
 		strings.Contains(ctype, "json") || strings.Contains(ctype, "svg")
 }
 
-// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if c := strings.TrimSpace(coding); c != "gzip" && c != "*" {
-			continue
-		}
-		q := strings.ReplaceAll(params, " ", "")
-		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-	}
-	return false
-}
-
 // serve writes f, gzipped when the client takes it, honouring If-None-Match.
 func (f *webFile) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -113,7 +100,7 @@ func (f *webFile) serve(w http.ResponseWriter, r *http.Request) {
 	body, etag := f.body, f.etag+`"`
 	if f.gz != nil {
 		h.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r) {
+		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 			body, etag = f.gz, f.etag+`-gz"`
 			h.Set("Content-Encoding", "gzip")
 		}

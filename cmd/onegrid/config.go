@@ -20,6 +20,12 @@ type Config struct {
 	Addr         string        // ONEGRID_ADDR: HTTP listen address
 	LogLevel     string        // ONEGRID_LOG_LEVEL: debug, info, warn, error
 	QueryTimeout time.Duration // ONEGRID_QUERY_TIMEOUT: bound on one request's database work
+
+	TileCacheMB       int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
+	TileTimeout       time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
+	TileMinHouseholds int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
+	TileVersionMaxAge time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
+	TileDBConns       int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
 }
 
 // DefaultDataDir is where the embedded database lives unless told otherwise. Root's
@@ -47,6 +53,11 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Addr, "addr", env("ONEGRID_ADDR", "localhost:8080"), "HTTP listen address (ONEGRID_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("ONEGRID_LOG_LEVEL", "info"), "log level: debug, info, warn, error (ONEGRID_LOG_LEVEL)")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", envDuration("ONEGRID_QUERY_TIMEOUT", 10*time.Second), "longest a request's database work may take (ONEGRID_QUERY_TIMEOUT)")
+	fs.IntVar(&c.TileCacheMB, "tile-cache-mb", envInt("ONEGRID_TILE_CACHE_MB", 256), "in-memory tile cache size in MB of gzipped tiles; 0 turns it off (ONEGRID_TILE_CACHE_MB)")
+	fs.DurationVar(&c.TileTimeout, "tile-timeout", envDuration("ONEGRID_TILE_TIMEOUT", 5*time.Second), "longest one tile may take to render before the client gets 503 (ONEGRID_TILE_TIMEOUT)")
+	fs.IntVar(&c.TileMinHouseholds, "tile-min-households", envInt("ONEGRID_TILE_MIN_HOUSEHOLDS", 5), "H3 cells (and tag counts) with fewer households are left out of households_h3 tiles (ONEGRID_TILE_MIN_HOUSEHOLDS)")
+	fs.DurationVar(&c.TileVersionMaxAge, "tile-version-max-age", envDuration("ONEGRID_TILE_VERSION_MAX_AGE", 0), "how long a read of the tile layer versions is trusted; 0 checks per request so no tile predates a committed write (ONEGRID_TILE_VERSION_MAX_AGE)")
+	fs.IntVar(&c.TileDBConns, "tile-db-conns", envInt("ONEGRID_TILE_DB_CONNS", 0), "connections in the tile pool; 0 = max(4, CPUs) (ONEGRID_TILE_DB_CONNS)")
 	return fs
 }
 
@@ -56,6 +67,18 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	}
 	if c.DBPort <= 0 || c.DBPort > 65535 {
 		return fmt.Errorf("--db-port %d: must be 1..65535", c.DBPort)
+	}
+	if c.TileCacheMB < 0 {
+		return fmt.Errorf("--tile-cache-mb %d: must be 0 or more", c.TileCacheMB)
+	}
+	if c.TileTimeout <= 0 {
+		return fmt.Errorf("--tile-timeout %s: must be positive", c.TileTimeout)
+	}
+	if c.TileMinHouseholds < 1 {
+		return fmt.Errorf("--tile-min-households %d: must be at least 1", c.TileMinHouseholds)
+	}
+	if c.TileDBConns < 0 {
+		return fmt.Errorf("--tile-db-conns %d: must be 0 or more", c.TileDBConns)
 	}
 	return nil
 }

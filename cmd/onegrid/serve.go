@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/web"
 )
 
@@ -33,7 +35,11 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Web: web.Dist()}, db, m.Log)
+	ts, err := m.openTiles(ctx)
+	if err != nil {
+		return err
+	}
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Tiles: ts, Web: web.Dist()}, db, m.Log)
 	if !web.Built() {
 		m.Log.Warn("the command-centre page is not built: / says so; run make web and rebuild")
 	}
@@ -61,4 +67,28 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// openTiles starts the tile service on its own pool (closed at Close).
+func (m *Main) openTiles(ctx context.Context) (*tiles.Service, error) {
+	conn, err := m.connString(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conns := m.Config.TileDBConns
+	if conns == 0 {
+		conns = max(4, runtime.NumCPU())
+	}
+	ts, err := tiles.Open(ctx, conn, tiles.Config{
+		CacheBytes:    int64(m.Config.TileCacheMB) << 20,
+		Timeout:       m.Config.TileTimeout,
+		MinHouseholds: m.Config.TileMinHouseholds,
+		VersionMaxAge: m.Config.TileVersionMaxAge,
+		MaxConns:      int32(conns),
+	}, m.Log)
+	if err != nil {
+		return nil, err
+	}
+	m.onClose(func() error { ts.Close(); return nil })
+	return ts, nil
 }

@@ -36,27 +36,19 @@ export async function tileLayers() {
   const index = await getJSON('/tiles.json');
   const out = new Map();
   if (!index) return out;
-  // Accept a list of TileJSONs under layers/tilesets, or one TileJSON per layer keyed by name.
-  const entries = Array.isArray(index) ? index : (index.layers ?? index.tilesets ?? index.vector_layers ?? []);
-  for (const e of entries) {
-    const name = e.name ?? e.id;
-    if (!name) continue;
-    out.set(name, {
-      tiles: e.tiles ?? [`/tiles/${name}/{z}/{x}/{y}.pbf`],
-      minzoom: e.minzoom ?? 0,
-      maxzoom: e.maxzoom ?? 16,
-      bounds: e.bounds ?? index.bounds,
-      center: e.center ?? index.center,
+  // /tiles.json describes the composite layer: one entry per MVT layer in
+  // vector_layers; each layer is also served alone under /tiles/{layer}/.
+  const all = (index.tiles?.[0] ?? '/tiles/all/{z}/{x}/{y}.pbf').split('?')[0];
+  for (const v of index.vector_layers ?? []) {
+    if (!v.id) continue;
+    out.set(v.id, {
+      tiles: [all.replace('/tiles/all/', `/tiles/${v.id}/`)],
+      minzoom: v.minzoom ?? 0,
+      maxzoom: v.maxzoom ?? index.maxzoom ?? 16,
     });
   }
-  if (index.bounds && !out.bounds) out.bounds = index.bounds;
+  out.bounds = index.bounds;
   return out;
-}
-
-/** Event categories: [{code, level, parent_code, name, name_en}], [] when not offered. */
-export async function categories() {
-  const r = await getJSON('/api/v1/categories');
-  return r?.categories ?? r ?? [];
 }
 
 /** Where a point lies: district, street, community, grid, micro_grid units. */

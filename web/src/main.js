@@ -407,7 +407,7 @@ async function boot() {
   for (const u of overview?.units ?? []) app.units.set(u.code, u);
   app.districts = (overview?.units ?? []).filter((u) => u.level === 'district').length;
   app.tags = overview?.tags ?? [];
-  const b = overview?.bounds;
+  const b = overview?.bounds ?? tiles.bounds;
   app.bounds = b ? [[b[0], b[1]], [b[2], b[3]]] : null;
 
   app.ctl = createMap('map', { tiles, bounds: b, eventQuery: eventQuery() });

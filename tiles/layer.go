@@ -1,0 +1,181 @@
+package tiles
+
+import (
+	"embed"
+	"slices"
+)
+
+//go:embed sql/*.sql
+var sqlFiles embed.FS
+
+func mustSQL(name string) string {
+	b, err := sqlFiles.ReadFile("sql/" + name)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// Layer describes one tile layer: what it holds and at which zooms.
+type Layer struct {
+	Name        string
+	Description string
+	// MinZoom and MaxZoom are the zooms at which the layer has data. A tile below
+	// MinZoom or above MaxZoom is empty without asking the database; ServeMax (the
+	// TileJSON maxzoom) is lower where clients should overzoom instead of asking.
+	MinZoom, MaxZoom int
+	ServeMax         int
+	// Fields are the properties of the layer's features (TileJSON vector_layers).
+	Fields map[string]string
+	// Label names the point layer carried in the same tile with one label point per
+	// polygon ("" for none); LabelFields are its properties.
+	Label       string
+	LabelFields map[string]string
+	// Filtered layers take the event filters (from, to, category, status).
+	Filtered bool
+	// Daily layers carry properties relative to today (age_days), so their cache key
+	// includes the date.
+	Daily bool
+	// Sources are the tile_layer_version rows the layer depends on.
+	Sources []string
+	// CacheControl is sent with the layer's tiles.
+	CacheControl string
+
+	kind layerKind
+	sql  string
+}
+
+type layerKind int
+
+const (
+	kindSQL layerKind = iota
+	kindEventsH3
+	kindHouseholdsH3
+)
+
+// All is the name of the composite layer: every layer's features in one tile.
+const All = "all"
+
+const loadFields = "households: households in the unit; people: their members; open_events: events reported, dispatched or being handled"
+
+var (
+	adminFields = map[string]string{
+		"code": "String", "name": "String", "level": "String",
+		"households": "Number", "people": "Number", "open_events": "Number",
+	}
+	gridFields = map[string]string{
+		"code": "String", "name": "String", "level": "String", "version": "Number", "parent_code": "String",
+		"households": "Number", "people": "Number", "open_events": "Number",
+	}
+	gridLabelFields = map[string]string{
+		"code": "String", "name": "String", "level": "String",
+		"households": "Number", "people": "Number", "open_events": "Number",
+	}
+)
+
+// layers is the registry, in drawing order (bottom first).
+var layers = []*Layer{
+	{
+		Name:        "admin",
+		Description: "administrative units: districts up to z9, streets z10-11, communities from z12; " + loadFields,
+		MinZoom:     0, MaxZoom: 24, ServeMax: 16,
+		Fields: adminFields, Label: "admin_label", LabelFields: adminFields,
+		Sources:      []string{"admin"},
+		CacheControl: "public, max-age=300, must-revalidate",
+		kind:         kindSQL, sql: mustSQL("admin.sql"),
+	},
+	{
+		Name:        "grids",
+		Description: "current grids: level grid at z12-13, micro_grid from z14; " + loadFields,
+		MinZoom:     12, MaxZoom: 24, ServeMax: 16,
+		Fields: gridFields, Label: "grid_label", LabelFields: gridLabelFields,
+		Sources:      []string{"grids"},
+		CacheControl: "public, max-age=60, must-revalidate",
+		kind:         kindSQL, sql: mustSQL("grids.sql"),
+	},
+	{
+		Name:        "households_h3",
+		Description: "households, people and households per tag (tag_<tag>) per H3 cell at the zoom's resolution (6 at z8 .. 11 from z15); cells and tag counts below the minimum are suppressed",
+		MinZoom:     0, MaxZoom: 24, ServeMax: 16,
+		Fields:       map[string]string{"cell": "String", "res": "Number", "households": "Number", "people": "Number"},
+		Sources:      []string{"households_h3"},
+		CacheControl: "public, max-age=300, must-revalidate",
+		kind:         kindHouseholdsH3,
+	},
+	{
+		Name:        "buildings",
+		Description: "building footprints from z14, simplified below z16",
+		MinZoom:     14, MaxZoom: 24, ServeMax: 16,
+		Fields: map[string]string{
+			"name": "String", "floors": "Number", "use": "String", "address_id": "Number", "grid_code": "String",
+		},
+		Sources:      []string{"buildings"},
+		CacheControl: "public, max-age=300, must-revalidate",
+		kind:         kindSQL, sql: mustSQL("buildings.sql"),
+	},
+	{
+		Name:        "events_h3",
+		Description: "event counts per H3 cell at the zoom's resolution up to z13 (events: all matching, open: still open); filters from, to, category, status",
+		MinZoom:     0, MaxZoom: 13, ServeMax: 13,
+		Fields:       map[string]string{"cell": "String", "res": "Number", "events": "Number", "open": "Number"},
+		Filtered:     true,
+		Sources:      []string{"events_h3"},
+		CacheControl: "public, max-age=10, must-revalidate",
+		kind:         kindEventsH3,
+	},
+	{
+		Name:        "events",
+		Description: "event points from z14; filters from, to, category, status",
+		MinZoom:     14, MaxZoom: 24, ServeMax: 16,
+		Fields: map[string]string{
+			"category": "String", "severity": "String", "status": "String", "source": "String",
+			"escalation": "Number", "age_days": "Number", "overdue": "Boolean", "grid_code": "String",
+		},
+		Filtered: true, Daily: true,
+		Sources:      []string{"events"},
+		CacheControl: "public, max-age=10, must-revalidate",
+		kind:         kindSQL, sql: mustSQL("events.sql"),
+	},
+	{
+		Name:        "addresses",
+		Description: "road/compound and building/doorplate addresses from z16",
+		MinZoom:     16, MaxZoom: 24, ServeMax: 16,
+		Fields:       map[string]string{"code": "String", "level": "String", "text": "String", "grid_code": "String"},
+		Sources:      []string{"addresses"},
+		CacheControl: "public, max-age=300, must-revalidate",
+		kind:         kindSQL, sql: mustSQL("addresses.sql"),
+	},
+}
+
+var (
+	sqlEventsH3Agg  = mustSQL("events_h3_agg.sql")
+	sqlEventsH3Raw  = mustSQL("events_h3_raw.sql")
+	sqlHouseholdsH3 = mustSQL("households_h3.sql")
+	layerByName     = map[string]*Layer{}
+	allSources      []string
+)
+
+func init() {
+	for _, l := range layers {
+		layerByName[l.Name] = l
+		for _, s := range l.Sources {
+			if !slices.Contains(allSources, s) {
+				allSources = append(allSources, s)
+			}
+		}
+	}
+	slices.Sort(allSources)
+}
+
+// Layers returns the layers in drawing order (bottom first).
+func Layers() []*Layer { return slices.Clone(layers) }
+
+// LookupLayer returns the named layer; ok is false for an unknown name. The
+// composite layer All is not in the registry.
+func LookupLayer(name string) (l *Layer, ok bool) {
+	l, ok = layerByName[name]
+	return l, ok
+}
+
+// inZoom reports whether the layer has data at zoom z.
+func (l *Layer) inZoom(z int) bool { return z >= l.MinZoom && z <= l.MaxZoom }

@@ -1,0 +1,353 @@
+package tiles
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/onegrid/onegrid/geo"
+)
+
+// Config holds the tile service's settings; cmd/onegrid fills it from flags.
+type Config struct {
+	// CacheBytes bounds the in-memory tile cache (gzipped bytes); 0 disables it.
+	CacheBytes int64
+	// Timeout bounds the rendering of one tile.
+	Timeout time.Duration
+	// MinHouseholds is the smallest household count an H3 cell (or a tag count in
+	// it) must have to appear in households_h3.
+	MinHouseholds int
+	// VersionMaxAge is how long a read of the layer versions is trusted without
+	// asking the database again; 0 (the default) checks on every request, so a
+	// tile never predates a write committed before the request. Changes notified
+	// by NOTIFY expire it at once either way.
+	VersionMaxAge time.Duration
+	// MaxConns is the size of the tile connection pool (0: pgxpool's default).
+	MaxConns int32
+}
+
+// DefaultMinHouseholds is the default suppression threshold of households_h3.
+const DefaultMinHouseholds = 5
+
+// ErrUnknownLayer is returned for a layer name not in the registry.
+var ErrUnknownLayer = errors.New("unknown tile layer")
+
+// Service renders, caches and serves tiles.
+type Service struct {
+	cfg    Config
+	pool   *pgxpool.Pool
+	log    *slog.Logger
+	cache  *cache
+	flight flight
+	vers   versions
+
+	listening atomic.Bool
+	notified  atomic.Int64
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
+
+	boundsMu  sync.Mutex
+	boundsKey string
+	bounds    [4]float64
+}
+
+// Open connects a pool dedicated to tiles (parallel query and JIT off: a tile
+// query is small and parallel workers only add latency), warms it, and starts the
+// change listener. Close releases them.
+func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) (*Service, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.MinHouseholds <= 0 {
+		cfg.MinHouseholds = DefaultMinHouseholds
+	}
+	pcfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("tiles: database url: %w", err)
+	}
+	rp := pcfg.ConnConfig.RuntimeParams
+	rp["max_parallel_workers_per_gather"] = "0"
+	rp["jit"] = "off"
+	rp["application_name"] = "onegrid-tiles"
+	if cfg.MaxConns > 0 {
+		pcfg.MaxConns = cfg.MaxConns
+	}
+	pcfg.MinConns = min(pcfg.MaxConns, 4)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("tiles: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("tiles: connect: %w", err)
+	}
+	s := &Service{cfg: cfg, pool: pool, log: log, cache: newCache(cfg.CacheBytes)}
+	s.vers = versions{read: s.readVersions, maxAge: cfg.VersionMaxAge}
+	lctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.listen(lctx, connString)
+	}()
+	return s, nil
+}
+
+// Close stops the listener and closes the pool.
+func (s *Service) Close() {
+	s.stop()
+	s.wg.Wait()
+	s.pool.Close()
+}
+
+func (s *Service) readVersions(ctx context.Context) (map[string]int64, error) {
+	rows, _ := s.pool.Query(ctx, versionQuery)
+	v := map[string]int64{}
+	var layer string
+	var n int64
+	_, err := pgx.ForEachRow(rows, []any{&layer, &n}, func() error {
+		v[layer] = n
+		return nil
+	})
+	return v, err
+}
+
+// Listening reports whether the change listener is connected.
+func (s *Service) Listening() bool { return s.listening.Load() }
+
+// Notifications returns how many change notifications the listener has received.
+func (s *Service) Notifications() int64 { return s.notified.Load() }
+
+// Tile is a rendered tile as served.
+type Tile struct {
+	Gzip         []byte // gzip-compressed tile; nil when the tile is empty
+	Size         int    // uncompressed length
+	ETag         string // strong ETag, quoted
+	CacheControl string
+}
+
+// Raw returns the uncompressed tile.
+func (t *Tile) Raw() ([]byte, error) {
+	if len(t.Gzip) == 0 {
+		return nil, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(t.Gzip))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
+}
+
+// Get returns tile t of the named layer (or All), from the cache when its data
+// has not changed since it was rendered. f applies to filtered layers and is
+// ignored by the others.
+func (s *Service) Get(ctx context.Context, name string, t geo.Tile, f Filter) (*Tile, error) {
+	var ls []*Layer
+	cc := ""
+	if name == All {
+		ls = layers
+		cc = "public, max-age=10, must-revalidate"
+	} else {
+		l, ok := layerByName[name]
+		if !ok {
+			return nil, ErrUnknownLayer
+		}
+		ls = []*Layer{l}
+		cc = l.CacheControl
+	}
+	vset, err := s.vers.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := s.cacheKey(name, ls, t, f, vset)
+	c, ok := s.cache.get(key)
+	if !ok {
+		base := func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
+		}
+		c, err = s.flight.do(ctx, base, key, func(ctx context.Context) (*cached, error) {
+			raw, err := s.renderLayers(ctx, ls, t, f)
+			if err != nil {
+				return nil, err
+			}
+			c, err := pack(key, raw)
+			if err != nil {
+				return nil, err
+			}
+			s.cache.add(c)
+			return c, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &Tile{Gzip: c.gz, Size: c.size, ETag: c.etag, CacheControl: cc}, nil
+}
+
+// cacheKey names a tile's content: layer, tile, normalised filter, the versions of
+// its sources and, for layers relative to today, the date.
+func (s *Service) cacheKey(name string, ls []*Layer, t geo.Tile, f Filter, vset *versionSet) string {
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('/')
+	b.WriteString(t.String())
+	filtered, daily := false, false
+	for _, l := range ls {
+		filtered = filtered || l.Filtered
+		daily = daily || l.Daily
+		for _, src := range l.Sources {
+			b.WriteString("|" + src + "=" + strconv.FormatInt(vset.v[src], 10))
+		}
+	}
+	if filtered {
+		b.WriteString("|" + f.Key())
+	}
+	if daily {
+		b.WriteString("|" + time.Now().In(China).Format("2006-01-02"))
+	}
+	return b.String()
+}
+
+// pack gzips a rendered tile once and names it by content.
+func pack(key string, raw []byte) (*cached, error) {
+	sum := sha256.Sum256(raw)
+	c := &cached{key: key, size: len(raw), etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+	if len(raw) == 0 {
+		return c, nil
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	c.gz = bytes.Clone(buf.Bytes())
+	return c, nil
+}
+
+// Render renders tile t of the named layer (or All) from the database, bypassing
+// the cache.
+func (s *Service) Render(ctx context.Context, name string, t geo.Tile, f Filter) ([]byte, error) {
+	if name == All {
+		return s.renderLayers(ctx, layers, t, f)
+	}
+	l, ok := layerByName[name]
+	if !ok {
+		return nil, ErrUnknownLayer
+	}
+	return s.renderLayers(ctx, []*Layer{l}, t, f)
+}
+
+// renderLayers renders the layers of one tile and concatenates them (an MVT tile
+// is a sequence of layers, so concatenated tiles are a tile).
+func (s *Service) renderLayers(ctx context.Context, ls []*Layer, t geo.Tile, f Filter) ([]byte, error) {
+	if len(ls) == 1 {
+		return s.render(ctx, ls[0], t, f)
+	}
+	var out []byte
+	for _, l := range ls {
+		b, err := s.render(ctx, l, t, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b...)
+	}
+	return out, nil
+}
+
+func (s *Service) render(ctx context.Context, l *Layer, t geo.Tile, f Filter) ([]byte, error) {
+	if !l.inZoom(t.Z) {
+		return nil, nil
+	}
+	var b []byte
+	var err error
+	switch l.kind {
+	case kindSQL:
+		args := []any{t.Z, t.X, t.Y}
+		if l.Filtered {
+			args = append(args, f.args()...)
+		}
+		err = s.pool.QueryRow(ctx, l.sql, args...).Scan(&b)
+	case kindEventsH3:
+		b, err = s.renderEventsH3(ctx, l, t, f)
+	case kindHouseholdsH3:
+		b, err = s.renderHouseholdsH3(ctx, l, t)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("render %s/%d/%d/%d: %w", l.Name, t.Z, t.X, t.Y, err)
+	}
+	return b, nil
+}
+
+func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Filter) ([]byte, error) {
+	res := geo.ResolutionForZoom(t.Z)
+	margin := h3Margin(t, res)
+	var rows pgx.Rows
+	if f.From.IsZero() && f.To.IsZero() && f.Category == "" {
+		var st any
+		if len(f.Status) > 0 {
+			st = f.Status
+		}
+		rows, _ = s.pool.Query(ctx, sqlEventsH3Agg, t.Z, t.X, t.Y, res, margin, st)
+	} else {
+		rows, _ = s.pool.Query(ctx, sqlEventsH3Raw, append([]any{t.Z, t.X, t.Y, res, margin}, f.args()...)...)
+	}
+	var feats []h3Feature
+	var cell int64
+	var events, open int32
+	_, err := pgx.ForEachRow(rows, []any{&cell, &events, &open}, func() error {
+		feats = append(feats, h3Feature{cell: cell, props: geojson.Properties{
+			"cell": geo.CellString(cell), "res": res, "events": events, "open": open,
+		}})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return encodeH3(l.Name, t, feats)
+}
+
+func (s *Service) renderHouseholdsH3(ctx context.Context, l *Layer, t geo.Tile) ([]byte, error) {
+	res := geo.ResolutionForZoom(t.Z)
+	rows, _ := s.pool.Query(ctx, sqlHouseholdsH3, t.Z, t.X, t.Y, res, h3Margin(t, res), s.cfg.MinHouseholds)
+	var feats []h3Feature
+	var cell int64
+	var households, people int32
+	var tags []string
+	var counts []int32
+	_, err := pgx.ForEachRow(rows, []any{&cell, &households, &people, &tags, &counts}, func() error {
+		p := geojson.Properties{"cell": geo.CellString(cell), "res": res, "households": households, "people": people}
+		for i, tag := range tags {
+			p["tag_"+tag] = counts[i]
+		}
+		feats = append(feats, h3Feature{cell: cell, props: p})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return encodeH3(l.Name, t, feats)
+}
+
+// Stats returns the cache's counters.
+func (s *Service) Stats() CacheStats { return s.cache.stats() }

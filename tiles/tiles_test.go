@@ -1,0 +1,361 @@
+package tiles_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/tiles"
+	"github.com/onegrid/onegrid/internal/testcity"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// open returns a tile service over a fresh database holding the test city.
+func open(t testing.TB, cfg tiles.Config) (*tiles.Service, string) {
+	t.Helper()
+	conn := pgtest.ConnString(t)
+	s, err := tiles.Open(context.Background(), conn, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, conn
+}
+
+func openCity(t testing.TB, cfg tiles.Config) (*tiles.Service, string) {
+	t.Helper()
+	s, conn := open(t, cfg)
+	db, err := pgxConnect(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	if err := testcity.Load(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	return s, conn
+}
+
+func at(p [2]float64, z int) geo.Tile { return geo.TileAt(p[0], p[1], z) }
+
+func query(s string) url.Values {
+	q, err := url.ParseQuery(s)
+	if err != nil {
+		panic(err)
+	}
+	return q
+}
+
+// goldenCase is one tile rendered and compared with testdata/golden/<name>.json.
+type goldenCase struct {
+	name   string
+	layer  string
+	tile   geo.Tile
+	filter string
+	want   map[string]int // layer → feature count, checked before the golden
+}
+
+func goldenCases() []goldenCase {
+	c := testcity.Centre
+	day := func(d int) string { return testcity.Now.AddDate(0, 0, d).In(tiles.China).Format("2006-01-02") }
+	return []goldenCase{
+		{"admin_z9_district", "admin", at(c, 9), "", map[string]int{"admin": 1, "admin_label": 1}},
+		{"admin_z11_streets", "admin", at(c, 11), "", map[string]int{"admin": 2}},
+		{"admin_z13_communities", "admin", at(c, 13), "", map[string]int{"admin": 2}},
+		{"grids_z12_grid", "grids", at(c, 12), "", map[string]int{"grids": 1, "grid_label": 1}},
+		{"grids_z11_empty", "grids", at(c, 11), "", map[string]int{}},
+		{"grids_z15_micro", "grids", at(c, 15), "", map[string]int{"grids": 2}},
+		{"buildings_z14", "buildings", at(c, 14), "", map[string]int{"buildings": 3}},
+		{"buildings_z13_empty", "buildings", at(c, 13), "", map[string]int{}},
+		{"addresses_z16", "addresses", at(c, 16), "", map[string]int{"addresses": 2}},
+		{"addresses_z15_empty", "addresses", at(c, 15), "", map[string]int{}},
+		{"events_z14", "events", at(c, 14), "", map[string]int{"events": 4}},
+		{"events_z14_status", "events", at(c, 14), "status=reported,handling", map[string]int{"events": 2}},
+		{"events_z14_category", "events", at(c, 14), "category=0201", map[string]int{"events": 1}},
+		{"events_z14_from_to", "events", at(c, 14), "from=" + day(-4) + "&to=" + day(0), map[string]int{"events": 2}},
+		{"events_h3_z8", "events_h3", at(c, 8), "", nil},
+		{"events_h3_z10", "events_h3", at(c, 10), "", nil},
+		{"events_h3_z12", "events_h3", at(c, 12), "", nil},
+		{"events_h3_z13_status", "events_h3", at(c, 13), "status=closed", map[string]int{"events_h3": 1}},
+		{"events_h3_z10_category", "events_h3", at(c, 10), "category=01", nil},
+		{"events_h3_z12_from", "events_h3", at(c, 12), "from=" + testcity.Now.AddDate(0, 0, -7).Format(time.RFC3339), nil},
+		{"events_h3_z14_empty", "events_h3", at(c, 14), "", map[string]int{}},
+		{"households_h3_z10", "households_h3", at(c, 10), "", map[string]int{"households_h3": 1}},
+		{"households_h3_z16", "households_h3", at(testcity.Five, 16), "", map[string]int{"households_h3": 1}},
+		{"all_z14", tiles.All, at(c, 14), "", nil},
+	}
+}
+
+func TestGolden(t *testing.T) {
+	s, _ := openCity(t, tiles.Config{CacheBytes: 1 << 20})
+	for _, tc := range goldenCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := tiles.ParseFilter(query(tc.filter))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tile, err := s.Get(context.Background(), tc.layer, tc.tile, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := tile.Raw()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := decode(t, raw)
+			if tc.want != nil {
+				counts := map[string]int{}
+				for name, fc := range got {
+					counts[name] = len(fc.Features)
+				}
+				for name, n := range tc.want {
+					if counts[name] != n {
+						t.Errorf("layer %s: %d features, want %d (all: %v)", name, counts[name], n, counts)
+					}
+				}
+				if len(tc.want) == 0 && len(raw) != 0 {
+					t.Errorf("want an empty tile, got %d bytes: %v", len(raw), counts)
+				}
+			}
+			checkGolden(t, tc.name, got)
+		})
+	}
+}
+
+// decode returns a tile's layers, geometry in tile coordinates.
+func decode(t testing.TB, raw []byte) map[string]*geojson.FeatureCollection {
+	t.Helper()
+	layers, err := mvt.Unmarshal(raw)
+	if err != nil {
+		t.Fatalf("decode tile: %v", err)
+	}
+	out := map[string]*geojson.FeatureCollection{}
+	for _, l := range layers {
+		if _, dup := out[l.Name]; dup {
+			t.Fatalf("layer %s twice in one tile", l.Name)
+		}
+		if l.Extent != tiles.Extent {
+			t.Errorf("layer %s extent %d", l.Name, l.Extent)
+		}
+		fc := geojson.NewFeatureCollection()
+		for _, f := range l.Features {
+			if f.ID == nil {
+				t.Errorf("layer %s: feature without id: %v", l.Name, f.Properties)
+			}
+			fc.Append(f)
+		}
+		sort.Slice(fc.Features, func(i, j int) bool {
+			return fmt.Sprint(fc.Features[i].ID) < fmt.Sprint(fc.Features[j].ID)
+		})
+		out[l.Name] = fc
+	}
+	return out
+}
+
+func checkGolden(t *testing.T, name string, got map[string]*geojson.FeatureCollection) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		b, err := json.MarshalIndent(got, "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./tiles -run TestGolden -update)", err)
+	}
+	var want map[string]*geojson.FeatureCollection
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	compareTiles(t, got, want)
+}
+
+// compareTiles compares decoded tiles: same layers, features (by id), properties,
+// and geometry within a tolerance of 1 tile unit.
+func compareTiles(t *testing.T, got, want map[string]*geojson.FeatureCollection) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("layers: got %v, want %v", keys(got), keys(want))
+		return
+	}
+	for name, wfc := range want {
+		gfc, ok := got[name]
+		if !ok {
+			t.Errorf("layer %s missing", name)
+			continue
+		}
+		if len(gfc.Features) != len(wfc.Features) {
+			t.Errorf("layer %s: %d features, want %d", name, len(gfc.Features), len(wfc.Features))
+			continue
+		}
+		for i, wf := range wfc.Features {
+			gf := gfc.Features[i]
+			if fmt.Sprint(gf.ID) != fmt.Sprint(wf.ID) {
+				t.Errorf("layer %s feature %d: id %v, want %v", name, i, gf.ID, wf.ID)
+			}
+			gp, _ := json.Marshal(gf.Properties)
+			wp, _ := json.Marshal(wf.Properties)
+			if string(gp) != string(wp) {
+				t.Errorf("layer %s feature %v: properties\n got %s\nwant %s", name, wf.ID, gp, wp)
+			}
+			if !geomEqual(gf.Geometry, wf.Geometry, 1) {
+				t.Errorf("layer %s feature %v: geometry\n got %v\nwant %v", name, wf.ID, gf.Geometry, wf.Geometry)
+			}
+		}
+	}
+}
+
+func geomEqual(a, b orb.Geometry, tol float64) bool {
+	if a.GeoJSONType() != b.GeoJSONType() {
+		return false
+	}
+	pa, pb := points(a), points(b)
+	if len(pa) != len(pb) {
+		return false
+	}
+	for i := range pa {
+		if math.Abs(pa[i][0]-pb[i][0]) > tol || math.Abs(pa[i][1]-pb[i][1]) > tol {
+			return false
+		}
+	}
+	return true
+}
+
+func points(g orb.Geometry) []orb.Point {
+	var out []orb.Point
+	switch g := g.(type) {
+	case orb.Point:
+		out = append(out, g)
+	case orb.MultiPoint:
+		out = append(out, g...)
+	case orb.LineString:
+		out = append(out, g...)
+	case orb.Ring:
+		out = append(out, g...)
+	case orb.Polygon:
+		for _, r := range g {
+			out = append(out, r...)
+		}
+	case orb.MultiPolygon:
+		for _, p := range g {
+			out = append(out, points(p)...)
+		}
+	case orb.MultiLineString:
+		for _, l := range g {
+			out = append(out, l...)
+		}
+	}
+	return out
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// personal matches masked personal values: phones, names, ID numbers.
+var personal = regexp.MustCompile(`\*{2,}|\d{3}\*+\d{2,}|^.\*$`)
+
+func TestNoPersonalData(t *testing.T) {
+	s, _ := openCity(t, tiles.Config{})
+	banned := map[string]bool{"head_name_masked": true, "phone_masked": true, "phone_hash": true, "id_no_masked": true, "id_no_hash": true, "members": true}
+	for _, tc := range goldenCases() {
+		for _, z := range []int{8, 10, 12, 13, 14, 15, 16, 17} {
+			tile := at(testcity.Centre, z)
+			raw, err := s.Render(context.Background(), tc.layer, tile, tiles.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, fc := range decode(t, raw) {
+				for _, f := range fc.Features {
+					for k, v := range f.Properties {
+						vs := fmt.Sprint(v)
+						if banned[k] || personal.MatchString(vs) || strings.Contains(vs, testcity.MaskedPhone) || vs == testcity.MaskedName {
+							t.Errorf("%s %v layer %s: personal field %s=%q", tc.layer, tile, name, k, vs)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestHouseholdSuppression(t *testing.T) {
+	for _, min := range []int{0, 5, 4, 3} {
+		t.Run(fmt.Sprint("min=", min), func(t *testing.T) {
+			s, _ := openCity(t, tiles.Config{MinHouseholds: min})
+			cellOf := func(p [2]float64) string {
+				c, _ := geo.CellAt(p[0], p[1], 11)
+				return geo.CellString(c)
+			}
+			// Five and Four are 550 m apart: at z16 both tiles are rendered.
+			found := map[string]map[string]any{}
+			for _, p := range [][2]float64{testcity.Five, testcity.Four} {
+				raw, err := s.Render(context.Background(), "households_h3", at(p, 16), tiles.Filter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fc := decode(t, raw)["households_h3"]
+				if fc == nil {
+					continue
+				}
+				for _, f := range fc.Features {
+					found[f.Properties["cell"].(string)] = f.Properties
+				}
+			}
+			five, four := found[cellOf(testcity.Five)], found[cellOf(testcity.Four)]
+			if five == nil || five["households"] != 5.0 {
+				t.Errorf("cell with 5 households: %v, want present with 5", five)
+			}
+			wantFour := min == 4 || min == 3 // 0 means the default, 5
+			if (four != nil) != wantFour {
+				t.Errorf("cell with 4 households present = %v, want %v (min %d)", four != nil, wantFour, min)
+			}
+			// 3 of the 5 are 留守老人, 1 is 残疾人: tag counts below the minimum are left out.
+			if five != nil {
+				eff := min
+				if eff == 0 {
+					eff = tiles.DefaultMinHouseholds
+				}
+				if v, ok := five["tag_留守老人"]; (eff <= 3) != ok || ok && v != 3.0 {
+					t.Errorf("tag_留守老人 = %v, %v at min %d", v, ok, min)
+				}
+				if _, ok := five["tag_残疾人"]; ok {
+					t.Errorf("tag_残疾人 (1 household) present at min %d", min)
+				}
+			}
+		})
+	}
+}
