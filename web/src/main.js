@@ -149,13 +149,16 @@ async function loadKpis() {
   app.kpiRequest?.abort();
   const ctrl = new AbortController();
   app.kpiRequest = ctrl;
+  app.kpisFor = null;
   panel.renderKpis(undefined);
   const sel = state.chain[state.chain.length - 1] ?? null;
   const w = windowRange();
+  app.kpiWindow = { from: iso(w.from), to: iso(w.to) };
   try {
     const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal);
     if (ctrl.signal.aborted) return;
     app.kpis = k;
+    app.kpisFor = sel?.code ?? '';
     panel.renderKpis(k, k?.note);
   } catch (err) {
     if (err.name === 'AbortError') return;

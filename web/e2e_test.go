@@ -1,0 +1,395 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/internal/fixture"
+	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/tiles"
+	"github.com/onegrid/onegrid/web"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// need skips the test for a missing prerequisite, or fails it under CI=true.
+func need(t *testing.T, ok bool, msg string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+func chromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func artifacts(t *testing.T) string {
+	dir := os.Getenv("ONEGRID_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "test-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browserLog collects what the page did on the network and in its console.
+type browserLog struct {
+	mu       sync.Mutex
+	origin   string
+	requests []string // every URL requested
+	failures []string // responses >= 400, failed loads, console errors, exceptions, foreign hosts
+}
+
+func (b *browserLog) listen(ev any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch e := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		u := e.Request.URL
+		b.requests = append(b.requests, u)
+		if !strings.HasPrefix(u, b.origin) && !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "blob:") {
+			b.failures = append(b.failures, "request leaves the server: "+u)
+		}
+	case *network.EventResponseReceived:
+		if e.Response.Status >= 400 {
+			b.failures = append(b.failures, fmt.Sprintf("HTTP %d %s", int(e.Response.Status), e.Response.URL))
+		}
+	case *network.EventLoadingFailed:
+		// MapLibre cancels tile requests it no longer needs when the view moves,
+		// and an EventSource is cut when the page goes: neither is a failure.
+		if !e.Canceled && e.Type != network.ResourceTypeEventSource {
+			b.failures = append(b.failures, fmt.Sprintf("loading failed (%s): %s", e.Type, e.ErrorText))
+		}
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg := d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+		b.failures = append(b.failures, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber, msg))
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, strings.Trim(string(a.Value), `"`)+a.Description)
+			}
+			b.failures = append(b.failures, fmt.Sprintf("console.%s: %s", e.Type, strings.Join(parts, " ")))
+		}
+	}
+}
+
+func (b *browserLog) check(t *testing.T) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, f := range b.failures {
+		t.Error(f)
+	}
+	b.failures = nil
+}
+
+func (b *browserLog) requested(pred func(string) bool) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, u := range b.requests {
+		if pred(u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// startServer serves the API, tiles and page over the fixture city on 127.0.0.1:0.
+func startServer(t *testing.T) (string, *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	conn := pgtest.ConnString(t)
+	db, err := pgxpool.New(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if err := fixture.New().Load(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ts, err := tiles.Open(ctx, conn, tiles.Config{CacheBytes: 16 << 20, MaxConns: 4}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Close)
+	h := api.New(api.Config{Tiles: ts, Web: web.Dist(), StreamHeartbeat: 5 * time.Second}, db, log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(h.Close)
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	return "http://" + ln.Addr().String(), db
+}
+
+// pageKPIs reads the figures the panel shows, by name ("" when it shows none).
+const pageKPIs = `Object.fromEntries([...document.querySelectorAll('#kpis .kpi')].map(e => [e.dataset.kpi, e.dataset.value]))`
+
+// eval evaluates expr in the page.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitKPIs waits until the panel shows figures for the scope ending in code.
+func waitKPIs(code string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => {
+		const a = window.__onegrid, sel = a.state.chain[a.state.chain.length - 1];
+		return a.kpis && a.kpisFor === %q && (sel ? sel.code : '') === %[1]q
+			&& document.querySelector('#kpis .kpi .v').textContent !== '…';
+	})()`, code), chromedp.WithPollingTimeout(15*time.Second))
+}
+
+func TestCommandCentre(t *testing.T) {
+	bin := chromium()
+	need(t, bin != "", "chromium not installed (scripts/setup.sh installs it)")
+	need(t, web.Built(), "web/dist is not built: run `make web` (make test does) before go test")
+	base, db := startServer(t)
+	city := fixture.New()
+	out := artifacts(t)
+
+	// Warm the server: the page, its assets and the tile layer versions.
+	for _, p := range []string{"/", "/tiles.json", "/api/v1/overview"} {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+
+	allocCtx, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(bin),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("use-gl", "angle"),
+		chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+		chromedp.WindowSize(1600, 900),
+	)
+	defer cancel()
+	blog := &browserLog{origin: base}
+	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(blog.listen))
+	defer cancel()
+	// The whole browser session is bounded: the test must finish within two minutes.
+	ctx, cancel = context.WithTimeout(ctx, 100*time.Second)
+	defer cancel()
+
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			buf, err := chromedp.CaptureScreenshot()(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(out, name), buf, 0o644)
+		})
+	}
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	poll := func(expr string, timeout time.Duration) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout))
+	}
+	idle := poll(`new Promise(r => { const m = window.__onegrid.map; if (!m.isMoving() && m.loaded() && m.areTilesLoaded()) r(true); else m.once('idle', () => r(true)); })`, 20*time.Second)
+
+	run("load the page",
+		chromedp.Navigate(base+"/"),
+		poll(`window.__onegrid && window.__onegrid.ready`, 30*time.Second),
+	)
+	firstIdle := eval[float64](t, ctx, `window.__onegrid.metrics.firstIdleMs`)
+	t.Logf("first idle of the whole-area map (navigation start to MapLibre idle): %.0f ms", firstIdle)
+	if firstIdle > 2000 {
+		t.Errorf("whole-area view took %.0f ms to become idle, want under 2000", firstIdle)
+	}
+
+	t.Run("tiles rendered", func(t *testing.T) {
+		layers := eval[[]string](t, ctx, `[...new Set(window.__onegrid.map.queryRenderedFeatures().map(f => f.layer.id))]`)
+		for _, want := range []string{"admin-fill", "grids-line", "eh3-fill"} {
+			if !slices.Contains(layers, want) {
+				t.Errorf("rendered layers %v lack %s", layers, want)
+			}
+		}
+		if got := blog.requested(func(u string) bool { return strings.Contains(u, "/tiles/") && strings.HasSuffix(strings.Split(u, "?")[0], ".pbf") }); len(got) == 0 {
+			t.Error("no vector tiles requested")
+		}
+	})
+
+	t.Run("whole-area figures", func(t *testing.T) {
+		run("figures", waitKPIs(""))
+		kpis := eval[map[string]string](t, ctx, pageKPIs)
+		win := eval[struct{ From, To string }](t, ctx, `window.__onegrid.kpiWindow`)
+		from, _ := time.Parse(time.RFC3339, win.From)
+		to, _ := time.Parse(time.RFC3339, win.To)
+		people := 0
+		for _, h := range city.Households {
+			people += h.Members
+		}
+		events, open, overdue := 0, 0, 0
+		now := time.Now()
+		for _, e := range city.Events {
+			if !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
+				events++
+				if e.Open() {
+					open++
+					if e.Deadline.Before(now) {
+						overdue++
+					}
+				}
+			}
+		}
+		want := map[string]string{"households": fmt.Sprint(len(city.Households)), "people": fmt.Sprint(people),
+			"events": fmt.Sprint(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
+		for k, v := range want {
+			if kpis[k] != v {
+				t.Errorf("panel %s = %q, want %s (fixture, window %s..%s)", k, kpis[k], v, win.From, win.To)
+			}
+		}
+		t.Logf("whole area: %v", kpis)
+		run("screenshot", shot("command-centre-city.png"))
+	})
+
+	// The south half of 南园社区: grid 440304002001001 (version 2).
+	const gridCode = "440304002001001"
+	t.Run("drill down to a grid", func(t *testing.T) {
+		clickAt := func(lon, lat float64) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				p, err := chromedp.Evaluate[struct{ X, Y float64 }](fmt.Sprintf(`window.__onegrid.map.project([%f, %f])`, lon, lat))(ctx, tg)
+				if err != nil {
+					return err
+				}
+				_, err = chromedp.MouseClickXY(p.X, p.Y)(ctx, tg)
+				return err
+			})
+		}
+		for _, want := range []string{"440304002000", "440304002001", gridCode} {
+			run("click towards "+want, clickAt(114.025, 22.505), waitKPIs(want), idle)
+		}
+		crumbs := eval[[]string](t, ctx, `[...document.querySelectorAll('#breadcrumb [data-code]')].map(e => e.dataset.code)`)
+		if !slices.Equal(crumbs, []string{"", "440304002000", "440304002001", gridCode}) {
+			t.Errorf("breadcrumb codes %v", crumbs)
+		}
+		// The grid's figures equal the API's grid load.
+		kpis := eval[map[string]string](t, ctx, pageKPIs)
+		var load struct{ Households, People int64 }
+		if resp, err := http.Get(base + "/api/v1/grids/" + gridCode + "/load"); err == nil {
+			if resp.StatusCode == 200 {
+				_ = json.NewDecoder(resp.Body).Decode(&load)
+			}
+			resp.Body.Close()
+		}
+		hh := 0
+		for _, h := range city.Households {
+			if strings.HasPrefix(h.GridCode, gridCode) {
+				hh++
+			}
+		}
+		if kpis["households"] != fmt.Sprint(hh) {
+			t.Errorf("grid households on the panel %q, want %d (fixture; API load says %d)", kpis["households"], hh, load.Households)
+		}
+		t.Logf("grid %s: %v", gridCode, kpis)
+		run("screenshot", shot("command-centre-grid.png"))
+	})
+
+	t.Run("category filter changes the tiles requested", func(t *testing.T) {
+		before := len(blog.requested(func(u string) bool { return strings.Contains(u, "category=01") }))
+		run("choose category 01", chromedp.SetValue(chromedp.ID("category"), "01"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('category').dispatchEvent(new Event('change'))`),
+			chromedp.Sleep(300*time.Millisecond), idle)
+		got := blog.requested(func(u string) bool {
+			q, err := url.Parse(u)
+			return err == nil && strings.HasPrefix(q.Path, "/tiles/events") && q.Query().Get("category") == "01"
+		})
+		if len(got) <= before {
+			t.Errorf("no event tiles requested with category=01 after the filter changed")
+		}
+		run("reset", chromedp.SetValue(chromedp.ID("category"), ""),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('category').dispatchEvent(new Event('change'))`), idle)
+	})
+
+	t.Run("a new event appears live", func(t *testing.T) {
+		run("stream open", poll(`window.__onegrid.streamOpen`, 10*time.Second))
+		p := [2]float64{114.0255, 22.5052}
+		cell, err := geo.CellAt(p[0], p[1], geo.StorageRes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		start := time.Now()
+		err = db.QueryRow(context.Background(), `
+			INSERT INTO event (category_code, severity, source, status, title, reported_at, deadline, geom, h3, admin_code, grid_code, grid_version)
+			VALUES ('020101', 'urgent', 'patrol', 'reported', '楼道堆物', now(), now() + interval '24 hours',
+				ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, '440304002001', '44030400200100101', 2)
+			RETURNING id`, p[0], p[1], cell).Scan(&id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run("feed shows it", chromedp.Poll[chromedp.Void](fmt.Sprintf(`!!document.querySelector('#feed li[data-id="%d"]')`, id),
+			chromedp.WithPollingTimeout(2*time.Second), chromedp.WithPollingInterval(20*time.Millisecond)))
+		t.Logf("event %d in the feed %v after the insert", id, time.Since(start).Round(time.Millisecond))
+		run("event details", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#feed li[data-id="%d"]`, id))),
+			chromedp.WaitVisible(chromedp.CSS(`#details[data-kind=event]`)), idle, shot("command-centre-event.png"))
+		details := eval[string](t, ctx, `document.getElementById('details').innerText`)
+		if !strings.Contains(details, "楼道堆物") || !strings.Contains(details, "紧急") {
+			t.Errorf("event details %q lack the category and severity", details)
+		}
+	})
+
+	blog.check(t)
+}
