@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/onegrid/onegrid/query"
 )
 
 // Error is an error the client may see: an HTTP status, a stable code and a safe
@@ -36,9 +39,17 @@ func NotFound(what string) *Error {
 // real error goes to the log.
 func errorStatus(err error) *Error {
 	var e *Error
+	var pe *query.ParamError
+	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.As(err, &pe):
+		return BadRequest(pe.Param, pe.Problem)
+	case errors.As(err, &mbe):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body: larger than %d bytes", mbe.Limit)}
+	case errors.Is(err, query.ErrNotFound):
+		return NotFound("resource")
 	case errors.Is(err, pgx.ErrNoRows):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 	case errors.Is(err, context.DeadlineExceeded):

@@ -1,12 +1,96 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/query"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// fixtureServer returns a server over a fresh database holding the fixture city.
+func fixtureServer(t *testing.T, qc query.Config) (*httptest.Server, *fixture.City) {
+	t.Helper()
+	db := pgtest.New(t)
+	city := fixture.New()
+	if err := city.Load(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(New(Config{Query: qc}, db, nil))
+	t.Cleanup(ts.Close)
+	return ts, city
+}
+
+// get fetches path and decodes a JSON answer into v (if non-nil), returning the status.
+func get(t *testing.T, ts *httptest.Server, path string, v any) int {
+	t.Helper()
+	resp, err := http.Get(ts.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return decode(t, resp, v)
+}
+
+func post(t *testing.T, ts *httptest.Server, path, body string, v any) int {
+	t.Helper()
+	resp, err := http.Post(ts.URL+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return decode(t, resp, v)
+}
+
+func decode(t *testing.T, resp *http.Response, v any) int {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode >= 500 {
+		t.Fatalf("%s %s: %d %s", resp.Request.Method, resp.Request.URL, resp.StatusCode, b)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s: %v: %s", resp.Request.URL, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// apiError is the error body.
+type apiError struct {
+	Error struct {
+		Code, Message string
+	}
+}
+
+func qs(kv ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return "?" + v.Encode()
+}
+
+func mustTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onegrid/onegrid/query"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -30,6 +31,8 @@ type Config struct {
 	StreamWriteTimeout time.Duration
 	// Tiles serves the vector tiles; nil answers the tile routes with 404.
 	Tiles *tiles.Service
+	// Query holds the privacy threshold, polygon limits and grid size bands.
+	Query query.Config
 }
 
 // Server is onegrid's HTTP handler.
@@ -40,6 +43,7 @@ type Server struct {
 	mux *http.ServeMux
 	web *webPage
 	hub *hub // nil without a database
+	q   *query.Store
 }
 
 // New builds the server and its routes.
@@ -59,7 +63,7 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if cfg.StreamWriteTimeout <= 0 {
 		cfg.StreamWriteTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: query.New(db, cfg.Query)}
 	page, err := newWebPage(cfg.Web)
 	if err != nil {
 		log.Error("web page unreadable; serving the not-built page", "error", err)

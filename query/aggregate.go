@@ -214,12 +214,14 @@ func (s *Store) scanGroups(ctx context.Context, sql string, args []any, fn func(
 // keyExpr is the group key of a source row with columns admin_code, grid_code, h3.
 func keyExpr(a *Aggregate) string {
 	switch a.GroupBy {
+	// Admin codes are 12 digits padded with zeros (district 440304000000, street
+	// 440304001000); rows carry their community's code. Other codes have no unit.
 	case "district":
-		return "left(s.admin_code, 6)"
+		return "CASE WHEN length(s.admin_code) = 12 THEN left(s.admin_code, 6) || '000000' END"
 	case "street":
-		return "left(s.admin_code, 9)"
+		return "CASE WHEN length(s.admin_code) = 12 THEN left(s.admin_code, 9) || '000' END"
 	case "community":
-		return "left(s.admin_code, 12)"
+		return "CASE WHEN length(s.admin_code) = 12 THEN s.admin_code END"
 	case "micro_grid":
 		return "s.grid_code"
 	case "grid":
@@ -249,7 +251,7 @@ func groupSQL(a *Aggregate, source string, aggs []string) string {
 	inner := "SELECT " + keyExpr(a) + " AS key, " + strings.Join(inAggs, ", ") + " FROM (" + source + ") s" + join + " GROUP BY 1"
 	switch a.GroupBy {
 	case "district", "street", "community":
-		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN admin_area n ON n.code = g.key WHERE g.key <> '' ORDER BY 1"
+		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN admin_area n ON n.code = g.key WHERE g.key IS NOT NULL ORDER BY 1"
 	case "grid", "micro_grid":
 		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN grid n ON n.code = g.key AND n.valid_to IS NULL WHERE g.key <> '' ORDER BY 1"
 	}

@@ -69,11 +69,12 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
     SELECT array_agg(code ORDER BY code) FROM t
 $$;
 
--- event_rollup_apply folds the rows of source (a query over the transition tables
--- yielding event columns plus sign) into event_rollup_day.
-CREATE FUNCTION event_rollup_apply(source text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format($q$
+-- event_rollup_sql is the statement that folds the rows of source (a query over the
+-- transition tables or the event table yielding event columns plus sign) into
+-- event_rollup_day. The trigger function must EXECUTE it itself: transition tables
+-- are visible only to the trigger function's own statements.
+CREATE FUNCTION event_rollup_sql(source text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT format($q$
     INSERT INTO event_rollup_day AS r
     SELECT (n.reported_at AT TIME ZONE 'Asia/Shanghai')::date,
            coalesce(n.admin_code, ''), coalesce(n.grid_code, ''), coalesce(h3_parent(n.h3, 9), 0),
@@ -92,8 +93,8 @@ BEGIN
         close_hours = r.close_hours + EXCLUDED.close_hours,
         due = r.due + EXCLUDED.due,
         on_time = r.on_time + EXCLUDED.on_time
-    $q$, source);
-END $$;
+    $q$, source)
+$$;
 
 CREATE FUNCTION event_rollup_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -102,11 +103,11 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         TRUNCATE event_rollup_day;
     ELSIF TG_OP = 'INSERT' THEN
-        PERFORM event_rollup_apply(format('SELECT %s, 1 AS sign FROM new_rows', cols));
+        EXECUTE event_rollup_sql(format('SELECT %s, 1 AS sign FROM new_rows', cols));
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM event_rollup_apply(format('SELECT %s, -1 AS sign FROM old_rows', cols));
+        EXECUTE event_rollup_sql(format('SELECT %s, -1 AS sign FROM old_rows', cols));
     ELSE
-        PERFORM event_rollup_apply(format('SELECT %1$s, -1 AS sign FROM old_rows UNION ALL SELECT %1$s, 1 FROM new_rows', cols));
+        EXECUTE event_rollup_sql(format('SELECT %1$s, -1 AS sign FROM old_rows UNION ALL SELECT %1$s, 1 FROM new_rows', cols));
     END IF;
     RETURN NULL;
 END $$;
@@ -120,10 +121,10 @@ CREATE TRIGGER event_rollup_del AFTER DELETE ON event REFERENCING OLD TABLE AS o
 CREATE TRIGGER event_rollup_trunc AFTER TRUNCATE ON event
     FOR EACH STATEMENT EXECUTE FUNCTION event_rollup_trigger();
 
--- household_rollup_apply folds household rows (columns plus sign) into both household roll-ups.
-CREATE FUNCTION household_rollup_apply(source text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format($q$
+-- household_rollup_sql is the statement that folds household rows (columns plus
+-- sign) into household_rollup; household_tag_rollup_sql, into household_tag_rollup.
+CREATE FUNCTION household_rollup_sql(source text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT format($q$
     INSERT INTO household_rollup AS r
     SELECT coalesce(n.admin_code, ''), coalesce(n.grid_code, ''), coalesce(h3_parent(n.h3, 9), 0),
            sum(n.sign), sum(n.sign * n.members)
@@ -133,8 +134,10 @@ BEGIN
     ON CONFLICT (grid_code, h3_9, admin_code) DO UPDATE SET
         households = r.households + EXCLUDED.households,
         people = r.people + EXCLUDED.people
-    $q$, source);
-    EXECUTE format($q$
+    $q$, source)
+$$;
+CREATE FUNCTION household_tag_rollup_sql(source text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT format($q$
     INSERT INTO household_tag_rollup AS r
     SELECT t.tag, coalesce(n.admin_code, ''), coalesce(n.grid_code, ''), coalesce(h3_parent(n.h3, 9), 0),
            sum(n.sign), sum(n.sign * n.members)
@@ -144,8 +147,8 @@ BEGIN
     ON CONFLICT (tag, grid_code, h3_9, admin_code) DO UPDATE SET
         households = r.households + EXCLUDED.households,
         people = r.people + EXCLUDED.people
-    $q$, source);
-END $$;
+    $q$, source)
+$$;
 
 CREATE FUNCTION household_rollup_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -154,11 +157,14 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         TRUNCATE household_rollup, household_tag_rollup;
     ELSIF TG_OP = 'INSERT' THEN
-        PERFORM household_rollup_apply(format('SELECT %s, 1 AS sign FROM new_rows', cols));
+        EXECUTE household_rollup_sql(format('SELECT %s, 1 AS sign FROM new_rows', cols));
+        EXECUTE household_tag_rollup_sql(format('SELECT %s, 1 AS sign FROM new_rows', cols));
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM household_rollup_apply(format('SELECT %s, -1 AS sign FROM old_rows', cols));
+        EXECUTE household_rollup_sql(format('SELECT %s, -1 AS sign FROM old_rows', cols));
+        EXECUTE household_tag_rollup_sql(format('SELECT %s, -1 AS sign FROM old_rows', cols));
     ELSE
-        PERFORM household_rollup_apply(format('SELECT %1$s, -1 AS sign FROM old_rows UNION ALL SELECT %1$s, 1 FROM new_rows', cols));
+        EXECUTE household_rollup_sql(format('SELECT %1$s, -1 AS sign FROM old_rows UNION ALL SELECT %1$s, 1 FROM new_rows', cols));
+        EXECUTE household_tag_rollup_sql(format('SELECT %1$s, -1 AS sign FROM old_rows UNION ALL SELECT %1$s, 1 FROM new_rows', cols));
     END IF;
     RETURN NULL;
 END $$;
@@ -180,8 +186,9 @@ DECLARE
     m bigint;
 BEGIN
     TRUNCATE event_rollup_day, household_rollup, household_tag_rollup;
-    PERFORM event_rollup_apply('SELECT reported_at, admin_code, grid_code, h3, category_code, severity, status, source, closed_at, deadline, 1 AS sign FROM event');
-    PERFORM household_rollup_apply('SELECT admin_code, grid_code, h3, members, tags, 1 AS sign FROM household');
+    EXECUTE event_rollup_sql('SELECT reported_at, admin_code, grid_code, h3, category_code, severity, status, source, closed_at, deadline, 1 AS sign FROM event');
+    EXECUTE household_rollup_sql('SELECT admin_code, grid_code, h3, members, tags, 1 AS sign FROM household');
+    EXECUTE household_tag_rollup_sql('SELECT admin_code, grid_code, h3, members, tags, 1 AS sign FROM household');
     SELECT count(*) INTO n FROM event_rollup_day;
     SELECT (SELECT count(*) FROM household_rollup) + (SELECT count(*) FROM household_tag_rollup) INTO m;
     RETURN n + m;

@@ -1,0 +1,112 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/onegrid/onegrid/query"
+)
+
+// Limits of the address endpoints.
+const (
+	addressChildrenLimit = 200
+	addressSearchDefault = 20
+	addressSearchMax     = 100
+	addressNearDefault   = 10
+	addressNearMax       = 1000
+	addressNearRadius    = 200.0
+)
+
+// handleAddress answers GET /api/v1/addresses/{id}[?children=N].
+func (s *Server) handleAddress(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkParams(q, "children"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.fail(w, r, BadRequest("id", "must be a positive integer address id"))
+		return
+	}
+	limit, err := query.ParseInt("children", q.Get("children"), 50, 0, addressChildrenLimit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	a, err := s.q.Address(ctx, id, limit)
+	if err != nil {
+		if err == query.ErrNotFound {
+			err = NotFound("address " + strconv.FormatInt(id, 10))
+		}
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// handleAddressSearch answers GET /api/v1/addresses?q=&limit=.
+func (s *Server) handleAddressSearch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkParams(q, "q", "limit"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	text, err := query.ParseSearchText("q", q.Get("q"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	limit, err := query.ParseInt("limit", q.Get("limit"), addressSearchDefault, 1, addressSearchMax)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	hits, err := s.q.SearchAddresses(ctx, text, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"q": text, "addresses": hits})
+}
+
+// handleAddressNear answers GET /api/v1/addresses/near?lon=&lat=&radius=&limit=.
+func (s *Server) handleAddressNear(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkParams(q, "lon", "lat", "radius", "limit"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	lon, err := query.ParseLon("lon", q.Get("lon"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	lat, err := query.ParseLat("lat", q.Get("lat"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	radius, err := query.ParseRadius("radius", q.Get("radius"), addressNearRadius, query.MaxLocateRadius)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	limit, err := query.ParseInt("limit", q.Get("limit"), addressNearDefault, 1, addressNearMax)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	hits, err := s.q.NearAddresses(ctx, lon, lat, radius, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"lon": lon, "lat": lat, "radius_m": radius, "addresses": hits})
+}

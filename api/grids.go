@@ -1,0 +1,62 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/onegrid/onegrid/query"
+)
+
+// handleGridLoad answers GET /api/v1/grids/{code}/load[?from=&to=].
+func (s *Server) handleGridLoad(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkParams(q, "from", "to"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	code, err := query.ParseCode("code", r.PathValue("code"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	win, err := query.ParseWindow("from", q.Get("from"), "to", q.Get("to"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	l, err := s.q.GridLoad(ctx, code, win)
+	if err != nil {
+		if err == query.ErrNotFound {
+			err = NotFound("grid " + code)
+		}
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+// handleOutOfBand answers GET /api/v1/grids/out-of-band?level=micro_grid.
+func (s *Server) handleOutOfBand(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkParams(q, "level"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	level := q.Get("level")
+	if level == "" {
+		level = "micro_grid"
+	}
+	if !contains(query.GridLevels, level) {
+		s.fail(w, r, BadRequest("level", "unknown grid level; want street, community, grid or micro_grid"))
+		return
+	}
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	out, err := s.q.OutOfBandGrids(ctx, level)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}

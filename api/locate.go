@@ -1,0 +1,47 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/onegrid/onegrid/query"
+)
+
+// handleLocate answers GET /api/v1/locate?lon=&lat=[&at=][&radius=].
+func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkParams(q, "lon", "lat", "at", "radius"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	lon, err := query.ParseLon("lon", q.Get("lon"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	lat, err := query.ParseLat("lat", q.Get("lat"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var at time.Time
+	if v := q.Get("at"); v != "" {
+		if at, err = query.ParseTime("at", v); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	radius, err := query.ParseRadius("radius", q.Get("radius"), query.DefaultLocateRadius, query.MaxLocateRadius)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	loc, err := s.q.Locate(ctx, lon, lat, at, radius)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, loc)
+}

@@ -1,0 +1,436 @@
+package citygen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+)
+
+// genLock serialises concurrent runs on one database.
+const genLock = 7_340_021_210
+
+// Generate builds a city as o says and writes it into the database in one
+// transaction. It refuses (ErrExists) when citygen rows exist unless o.Replace.
+func Generate(ctx context.Context, pool *pgxpool.Pool, o Options) (Summary, error) {
+	t0 := time.Now()
+	sum := Summary{Rows: map[string]int64{}}
+	if err := o.defaults(); err != nil {
+		return sum, fmt.Errorf("citygen: %w", err)
+	}
+	phase := func(name string, since time.Time) time.Time {
+		now := time.Now()
+		sum.Phases = append(sum.Phases, Phase{name, now.Sub(since).Seconds()})
+		o.Log.Info("citygen phase", "phase", name, "seconds", now.Sub(since).Seconds())
+		return now
+	}
+	src, err := loadSource(o.SharedData)
+	if err != nil {
+		return sum, fmt.Errorf("citygen: %w", err)
+	}
+	c := &city{}
+	if c.districts, err = planDistricts(src, o.Households); err != nil {
+		return sum, fmt.Errorf("citygen: %w", err)
+	}
+	for _, d := range c.districts {
+		sum.Districts = append(sum.Districts, d.src.name)
+	}
+	if err := parallel(len(c.districts), func(i int) error { return planDivision(c.districts[i], o.Seed) }); err != nil {
+		return sum, fmt.Errorf("citygen: %w", err)
+	}
+	t := phase("plan", t0)
+
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("citygen: acquire connection: %w", err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("citygen: begin: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
+	w := &writer{tx: tx, o: o, c: c, sum: &sum}
+	if err := w.prepare(ctx); err != nil {
+		return sum, fmt.Errorf("citygen: %w", err)
+	}
+	t = phase("prepare", t)
+	if err := w.adminAreas(ctx); err != nil {
+		return sum, fmt.Errorf("citygen: admin areas: %w", err)
+	}
+	t = phase("admin areas", t)
+	if err := w.layout(ctx); err != nil {
+		return sum, fmt.Errorf("citygen: layout: %w", err)
+	}
+	t = phase("layout", t)
+	if err := w.grids(ctx); err != nil {
+		return sum, fmt.Errorf("citygen: grids: %w", err)
+	}
+	t = phase("grids", t)
+	steps := []struct {
+		name string
+		f    func(context.Context) error
+	}{
+		{"addresses", w.addresses},
+		{"buildings", w.buildings},
+		{"households", w.households},
+		{"events", w.events},
+		{"indexes", w.finish},
+	}
+	for _, s := range steps {
+		if err := s.f(ctx); err != nil {
+			return sum, fmt.Errorf("citygen: %s: %w", s.name, err)
+		}
+		t = phase(s.name, t)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return sum, fmt.Errorf("citygen: commit: %w", err)
+	}
+	t = phase("commit", t)
+	if o.TruthPath != "" {
+		if err := writeTruth(o, sum.Hotspots); err != nil {
+			return sum, fmt.Errorf("citygen: %w", err)
+		}
+	}
+	sum.Seconds = time.Since(t0).Seconds()
+	return sum, nil
+}
+
+// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines and returns the first
+// error by index, so the result does not depend on scheduling.
+func parallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// writer writes one city in one transaction.
+type writer struct {
+	tx  pgx.Tx
+	o   Options
+	c   *city
+	sum *Summary
+
+	idBase  map[string]int64 // table → highest id of other datasets
+	indexes []string         // definitions of indexes dropped for the load
+	fks     []fkDef          // foreign keys dropped for the load
+}
+
+type fkDef struct{ table, name, def string }
+
+// bulkTables are loaded with their secondary indexes and foreign keys dropped.
+var bulkTables = []string{"address", "building", "household", "event"}
+
+func (w *writer) prepare(ctx context.Context) error {
+	if _, err := w.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", genLock); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	// Losing the last moments of a crash is harmless for generated data.
+	if _, err := w.tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+		return fmt.Errorf("set synchronous_commit: %w", err)
+	}
+	if _, err := w.tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '512MB'"); err != nil {
+		return fmt.Errorf("set maintenance_work_mem: %w", err)
+	}
+	var exists bool
+	err := w.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM admin_area WHERE dataset = $1)
+		OR EXISTS (SELECT 1 FROM address WHERE dataset = $1)
+		OR EXISTS (SELECT 1 FROM grid WHERE dataset = $1)
+		OR EXISTS (SELECT 1 FROM event WHERE dataset = $1)`, Dataset).Scan(&exists)
+	if err != nil {
+		return fmt.Errorf("look for an earlier city: %w", err)
+	}
+	if exists {
+		if !w.o.Replace {
+			return ErrExists
+		}
+		if err := w.deleteCity(ctx); err != nil {
+			return err
+		}
+	}
+	w.idBase = map[string]int64{}
+	for _, t := range bulkTables {
+		var id int64
+		if err := w.tx.QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM "+pgx.Identifier{t}.Sanitize()).Scan(&id); err != nil {
+			return fmt.Errorf("highest %s id: %w", t, err)
+		}
+		w.idBase[t] = id
+	}
+	return w.dropForLoad(ctx)
+}
+
+// deleteCity removes an earlier generated city. address refuses deletes (ids
+// are permanent); a generated city is replaced wholesale, so its trigger is
+// disabled for this transaction only (ALTER TABLE takes effect for everyone but
+// is rolled back or re-enabled before commit).
+func (w *writer) deleteCity(ctx context.Context) error {
+	stmts := []string{
+		"DELETE FROM event WHERE dataset = $1",
+		"DELETE FROM household WHERE dataset = $1",
+		"DELETE FROM building WHERE dataset = $1",
+		"DELETE FROM grid WHERE dataset = $1",
+		"ALTER TABLE address DISABLE TRIGGER address_no_delete",
+		"DELETE FROM address WHERE dataset = $1",
+		"ALTER TABLE address ENABLE TRIGGER address_no_delete",
+		"DELETE FROM admin_area WHERE dataset = $1 AND level = 'community'",
+		"DELETE FROM admin_area WHERE dataset = $1 AND level = 'street'",
+		"DELETE FROM admin_area WHERE dataset = $1",
+	}
+	for _, s := range stmts {
+		var args []any
+		if !isDDL(s) {
+			args = []any{Dataset}
+		}
+		if _, err := w.tx.Exec(ctx, s, args...); err != nil {
+			return fmt.Errorf("replace: %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+func isDDL(s string) bool { return len(s) > 5 && s[:5] == "ALTER" }
+
+// dropForLoad drops the bulk tables' secondary indexes and foreign keys; finish
+// recreates them from the catalogue's own definitions. Building a GiST or GIN
+// index once is several times faster than growing it row by row, and one
+// validating join is faster than a trigger per row.
+func (w *writer) dropForLoad(ctx context.Context) error {
+	rows, err := w.tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(i.indexrelid)
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+		WHERE t.relname = ANY($1) AND t.relnamespace = current_schema()::regnamespace
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+		ORDER BY c.relname`, bulkTables)
+	if err != nil {
+		return fmt.Errorf("list indexes: %w", err)
+	}
+	var names []string
+	for rows.Next() {
+		var n, def string
+		if err := rows.Scan(&n, &def); err != nil {
+			return err
+		}
+		names = append(names, n)
+		w.indexes = append(w.indexes, def)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list indexes: %w", err)
+	}
+	rows, err = w.tx.Query(ctx, `SELECT t.relname, k.conname, pg_get_constraintdef(k.oid)
+		FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+		WHERE k.contype = 'f' AND t.relname = ANY($1) AND t.relnamespace = current_schema()::regnamespace
+		ORDER BY t.relname, k.conname`, bulkTables)
+	if err != nil {
+		return fmt.Errorf("list foreign keys: %w", err)
+	}
+	for rows.Next() {
+		var f fkDef
+		if err := rows.Scan(&f.table, &f.name, &f.def); err != nil {
+			return err
+		}
+		w.fks = append(w.fks, f)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list foreign keys: %w", err)
+	}
+	for _, f := range w.fks {
+		if _, err := w.tx.Exec(ctx, "ALTER TABLE "+pgx.Identifier{f.table}.Sanitize()+" DROP CONSTRAINT "+pgx.Identifier{f.name}.Sanitize()); err != nil {
+			return fmt.Errorf("drop foreign key %s: %w", f.name, err)
+		}
+	}
+	for _, n := range names {
+		if _, err := w.tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{n}.Sanitize()); err != nil {
+			return fmt.Errorf("drop index %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// finish rebuilds what dropForLoad dropped, moves the id sequences past the
+// generated ids and refreshes the planner's statistics.
+func (w *writer) finish(ctx context.Context) error {
+	for _, def := range w.indexes {
+		if _, err := w.tx.Exec(ctx, def); err != nil {
+			return fmt.Errorf("%s: %w", def, err)
+		}
+	}
+	for _, f := range w.fks {
+		if _, err := w.tx.Exec(ctx, "ALTER TABLE "+pgx.Identifier{f.table}.Sanitize()+" ADD CONSTRAINT "+pgx.Identifier{f.name}.Sanitize()+" "+f.def); err != nil {
+			return fmt.Errorf("restore foreign key %s: %w", f.name, err)
+		}
+	}
+	for _, t := range bulkTables {
+		q := fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), greatest(1, (SELECT max(id) FROM %s)))", t, pgx.Identifier{t}.Sanitize())
+		if _, err := w.tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("advance %s id sequence: %w", t, err)
+		}
+	}
+	for _, t := range append([]string{"admin_area", "grid"}, bulkTables...) {
+		if _, err := w.tx.Exec(ctx, "ANALYZE "+pgx.Identifier{t}.Sanitize()); err != nil {
+			return fmt.Errorf("analyze %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// adminAreas writes districts, then streets and communities as Voronoi cells of
+// their seeds clipped by the parent, so each level tiles the one above.
+func (w *writer) adminAreas(ctx context.Context) error {
+	const seedTable = `CREATE TEMP TABLE cg_seed (code text COLLATE "C", level text, name text, parent text COLLATE "C", pt geometry(Point, 4326)) ON COMMIT DROP`
+	if _, err := w.tx.Exec(ctx, seedTable); err != nil {
+		return fmt.Errorf("seed table: %w", err)
+	}
+	for _, d := range w.c.districts {
+		b, err := wkb.Marshal(d.src.geom)
+		if err != nil {
+			return fmt.Errorf("district %s: %w", d.src.name, err)
+		}
+		if _, err := w.tx.Exec(ctx, `INSERT INTO admin_area (code, level, name, geom, dataset)
+			VALUES ($1, 'district', $2, ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_GeomFromWKB($3, 4326)), 3)), $4)`,
+			d.src.code, d.src.name, b, Dataset); err != nil {
+			return fmt.Errorf("district %s: %w", d.src.name, err)
+		}
+		for _, s := range d.streets {
+			if _, err := w.tx.Exec(ctx, `INSERT INTO cg_seed VALUES ($1, 'street', $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326))`,
+				s.code, s.name, d.src.code, s.seed[0], s.seed[1]); err != nil {
+				return fmt.Errorf("street seed: %w", err)
+			}
+			for _, c := range s.communities {
+				if _, err := w.tx.Exec(ctx, `INSERT INTO cg_seed VALUES ($1, 'community', $2, $3, ST_SetSRID(ST_MakePoint($4, $5), 4326))`,
+					c.code, c.name, s.code, c.seed[0], c.seed[1]); err != nil {
+					return fmt.Errorf("community seed: %w", err)
+				}
+				w.c.comms = append(w.c.comms, c)
+			}
+		}
+	}
+	for _, level := range []string{"street", "community"} {
+		tag, err := w.tx.Exec(ctx, voronoiSQL, level, Dataset)
+		if err != nil {
+			return fmt.Errorf("%s cells: %w", level, err)
+		}
+		w.sum.Rows["admin_area"] += tag.RowsAffected()
+	}
+	w.sum.Rows["admin_area"] += int64(len(w.c.districts))
+	return nil
+}
+
+// voronoiSQL clips each parent's Voronoi diagram of its children's seeds by the
+// parent. A parent with one child passes its own geometry down.
+const voronoiSQL = `
+INSERT INTO admin_area (code, level, name, parent_code, geom, dataset)
+SELECT s.code, s.level, s.name, s.parent,
+       ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Intersection(p.geom, v.cell)), 3)), $2
+FROM (SELECT parent, (ST_Dump(ST_VoronoiPolygons(ST_Collect(pt), 0, ST_Expand(ST_Envelope(ST_Collect(pt)), 2)))).geom AS cell
+      FROM cg_seed WHERE level = $1 GROUP BY parent HAVING count(*) > 1) v
+JOIN cg_seed s ON s.level = $1 AND s.parent = v.parent AND ST_Contains(v.cell, s.pt)
+JOIN admin_area p ON p.code = s.parent
+UNION ALL
+SELECT s.code, s.level, s.name, s.parent, p.geom, $2
+FROM cg_seed s JOIN admin_area p ON p.code = s.parent
+WHERE s.level = $1 AND (SELECT count(*) FROM cg_seed t WHERE t.level = $1 AND t.parent = s.parent) = 1`
+
+// layout reads the communities back and places grids, micro-grids and
+// buildings in each, in parallel; then it assigns ids in a fixed order.
+func (w *writer) layout(ctx context.Context) error {
+	rows, err := w.tx.Query(ctx, `SELECT code, ST_AsBinary(geom) FROM admin_area WHERE dataset = $1 AND level = 'community'`, Dataset)
+	if err != nil {
+		return fmt.Errorf("read communities: %w", err)
+	}
+	geoms := map[string]orb.MultiPolygon{}
+	for rows.Next() {
+		var code string
+		var b []byte
+		if err := rows.Scan(&code, &b); err != nil {
+			return err
+		}
+		g, err := wkb.Unmarshal(b)
+		if err != nil {
+			return fmt.Errorf("community %s: %w", code, err)
+		}
+		mp, ok := g.(orb.MultiPolygon)
+		if !ok {
+			return fmt.Errorf("community %s: geometry %T", code, g)
+		}
+		geoms[code] = mp
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read communities: %w", err)
+	}
+	comms := w.c.comms
+	for _, c := range comms {
+		if _, ok := geoms[c.code]; !ok {
+			return fmt.Errorf("community %s has no cell", c.code)
+		}
+	}
+	if err := parallel(len(comms), func(i int) error {
+		return layoutCommunity(comms[i], geoms[comms[i].code], stream(w.o.Seed, "layout", uint64(i)))
+	}); err != nil {
+		return err
+	}
+	w.assignIDs()
+	return nil
+}
+
+// assignIDs numbers addresses, buildings and households in plan order.
+func (w *writer) assignIDs() {
+	addr, bld, hh := w.idBase["address"], w.idBase["building"], w.idBase["household"]
+	for _, d := range w.c.districts {
+		addr++
+		d.addrID = addr
+		for _, s := range d.streets {
+			addr++
+			s.addrID = addr
+			for _, c := range s.communities {
+				addr++
+				c.addrID = addr
+			}
+		}
+	}
+	for ci, c := range w.c.comms {
+		r := stream(w.o.Seed, "roads", uint64(ci))
+		roads := pickNames(r, len(c.grids), roadSuffixes)
+		compounds := pickNames(r, len(c.grids), compoundSuffixes)
+		for gi, g := range c.grids {
+			addr++
+			g.road = roadPlan{code: fmt.Sprintf("%s%03d", c.code, gi+1), addrID: addr, name: roads[gi]}
+			if r.IntN(2) == 0 {
+				g.road.compound, g.road.name = true, compounds[gi]
+			}
+			no := 0
+			for _, m := range g.mgs {
+				for k := range m.blds {
+					b := &m.blds[k]
+					no++
+					bld++
+					addr++
+					b.no, b.id, b.addrID, b.hhID = no, bld, addr, hh+1
+					addr += int64(b.hh)
+					hh += int64(b.hh)
+					w.c.blds = append(w.c.blds, &bldRef{b: b, c: c, g: g, mg: m, idx: int64(len(w.c.blds))})
+				}
+			}
+		}
+	}
+}
