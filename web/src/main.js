@@ -129,12 +129,19 @@ function drill(features) {
   select(at.slice(0, depth), true);
 }
 
+/** The breadcrumb: the district is left out where it is the whole area (the root). */
+function renderBreadcrumb() {
+  const skip = minDepth() - 1;
+  const chain = state.chain;
+  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true));
+}
+
 /** Selects the last unit of chain ([] = whole area) and fits the map to it. */
 function select(chain, fit) {
   state.chain = chain;
   const sel = chain[chain.length - 1] ?? null;
   app.ctl.highlight(sel);
-  panel.renderBreadcrumb(chain, (i) => select(i < 0 ? [] : chain.slice(0, i + 1), true));
+  renderBreadcrumb();
   panel.hideDetails();
   if (fit) {
     const b = sel ? app.ctl.boundsOf(prefixOf(sel), sel.level === 'grid' || sel.level === 'micro_grid') : app.bounds;
@@ -384,7 +391,7 @@ function relabel() {
   document.getElementById('lang').textContent = getLang() === 'zh' ? 'EN' : '中文';
   fillCategories();
   panel.renderLegend();
-  panel.renderBreadcrumb(state.chain, (i) => select(i < 0 ? [] : state.chain.slice(0, i + 1), true));
+  renderBreadcrumb();
   panel.renderLayers(LAYERS.map((l) => ({ key: l.key, available: app.ctl?.available.has(l.key) })), state.visible, toggleLayer);
   panel.renderKpis(app.kpis ?? undefined, app.kpis?.note);
   panel.hideDetails();
@@ -400,12 +407,14 @@ function toggleLayer(key, on) {
 // ---- boot ----
 
 async function boot() {
+  app.metrics.bootMs = performance.now();
   applyI18n(document);
   wireControls();
   const [overview, tiles] = await Promise.all([
     api.getJSON('/api/v1/overview').catch(() => null),
     api.tileLayers().catch(() => new Map()),
   ]);
+  app.metrics.dataMs = performance.now();
   for (const c of overview?.categories ?? []) app.cats.set(c.code, c);
   for (const u of overview?.units ?? []) app.units.set(u.code, u);
   app.districts = (overview?.units ?? []).filter((u) => u.level === 'district').length;
@@ -417,6 +426,10 @@ async function boot() {
   app.map = app.ctl.map;
   app.map.once('load', () => { app.metrics.loadMs = performance.now(); });
   app.map.once('idle', () => { app.metrics.firstIdleMs = performance.now(); app.ready = true; });
+  app.map.on('error', (e) => {
+    // A tile that fails is retried by the next view change; say which one.
+    console.error('map:', e.error?.message ?? String(e.error), e.error?.status ?? '', e.error?.url ?? '', e.sourceId ?? '');
+  });
   app.map.on('click', onClick);
   app.map.on('mousemove', tooltip);
   app.map.on('mouseout', () => { document.getElementById('tooltip').hidden = true; });

@@ -78,7 +78,8 @@ function styleLayers(key) {
  * page uses.
  */
 export function createMap(container, { tiles, bounds, eventQuery, hotspotsURL }) {
-  const abs = (u) => new URL(u, location.origin).href;
+  const tileRequests = [];
+  const abs = (u) => (/^https?:/.test(u) ? u : location.origin + u); // keep {z}/{x}/{y} unescaped
   const sources = {};
   const layers = [{ id: 'bg', type: 'background', paint: { 'background-color': '#0a1420' } }];
   const available = new Set();
@@ -128,6 +129,15 @@ export function createMap(container, { tiles, bounds, eventQuery, hotspotsURL })
     pitchWithRotate: false,
     maxZoom: 19,
     fadeDuration: 0,
+    // Tiles are fetched by MapLibre's worker, out of sight of the page: note each
+    // URL here (tests check which filters the tiles were asked with).
+    transformRequest(url, type) {
+      if (type === 'Tile') {
+        tileRequests.push(url);
+        if (tileRequests.length > 2000) tileRequests.splice(0, 1000);
+      }
+      return { url };
+    },
   });
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom-right');
@@ -194,6 +204,7 @@ export function createMap(container, { tiles, bounds, eventQuery, hotspotsURL })
     },
   };
   ctl.severity = () => severity;
+  ctl.tileRequests = tileRequests;
   return ctl;
 }
 

@@ -14,7 +14,7 @@ function el(tag, attrs = {}, ...children) {
     else if (k === 'dataset') Object.assign(e.dataset, v);
     else e.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) if (c != null) e.append(c);
+  for (const c of children.flat(Infinity)) if (c != null) e.append(c);
   return e;
 }
 
