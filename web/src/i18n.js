@@ -31,6 +31,7 @@ const dict = {
     legendEvents: '事件', legendDensity: '事件密度', legendOverdue: '超期',
     suppressed: '数量过小，已隐藏', severityNoteH3: '密度图不按等级筛选',
     kpiScopeView: '视野内各单元合计', errorLoad: '数据加载失败',
+    suppressedNote: '“—”：样本少于隐私阈值（5），不予显示',
   },
   en: {
     title: 'OneGrid · Command Centre',
@@ -61,6 +62,7 @@ const dict = {
     legendEvents: 'Events', legendDensity: 'Event density', legendOverdue: 'Overdue',
     suppressed: 'too few to show', severityNoteH3: 'density ignores severity',
     kpiScopeView: 'sum of units in view', errorLoad: 'Could not load data',
+    suppressedNote: '“—”: fewer than the privacy threshold (5), not shown',
   },
 };
 

@@ -143,6 +143,12 @@ function select(chain, fit) {
   app.ctl.highlight(sel);
   renderBreadcrumb();
   panel.hideDetails();
+  if (sel && (sel.level === 'grid' || sel.level === 'micro_grid') && sel.name === sel.code) {
+    // Tiles at this zoom may hold only the grid's micro-grids: ask for its name.
+    api.gridLoad(sel.code, '').then((g) => {
+      if (g?.name && state.chain[state.chain.length - 1] === sel) { sel.name = g.name; renderBreadcrumb(); }
+    }).catch(() => {});
+  }
   if (fit) {
     const b = sel ? app.ctl.boundsOf(prefixOf(sel), sel.level === 'grid' || sel.level === 'micro_grid') : app.bounds;
     if (b) app.ctl.fit(b);
@@ -161,12 +167,15 @@ async function loadKpis() {
   const sel = state.chain[state.chain.length - 1] ?? null;
   const w = windowRange();
   app.kpiWindow = { from: iso(w.from), to: iso(w.to) };
+  const day = (d) => new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
+  document.getElementById('scope-window').textContent = `${t('windowLabel')} ${day(w.from)} — ${day(new Date(Math.min(w.to, Date.now())))}`;
   try {
     const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal);
     if (ctrl.signal.aborted) return;
     app.kpis = k;
     app.kpisFor = sel?.code ?? '';
-    panel.renderKpis(k, k?.note);
+    k.note = Object.values(k).some((v) => v === null) ? t('suppressedNote') : '';
+    panel.renderKpis(k, k.note);
   } catch (err) {
     if (err.name === 'AbortError') return;
     console.warn('figures:', err.message);
@@ -387,6 +396,11 @@ function fillCategories() {
   sel.value = keep;
 }
 
+function unitLabel(p) {
+  const name = p.level === 'grid' || p.level === 'micro_grid' ? (p.name || p.code) : unitName(p.code, p.level, p.name);
+  return name;
+}
+
 function relabel() {
   document.getElementById('lang').textContent = getLang() === 'zh' ? 'EN' : '中文';
   fillCategories();
@@ -410,33 +424,40 @@ async function boot() {
   app.metrics.bootMs = performance.now();
   applyI18n(document);
   wireControls();
-  const [overview, tiles] = await Promise.all([
-    api.getJSON('/api/v1/overview').catch(() => null),
-    api.tileLayers().catch(() => new Map()),
-  ]);
+  const overviewP = api.getJSON('/api/v1/overview').catch(() => null);
+  const tilesP = api.tileLayers().catch(() => new Map());
+  app.ctl = createMap('map', Promise.all([overviewP, tilesP]).then(([o, tiles]) => ({
+    tiles, bounds: o?.bounds ?? tiles.bounds, eventQuery: eventQuery(),
+  })));
+  app.map = app.ctl.map;
+  app.map.on('error', (e) => {
+    // A tile that fails is retried by the next view change; say which one.
+    console.error('map:', e.error?.message ?? String(e.error), e.error?.status ?? '', e.error?.url ?? '', e.sourceId ?? '');
+  });
+  const overview = await overviewP;
   app.metrics.dataMs = performance.now();
   for (const c of overview?.categories ?? []) app.cats.set(c.code, c);
   for (const u of overview?.units ?? []) app.units.set(u.code, u);
   app.districts = (overview?.units ?? []).filter((u) => u.level === 'district').length;
   app.tags = overview?.tags ?? [];
-  const b = overview?.bounds ?? tiles.bounds;
+  const b = overview?.bounds ?? (await tilesP).bounds;
   app.bounds = b ? [[b[0], b[1]], [b[2], b[3]]] : null;
-
-  app.ctl = createMap('map', { tiles, bounds: b, eventQuery: eventQuery() });
-  app.map = app.ctl.map;
-  app.map.once('load', () => { app.metrics.loadMs = performance.now(); });
-  app.map.once('idle', () => { app.metrics.firstIdleMs = performance.now(); app.ready = true; });
-  app.map.on('error', (e) => {
-    // A tile that fails is retried by the next view change; say which one.
-    console.error('map:', e.error?.message ?? String(e.error), e.error?.status ?? '', e.error?.url ?? '', e.sourceId ?? '');
+  await app.ctl.ready;
+  app.metrics.layersMs = performance.now();
+  // Figures and the live stream wait for the first full map: the browser has six
+  // connections to the server, and the tiles should have them first.
+  app.map.once('idle', () => {
+    app.metrics.firstIdleMs = performance.now();
+    app.ready = true;
+    loadKpis();
+    startStream();
   });
+  app.ctl.setLabelText(unitLabel);
   app.map.on('click', onClick);
   app.map.on('mousemove', tooltip);
   app.map.on('mouseout', () => { document.getElementById('tooltip').hidden = true; });
   onLangChange(relabel);
   relabel();
-  filtersChanged();
-  startStream();
 }
 
 boot();

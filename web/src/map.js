@@ -77,11 +77,10 @@ function styleLayers(key) {
  * initial [minlon, minlat, maxlon, maxlat]. Returns the controller the rest of the
  * page uses.
  */
-export function createMap(container, { tiles, bounds, eventQuery, hotspotsURL }) {
-  const tileRequests = [];
-  const abs = (u) => (/^https?:/.test(u) ? u : location.origin + u); // keep {z}/{x}/{y} unescaped
+/** The sources and layers for the tile layers the server offers. */
+function buildStyle({ tiles, eventQuery, hotspotsURL }) {
   const sources = {};
-  const layers = [{ id: 'bg', type: 'background', paint: { 'background-color': '#0a1420' } }];
+  const layers = [];
   const available = new Set();
   for (const l of LAYERS) {
     if (l.key === 'hotspots') {
@@ -118,12 +117,27 @@ export function createMap(container, { tiles, bounds, eventQuery, hotspotsURL })
     'circle-radius': 16, 'circle-color': SEV_COLOR, 'circle-opacity': 0.25, 'circle-stroke-color': SEV_COLOR, 'circle-stroke-width': 2 } });
   layers.push({ id: 'live-circle', type: 'circle', source: 'live', paint: {
     'circle-radius': 6, 'circle-color': SEV_COLOR, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+  return { sources, layers, available };
+}
 
+const abs = (u) => (/^https?:/.test(u) ? u : location.origin + u); // keep {z}/{x}/{y} unescaped
+
+/**
+ * Creates the map in container at once; data (a promise of {tiles, bounds,
+ * eventQuery}: tiles the Map from tileLayers(), bounds [minlon, minlat, maxlon,
+ * maxlat]) adds the layers when it comes. Returns the controller the rest of the
+ * page uses; its ready promise resolves once the layers are on the map.
+ */
+export function createMap(container, data) {
+  const tileRequests = [];
+  let tiles = new Map();
+  const available = new Set();
   const map = new maplibregl.Map({
     container,
-    style: { version: 8, sources, layers },
-    bounds: bounds ?? [73, 18, 135, 53],
-    fitBoundsOptions: { padding: fitPadding() },
+    // Start at once with an empty style, so WebGL and the workers start while
+    // the page asks the server what it has; the layers come with setData.
+    style: { version: 8, sources: {}, layers: [{ id: 'bg', type: 'background', paint: { 'background-color': '#0a1420' } }] },
+    center: [114, 22.5], zoom: 3,
     attributionControl: false,
     dragRotate: false,
     pitchWithRotate: false,
@@ -203,8 +217,55 @@ export function createMap(container, { tiles, bounds, eventQuery, hotspotsURL })
       map.fitBounds(b, { padding: fitPadding(), maxZoom: 17, duration: 700 });
     },
   };
+  // Unit names as HTML labels (no glyphs needed for Chinese): one per label point
+  // the admin and grid tiles carry, for what is in view.
+  const labels = new Map();
+  let labelText = (p) => p.name;
+  const updateLabels = () => {
+    const want = new Map();
+    const view = map.getBounds();
+    const add = (source, sourceLayer, cls) => {
+      if (!map.getSource(source) || map.getLayoutProperty(source === 'admin' ? 'admin-line' : 'grids-line', 'visibility') === 'none') return;
+      for (const f of map.querySourceFeatures(source, { sourceLayer })) {
+        const p = f.properties;
+        const [lon, lat] = f.geometry.coordinates;
+        if (!p.code || want.has(p.code) || !view.contains([lon, lat])) continue;
+        want.set(p.code, { lon, lat, p, cls });
+      }
+    };
+    add('admin', 'admin_label', 'admin');
+    if (map.getZoom() >= 15) add('grids', 'grid_label', 'grid');
+    for (const [code, m] of labels) {
+      if (!want.has(code)) { m.remove(); labels.delete(code); }
+    }
+    for (const [code, w] of want) {
+      if (labels.has(code) || labels.size > 150) continue;
+      const el = document.createElement('div');
+      el.className = 'unit-label ' + w.cls;
+      el.dataset.code = code;
+      el.textContent = labelText(w.p);
+      labels.set(code, new maplibregl.Marker({ element: el }).setLngLat([w.lon, w.lat]).addTo(map));
+    }
+  };
+  map.on('idle', updateLabels);
+  /** Sets how a label reads from its feature's properties, and redraws labels. */
+  ctl.setLabelText = (f) => {
+    labelText = f;
+    for (const m of labels.values()) m.remove();
+    labels.clear();
+    updateLabels();
+  };
   ctl.severity = () => severity;
   ctl.tileRequests = tileRequests;
+  const styleLoaded = new Promise((r) => map.once('load', r));
+  ctl.ready = Promise.all([data, styleLoaded]).then(([d]) => {
+    tiles = d.tiles;
+    const st = buildStyle(d);
+    for (const k of st.available) available.add(k);
+    for (const [id, src] of Object.entries(st.sources)) map.addSource(id, src);
+    for (const l of st.layers) map.addLayer(l);
+    if (d.bounds) map.fitBounds(d.bounds, { padding: fitPadding(), animate: false });
+  });
   return ctl;
 }
 
