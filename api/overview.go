@@ -49,63 +49,46 @@ const (
 	overviewTagsSQL = `SELECT DISTINCT tag FROM household_tag_rollup ORDER BY tag`
 )
 
-// handleOverview serves GET /api/v1/overview.
+// handleOverview serves GET /api/v1/overview: its four queries go in one round trip.
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
 	out := overview{Units: []overviewUnit{}, Categories: []category{}, Tags: []string{}}
 	var b [4]float64
-	switch err := s.db.QueryRow(ctx, overviewBoundsSQL).Scan(&b[0], &b[1], &b[2], &b[3]); {
-	case err == nil:
-		out.Bounds = &b
-	case !isNoRows(err):
-		s.fail(w, r, err)
-		return
-	}
-	rows, err := s.db.Query(ctx, overviewUnitsSQL)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for rows.Next() {
-		var u overviewUnit
-		if err := rows.Scan(&u.Code, &u.Level, &u.Name, &u.Parent); err != nil {
-			rows.Close()
-			s.fail(w, r, err)
-			return
+	batch := &pgx.Batch{}
+	batch.Queue(overviewBoundsSQL).QueryRow(func(row pgx.Row) error {
+		switch err := row.Scan(&b[0], &b[1], &b[2], &b[3]); {
+		case err == nil:
+			out.Bounds = &b
+		case !isNoRows(err):
+			return err
 		}
-		out.Units = append(out.Units, u)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rows, err = s.db.Query(ctx, overviewCategoriesSQL)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c category
-		if err := rows.Scan(&c.Code, &c.Level, &c.Parent, &c.Name, &c.NameEn, &c.LimitHours); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		out.Categories = append(out.Categories, c)
-	}
-	if err := rows.Err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tags, err := s.db.Query(ctx, overviewTagsSQL)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out.Tags, err = pgx.CollectRows(tags, pgx.RowTo[string])
-	if err != nil {
+		return nil
+	})
+	batch.Queue(overviewUnitsSQL).Query(func(rows pgx.Rows) error {
+		var err error
+		out.Units, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (overviewUnit, error) {
+			var u overviewUnit
+			err := row.Scan(&u.Code, &u.Level, &u.Name, &u.Parent)
+			return u, err
+		})
+		return err
+	})
+	batch.Queue(overviewCategoriesSQL).Query(func(rows pgx.Rows) error {
+		var err error
+		out.Categories, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (category, error) {
+			var c category
+			err := row.Scan(&c.Code, &c.Level, &c.Parent, &c.Name, &c.NameEn, &c.LimitHours)
+			return c, err
+		})
+		return err
+	})
+	batch.Queue(overviewTagsSQL).Query(func(rows pgx.Rows) error {
+		var err error
+		out.Tags, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
