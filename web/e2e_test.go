@@ -283,17 +283,25 @@ func TestCommandCentre(t *testing.T) {
 	}
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({ready: window.__onegrid?.ready, kpisFor: window.__onegrid?.kpisFor, chain: window.__onegrid?.state.chain, stream: window.__onegrid?.streamOpen})`))
-			_ = chromedp.Do(ctx, shot("failed.png"))
-			blog.check(t)
-			t.Fatalf("%s: %v (page state %s)", what, err, state)
+		// Each step has its own deadline, so a stuck one says which it was.
+		for i, a := range actions {
+			stepCtx, cancel := context.WithTimeout(ctx, 25*time.Second)
+			_, err := chromedp.Run(stepCtx, a)
+			cancel()
+			if err != nil {
+				state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({ready: window.__onegrid?.ready, kpisFor: window.__onegrid?.kpisFor, chain: window.__onegrid?.state.chain, stream: window.__onegrid?.streamOpen, details: document.getElementById('details').outerHTML.slice(0, 300)})`))
+				_ = chromedp.Do(ctx, shot("failed.png"))
+				blog.check(t)
+				t.Fatalf("%s, step %d: %v (page state %s)", what, i+1, err, state)
+			}
 		}
 	}
 	poll := func(expr string, timeout time.Duration) chromedp.Action[chromedp.Void] {
 		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout))
 	}
-	idle := poll(`new Promise(r => { const m = window.__onegrid.map; if (!m.isMoving() && m.loaded() && m.areTilesLoaded()) r(true); else m.once('idle', () => r(true)); })`, 20*time.Second)
+	// idle resolves at the map's next 'idle': a repaint makes MapLibre fire it as
+	// soon as nothing is loading or moving.
+	idle := poll(`new Promise(r => { const m = window.__onegrid.map; m.once('idle', () => r(true)); m.triggerRepaint(); })`, 20*time.Second)
 
 	t.Run("tiles rendered", func(t *testing.T) {
 		layers := eval[[]string](t, ctx, `[...new Set(window.__onegrid.map.queryRenderedFeatures().map(f => f.layer.id))]`)
@@ -425,7 +433,7 @@ func TestCommandCentre(t *testing.T) {
 		run("feed shows it", chromedp.Poll[chromedp.Void](fmt.Sprintf(`!!document.querySelector('#feed li[data-id="%d"]')`, id),
 			chromedp.WithPollingTimeout(2*time.Second), chromedp.WithPollingInterval(20*time.Millisecond)))
 		t.Logf("event %d in the feed %v after the insert", id, time.Since(start).Round(time.Millisecond))
-		run("event details", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#feed li[data-id="%d"]`, id))),
+		run("event details", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('#feed li[data-id="%d"]').click()`, id)),
 			chromedp.WaitVisible(chromedp.CSS(`#details[data-kind=event]`)), idle, shot("command-centre-event.png"))
 		details := eval[string](t, ctx, `document.getElementById('details').innerText`)
 		if !strings.Contains(details, "楼道堆物") || !strings.Contains(details, "紧急") {
