@@ -367,6 +367,7 @@ func TestCommandCentre(t *testing.T) {
 			})
 		}
 		for _, want := range []string{"440304002000", "440304002001", gridCode} {
+			// A point in the grid clear of its buildings.
 			run("click towards "+want, clickAt(114.0285, 22.5015), waitKPIs(want), idle)
 		}
 		crumbs := eval[[]string](t, ctx, `[...document.querySelectorAll('#breadcrumb [data-code]')].map(e => e.dataset.code)`)
@@ -394,6 +395,39 @@ func TestCommandCentre(t *testing.T) {
 		}
 		t.Logf("grid %s: %v", gridCode, kpis)
 		run("screenshot", shot("command-centre-grid.png"))
+
+		// A building in the grid: its address and households, no personal data.
+		var b fixture.Building
+		for _, x := range city.Buildings {
+			if x.GridCode == gridCode+"01" {
+				b = x
+				break
+			}
+		}
+		c := b.Bound.Center()
+		run("click a building", clickAt(c[0], c[1]),
+			chromedp.Poll[chromedp.Void](`document.getElementById('details').dataset.kind === 'building'`, chromedp.WithPollingTimeout(10*time.Second)))
+		details := eval[string](t, ctx, `document.getElementById('details').innerText`)
+		hh = 0
+		text := ""
+		for _, a := range city.Addresses {
+			if a.ID == b.AddressID {
+				text = a.Text
+			}
+		}
+		for _, h := range city.Households {
+			for _, a := range city.Addresses {
+				if a.ID == h.AddressID && a.ParentID == b.AddressID {
+					hh++
+				}
+			}
+		}
+		if !strings.Contains(details, text) || !strings.Contains(details, fmt.Sprintf("户数\t%d", hh)) {
+			t.Errorf("building details %q, want address %q and %d households", details, text, hh)
+		}
+		if strings.Contains(details, "*") {
+			t.Errorf("building details show masked personal data: %q", details)
+		}
 	})
 
 	t.Run("category filter changes the tiles requested", func(t *testing.T) {

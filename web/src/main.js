@@ -133,7 +133,9 @@ function drill(features) {
 function renderBreadcrumb() {
   const skip = minDepth() - 1;
   const chain = state.chain;
-  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true));
+  // Where one district is the whole area, the root carries its name.
+  const root = skip ? [...app.units.values()].find((u) => u.level === 'district')?.name : '';
+  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true), root);
 }
 
 /** Selects the last unit of chain ([] = whole area) and fits the map to it. */
@@ -373,7 +375,7 @@ function wireControls() {
     if (e.key === 'Escape') {
       panel.renderSearch([]);
       if (!document.getElementById('details').hidden) panel.hideDetails();
-      else if (state.chain.length > minDepth() - 1) select(state.chain.slice(0, Math.max(0, state.chain.length - 1 < minDepth() ? 0 : state.chain.length - 1)), true);
+      else if (state.chain.length >= minDepth()) select(state.chain.length > minDepth() ? state.chain.slice(0, -1) : [], true);
     }
   });
   const clock = document.getElementById('clock');

@@ -62,7 +62,7 @@ function styleLayers(key) {
     ];
     case 'events': return [
       { id: 'ev-circle', type: 'circle', source: 'events', 'source-layer': 'events', paint: {
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 14, 4, 18, 8],
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 13, 5, 18, 9],
         'circle-color': SEV_COLOR,
         'circle-opacity': ['case', OPEN, 1, 0.45],
         'circle-stroke-color': ['case', ['==', ['get', 'overdue'], true], '#ff1f3d', '#0b1726'],
@@ -272,8 +272,11 @@ export function createMap(container, data) {
 /** Padding that keeps fitted areas clear of the side panel and top bar. */
 export function fitPadding() {
   const panel = document.getElementById('panel');
-  const right = panel && getComputedStyle(panel).display !== 'none' ? panel.offsetWidth + 24 : 24;
-  return { top: 80, bottom: 40, left: 40, right };
+  const layers = document.getElementById('layers');
+  const shown = (e) => e && getComputedStyle(e).display !== 'none';
+  const right = shown(panel) && panel.offsetWidth < innerWidth * 0.6 ? panel.offsetWidth + 24 : 24;
+  const left = shown(layers) ? layers.offsetWidth + 32 : 24;
+  return { top: 72, bottom: 32, left, right };
 }
 
 function extend(b, g) {

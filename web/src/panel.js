@@ -19,10 +19,10 @@ function el(tag, attrs = {}, ...children) {
 }
 
 /** Breadcrumb: chain is [{level, code, name}], root first; onPick(index or -1 for root). */
-export function renderBreadcrumb(chain, onPick) {
+export function renderBreadcrumb(chain, onPick, rootName) {
   const nav = $('breadcrumb');
   nav.replaceChildren();
-  const items = [{ name: t('wholeArea'), level: 'city' }, ...chain];
+  const items = [{ name: rootName || t('wholeArea'), level: 'city' }, ...chain];
   items.forEach((u, i) => {
     if (i > 0) nav.append(el('span', { class: 'sep' }, '›'));
     const last = i === items.length - 1;
