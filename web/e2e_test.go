@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -466,6 +467,36 @@ func TestCommandCentre(t *testing.T) {
 		}
 		run("reset", chromedp.SetValue(chromedp.ID("category"), ""),
 			chromedp.Evaluate[chromedp.Void](`document.getElementById('category').dispatchEvent(new Event('change'))`), idle)
+	})
+
+	t.Run("search finds an address and flies there", func(t *testing.T) {
+		var want fixture.Address
+		for _, a := range city.Addresses {
+			if a.Level == "building" && a.Alias != "" {
+				want = a // found by its old name
+				break
+			}
+		}
+		run("search", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const i = document.getElementById('search-input');
+				i.value = %q; i.dispatchEvent(new Event('input')); })()`, want.Alias)),
+			chromedp.Poll[chromedp.Void](fmt.Sprintf(`[...document.querySelectorAll('#search-results button')].some(b => b.textContent.includes(%q))`, want.Text),
+				chromedp.WithPollingTimeout(10*time.Second)),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('#search-results button').click()`),
+			chromedp.Sleep(1200*time.Millisecond), idle)
+		c := eval[struct{ Lng, Lat float64 }](t, ctx, `window.__onegrid.map.getCenter()`)
+		dx := (c.Lng - want.Point[0]) * geo.MetresPerDegreeLon(c.Lat)
+		dy := (c.Lat - want.Point[1]) * geo.MetresPerDegreeLat(c.Lat)
+		if d := math.Hypot(dx, dy); d > 5 {
+			t.Errorf("map centred %.0f m from %s", d, want.Text)
+		}
+	})
+
+	t.Run("English interface", func(t *testing.T) {
+		run("switch", chromedp.Evaluate[chromedp.Void](`document.getElementById('lang').click()`))
+		if got := eval[string](t, ctx, `document.querySelector('.kpi[data-kpi=households] .k').textContent`); got != "Households" {
+			t.Errorf("English label %q", got)
+		}
+		run("switch back", chromedp.Evaluate[chromedp.Void](`document.getElementById('lang').click()`))
 	})
 
 	t.Run("a new event appears live", func(t *testing.T) {
