@@ -25,6 +25,7 @@ build: setup web
 
 demo: build
 	$(BIN) migrate
+	$(BIN) gen --households $(DEMO_HOUSEHOLDS) --keep --out bin
 	$(BIN) --addr $(DEMO_ADDR) serve
 
 vet:

@@ -37,6 +37,12 @@ var apiRoutes = []route{
 	{"GET /api/v1/grids/out-of-band", func(s *Server) http.HandlerFunc { return s.handleOutOfBand }},
 	{"GET /api/v1/grids/{code}/load", func(s *Server) http.HandlerFunc { return s.handleGridLoad }},
 
+	// Hotspots (package hotspot): Gi* and emerging hot spots over H3 cells, alerts.
+	{"GET /api/v1/hotspots", func(s *Server) http.HandlerFunc { return s.handleHotspots }},
+	{"GET /api/v1/hotspots/emerging", func(s *Server) http.HandlerFunc { return s.handleHotspotsEmerging }},
+	{"GET /api/v1/hotspots/latest", func(s *Server) http.HandlerFunc { return s.handleHotspotsLatest }},
+	{"GET /api/v1/hotspots/alerts", func(s *Server) http.HandlerFunc { return s.handleHotspotAlerts }},
+
 	// OGC API – Features Part 1 Core.
 	{"GET /ogc", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }},
 	{"GET /ogc/{$}", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }},

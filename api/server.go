@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/query"
 	"github.com/onegrid/onegrid/tiles"
 )
@@ -33,6 +34,8 @@ type Config struct {
 	Tiles *tiles.Service
 	// Query holds the privacy threshold, polygon limits and grid size bands.
 	Query query.Config
+	// Hotspots runs hotspot analyses; nil builds one on the pool with defaults.
+	Hotspots *hotspot.Service
 }
 
 // Server is onegrid's HTTP handler.
@@ -44,6 +47,7 @@ type Server struct {
 	web *webPage
 	hub *hub // nil without a database
 	q   *query.Store
+	hot *hotspot.Service
 }
 
 // New builds the server and its routes.
@@ -54,6 +58,9 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Hotspots == nil {
+		cfg.Hotspots = hotspot.New(db, hotspot.Config{Log: log})
+	}
 	if cfg.StreamHeartbeat <= 0 {
 		cfg.StreamHeartbeat = 15 * time.Second
 	}
@@ -63,7 +70,7 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if cfg.StreamWriteTimeout <= 0 {
 		cfg.StreamWriteTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: query.New(db, cfg.Query)}
+	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: query.New(db, cfg.Query), hot: cfg.Hotspots}
 	page, err := newWebPage(cfg.Web)
 	if err != nil {
 		log.Error("web page unreadable; serving the not-built page", "error", err)

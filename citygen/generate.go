@@ -162,10 +162,15 @@ func (w *writer) prepare(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("look for an earlier city: %w", err)
 	}
+	if exists && !w.o.Replace {
+		return ErrExists
+	}
+	// Drop foreign keys and indexes before deleting, too: with address's
+	// self-reference every deleted row would otherwise cost a lookup.
+	if err := w.dropForLoad(ctx); err != nil {
+		return err
+	}
 	if exists {
-		if !w.o.Replace {
-			return ErrExists
-		}
 		if err := w.deleteCity(ctx); err != nil {
 			return err
 		}
@@ -178,7 +183,7 @@ func (w *writer) prepare(ctx context.Context) error {
 		}
 		w.idBase[t] = id
 	}
-	return w.dropForLoad(ctx)
+	return nil
 }
 
 // deleteCity removes an earlier generated city. address refuses deletes (ids
@@ -271,14 +276,18 @@ func (w *writer) dropForLoad(ctx context.Context) error {
 // generated ids and refreshes the planner's statistics.
 func (w *writer) finish(ctx context.Context) error {
 	for _, def := range w.indexes {
+		t := time.Now()
 		if _, err := w.tx.Exec(ctx, def); err != nil {
 			return fmt.Errorf("%s: %w", def, err)
 		}
+		w.o.Log.Debug("citygen index", "def", def, "seconds", time.Since(t).Seconds())
 	}
 	for _, f := range w.fks {
+		t := time.Now()
 		if _, err := w.tx.Exec(ctx, "ALTER TABLE "+pgx.Identifier{f.table}.Sanitize()+" ADD CONSTRAINT "+pgx.Identifier{f.name}.Sanitize()+" "+f.def); err != nil {
 			return fmt.Errorf("restore foreign key %s: %w", f.name, err)
 		}
+		w.o.Log.Debug("citygen foreign key", "name", f.name, "seconds", time.Since(t).Seconds())
 	}
 	for _, t := range bulkTables {
 		q := fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), greatest(1, (SELECT max(id) FROM %s)))", t, pgx.Identifier{t}.Sanitize())

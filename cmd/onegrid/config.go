@@ -26,6 +26,8 @@ type Config struct {
 	TileMinHouseholds int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
 	TileVersionMaxAge time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
 	TileDBConns       int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
+	// ONEGRID_HOTSPOT_INTERVAL: how often serve recomputes the standard hotspot set (0 = never)
+	HotspotInterval time.Duration
 }
 
 // DefaultDataDir is where the embedded database lives unless told otherwise. Root's
@@ -58,6 +60,7 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.TileMinHouseholds, "tile-min-households", envInt("ONEGRID_TILE_MIN_HOUSEHOLDS", 5), "H3 cells (and tag counts) with fewer households are left out of households_h3 tiles (ONEGRID_TILE_MIN_HOUSEHOLDS)")
 	fs.DurationVar(&c.TileVersionMaxAge, "tile-version-max-age", envDuration("ONEGRID_TILE_VERSION_MAX_AGE", 0), "how long a read of the tile layer versions is trusted; 0 checks per request so no tile predates a committed write (ONEGRID_TILE_VERSION_MAX_AGE)")
 	fs.IntVar(&c.TileDBConns, "tile-db-conns", envInt("ONEGRID_TILE_DB_CONNS", 0), "connections in the tile pool; 0 = max(4, CPUs) (ONEGRID_TILE_DB_CONNS)")
+	fs.DurationVar(&c.HotspotInterval, "hotspot-interval", envDuration("ONEGRID_HOTSPOT_INTERVAL", 5*time.Minute), "how often serve recomputes the standard hotspot analyses; 0 disables (ONEGRID_HOTSPOT_INTERVAL)")
 	return fs
 }
 
@@ -79,6 +82,9 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	}
 	if c.TileDBConns < 0 {
 		return fmt.Errorf("--tile-db-conns %d: must be 0 or more", c.TileDBConns)
+	}
+	if c.HotspotInterval < 0 || (c.HotspotInterval > 0 && c.HotspotInterval < 10*time.Second) {
+		return fmt.Errorf("--hotspot-interval %v: must be 0 (off) or at least 10s", c.HotspotInterval)
 	}
 	return nil
 }

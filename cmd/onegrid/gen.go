@@ -31,6 +31,7 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&out, "out", ".", "directory for output files (the hotspot truth file)")
 	fs.StringVar(&o.TruthPath, "truth", "", "hotspot ground-truth JSON file (default <out>/hotspots_truth.json)")
 	fs.BoolVar(&o.Replace, "replace", false, "replace an earlier generated city instead of refusing")
+	keep := fs.Bool("keep", false, "keep an earlier generated city and succeed without generating (for make demo)")
 	fs.StringVar(&o.SharedData, "shared-data", env("ONEGRID_SHARED_DATA", ""), "shared data directory (ONEGRID_SHARED_DATA; default ../shared/data from the working directory or the executable)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{}
@@ -56,6 +57,10 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	sum, err := citygen.Generate(ctx, db, o)
+	if *keep && errors.Is(err, citygen.ErrExists) {
+		fmt.Fprintln(m.Stdout, "a generated city exists: kept (use --replace to regenerate)")
+		return nil
+	}
 	if err != nil {
 		return err
 	}

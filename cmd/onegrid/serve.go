@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/web"
 )
@@ -35,11 +36,15 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
+	hot := hotspot.New(db, hotspot.Config{Log: m.Log})
+	if m.Config.HotspotInterval > 0 {
+		go hot.Schedule(ctx, m.Config.HotspotInterval)
+	}
 	ts, err := m.openTiles(ctx)
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Tiles: ts, Web: web.Dist()}, db, m.Log)
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Tiles: ts, Web: web.Dist(), Hotspots: hot}, db, m.Log)
 	if !web.Built() {
 		m.Log.Warn("the command-centre page is not built: / says so; run make web and rebuild")
 	}
