@@ -142,7 +142,7 @@ function renderBreadcrumb() {
 function select(chain, fit) {
   state.chain = chain;
   const sel = chain[chain.length - 1] ?? null;
-  app.ctl.highlight(sel);
+  app.ctl.highlight(sel, sel && prefixOf(sel));
   renderBreadcrumb();
   panel.hideDetails();
   if (sel && (sel.level === 'grid' || sel.level === 'micro_grid') && sel.name === sel.code) {

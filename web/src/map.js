@@ -16,6 +16,10 @@ export const LAYERS = [
   { key: 'events', tile: 'events', on: true },
 ];
 
+const NONE = ['==', ['get', 'code'], '\u0000'];
+/** Features whose code starts with prefix. */
+const inside = (prefix) => ['==', ['slice', ['coalesce', ['get', 'code'], ''], 0, prefix.length], prefix];
+
 const SEV_COLOR = ['match', ['get', 'severity'], 'urgent', '#ff4d4f', 'important', '#ffa940', '#fadb14'];
 const OPEN = ['match', ['get', 'status'], ['reported', 'dispatched', 'handling'], true, false];
 
@@ -103,14 +107,20 @@ function buildStyle({ tiles, eventQuery, hotspotsURL }) {
       layers.push(sl);
     }
   }
-  // The selection outline and live events sit on top.
+  // The selection: everything outside it dimmed, its outline on top. Filters
+  // match by code prefix, since the tiles at a zoom may hold only the selected
+  // unit's children (communities of a street, micro-grids of a grid).
   if (sources.admin) {
-    layers.push({ id: 'sel-admin', type: 'line', source: 'admin', 'source-layer': 'admin', filter: ['==', ['get', 'code'], ''],
-      paint: { 'line-color': '#ffe066', 'line-width': 4 } });
+    layers.push({ id: 'sel-dim', type: 'fill', source: 'admin', 'source-layer': 'admin', filter: NONE,
+      paint: { 'fill-color': '#02060b', 'fill-opacity': 0.55 } });
+    layers.push({ id: 'sel-admin', type: 'line', source: 'admin', 'source-layer': 'admin', filter: NONE,
+      paint: { 'line-color': '#ffe066', 'line-width': 3 } });
   }
   if (sources.grids) {
-    layers.push({ id: 'sel-grid', type: 'line', source: 'grids', 'source-layer': 'grids', filter: ['==', ['get', 'code'], ''],
-      paint: { 'line-color': '#ffe066', 'line-width': 4 } });
+    layers.push({ id: 'sel-grid-dim', type: 'fill', source: 'grids', 'source-layer': 'grids', filter: NONE,
+      paint: { 'fill-color': '#02060b', 'fill-opacity': 0.45 } });
+    layers.push({ id: 'sel-grid', type: 'line', source: 'grids', 'source-layer': 'grids', filter: NONE,
+      paint: { 'line-color': '#ffe066', 'line-width': 3 } });
   }
   sources.live = { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
   layers.push({ id: 'live-halo', type: 'circle', source: 'live', paint: {
@@ -184,11 +194,13 @@ export function createMap(container, data) {
       for (const id of ['ev-circle', 'live-circle', 'live-halo']) if (map.getLayer(id)) map.setFilter(id, f);
     },
     /** Outlines the selected unit (admin or grid code; null clears). */
-    highlight(sel) {
-      const code = sel?.code ?? '';
+    highlight(sel, prefix) {
       const isGrid = sel && (sel.level === 'grid' || sel.level === 'micro_grid');
-      if (map.getLayer('sel-admin')) map.setFilter('sel-admin', ['==', ['get', 'code'], isGrid ? '' : code]);
-      if (map.getLayer('sel-grid')) map.setFilter('sel-grid', ['==', ['get', 'code'], isGrid ? code : '']);
+      const set = (id, f) => map.getLayer(id) && map.setFilter(id, f);
+      set('sel-admin', sel && !isGrid ? inside(prefix) : NONE);
+      set('sel-dim', sel && !isGrid ? ['!', inside(prefix)] : NONE);
+      set('sel-grid', isGrid ? inside(prefix) : NONE);
+      set('sel-grid-dim', isGrid ? ['!', inside(prefix)] : NONE);
     },
     /** Adds a live event (from the stream) to the map until the tiles show it. */
     addLive(e) {
