@@ -172,6 +172,15 @@ func TestStream(t *testing.T) {
 		}
 	})
 
+	t.Run("hotspot alerts pass through", func(t *testing.T) {
+		if _, err := db.Exec(ctx, `SELECT pg_notify('onegrid_alert', '{"type":"hotspot","id":7,"cell":"89411c"}')`); err != nil {
+			t.Fatal(err)
+		}
+		if e := r.nextOf(t, "alert"); e.data != `{"type":"hotspot","id":7,"cell":"89411c"}` {
+			t.Fatalf("alert %s", e.data)
+		}
+	})
+
 	t.Run("bulk insert sends one notice", func(t *testing.T) {
 		_, err := db.Exec(ctx, `
 			INSERT INTO event (category_code, source, status, reported_at, geom, h3)

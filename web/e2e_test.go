@@ -491,6 +491,15 @@ func TestCommandCentre(t *testing.T) {
 		}
 	})
 
+	t.Run("hotspot layer", func(t *testing.T) {
+		run("turn on hotspots", chromedp.Evaluate[chromedp.Void](`document.getElementById('layer-hotspots').click()`),
+			chromedp.Sleep(500*time.Millisecond), idle)
+		if !eval[bool](t, ctx, `window.__onegrid.state.visible.has('hotspots')`) {
+			t.Error("hotspot layer not shown")
+		}
+		run("turn off", chromedp.Evaluate[chromedp.Void](`document.getElementById('layer-hotspots').click()`))
+	})
+
 	t.Run("English interface", func(t *testing.T) {
 		run("switch", chromedp.Evaluate[chromedp.Void](`document.getElementById('lang').click()`))
 		if got := eval[string](t, ctx, `document.querySelector('.kpi[data-kpi=households] .k').textContent`); got != "Households" {

@@ -32,6 +32,7 @@ const dict = {
     suppressed: '数量过小，已隐藏', severityNoteH3: '密度图不按等级筛选',
     kpiScopeView: '视野内各单元合计', errorLoad: '数据加载失败',
     suppressedNote: '“—”：样本少于隐私阈值（5），不予显示',
+    hotspotAlert: '热点预警', hot_new: '新增热点', hot_intensifying: '热点加剧', hot_persistent: '持续热点',
   },
   en: {
     title: 'OneGrid · Command Centre',
@@ -63,6 +64,7 @@ const dict = {
     suppressed: 'too few to show', severityNoteH3: 'density ignores severity',
     kpiScopeView: 'sum of units in view', errorLoad: 'Could not load data',
     suppressedNote: '“—”: fewer than the privacy threshold (5), not shown',
+    hotspotAlert: 'Hotspot alert', hot_new: 'new hot spot', hot_intensifying: 'intensifying', hot_persistent: 'persistent',
   },
 };
 

@@ -65,7 +65,24 @@ function eventQuery() {
 function filtersChanged() {
   app.ctl?.setEventQuery(eventQuery());
   app.ctl?.setSeverity(state.severity);
+  loadHotspots();
   loadKpis();
+}
+
+/** Runs the hotspot analysis for the window and category when its layer is on. */
+async function loadHotspots() {
+  if (!state.visible.has('hotspots') || !app.ctl) return;
+  const w = windowRange();
+  const q = new URLSearchParams({ format: 'geojson', from: iso(w.from), to: iso(new Date(Math.min(w.to, Date.now()))) });
+  if (state.category) q.set('category', state.category);
+  const fc = await api.getJSON(`/api/v1/hotspots?${q}`).catch((err) => { console.warn('hotspots:', err.message); return undefined; });
+  if (fc === null) { // the server has no hotspot service: drop the toggle
+    app.ctl.available.delete('hotspots');
+    state.visible.delete('hotspots');
+    renderLayerList();
+    return;
+  }
+  if (fc) app.ctl.setHotspots(fc);
 }
 
 // ---- selection and drill-down ----
@@ -338,6 +355,15 @@ function startStream() {
       scheduleRefresh();
     },
     changed: scheduleRefresh,
+    alert(a) {
+      panel.feedAlert(a, (x) => {
+        state.visible.add('hotspots');
+        app.ctl.setVisible('hotspots', true);
+        renderLayerList();
+        loadHotspots();
+      });
+      if (state.visible.has('hotspots')) loadHotspots();
+    },
   });
 }
 
@@ -408,16 +434,19 @@ function relabel() {
   fillCategories();
   panel.renderLegend();
   renderBreadcrumb();
-  panel.renderLayers(LAYERS.map((l) => ({ key: l.key, available: app.ctl?.available.has(l.key) })), state.visible, toggleLayer);
+  renderLayerList();
   panel.renderKpis(app.kpis ?? undefined, app.kpis?.note);
   panel.hideDetails();
-  document.getElementById('feed').replaceChildren();
-  panel.feedEmpty();
+}
+
+function renderLayerList() {
+  panel.renderLayers(LAYERS.map((l) => ({ key: l.key, available: app.ctl?.available.has(l.key) })), state.visible, toggleLayer);
 }
 
 function toggleLayer(key, on) {
   if (on) state.visible.add(key); else state.visible.delete(key);
   app.ctl.setVisible(key, on);
+  if (key === 'hotspots' && on) loadHotspots();
 }
 
 // ---- boot ----

@@ -56,9 +56,10 @@ function styleLayers(key) {
         'fill-opacity': 0.9, 'fill-outline-color': '#a9c4de' } },
     ];
     case 'hotspots': return [
-      { id: 'hot-fill', type: 'fill', source: 'hotspots', paint: {
-        'fill-color': ['step', ['coalesce', ['get', 'confidence'], ['get', 'bin'], 0], 'rgba(0,0,0,0)', 1, '#fdae61', 2, '#f46d43', 3, '#d73027'],
-        'fill-opacity': 0.6 } },
+      // Gi* hot spots (class 1..3: 90/95/99 % after FDR); cold spots are not drawn.
+      { id: 'hot-fill', type: 'fill', source: 'hotspots', filter: ['>', ['get', 'class'], 0], paint: {
+        'fill-color': ['step', ['get', 'class'], '#fdae61', 2, '#f46d43', 3, '#d73027'],
+        'fill-opacity': 0.55, 'fill-outline-color': '#ffd0c0' } },
     ];
     case 'addresses': return [
       { id: 'addr-circle', type: 'circle', source: 'addresses', 'source-layer': 'addresses', paint: {
@@ -82,14 +83,14 @@ function styleLayers(key) {
  * page uses.
  */
 /** The sources and layers for the tile layers the server offers. */
-function buildStyle({ tiles, eventQuery, hotspotsURL }) {
+function buildStyle({ tiles, eventQuery }) {
   const sources = {};
   const layers = [];
   const available = new Set();
   for (const l of LAYERS) {
     if (l.key === 'hotspots') {
-      if (!hotspotsURL) continue;
-      sources.hotspots = { type: 'geojson', data: abs(hotspotsURL) };
+      // Filled by setHotspots when the layer is turned on (an analysis runs per request).
+      sources.hotspots = { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
     } else {
       const t = tiles.get(l.tile);
       if (!t) continue; // the server has no such layer yet: no source, no toggle
@@ -186,6 +187,10 @@ export function createMap(container, data) {
         const t = tiles.get(key);
         if (src && t) src.setTiles(t.tiles.map((u) => abs(u) + '?' + query));
       }
+    },
+    /** Replaces the hotspot cells (a GeoJSON FeatureCollection). */
+    setHotspots(fc) {
+      map.getSource('hotspots')?.setData(fc ?? { type: 'FeatureCollection', features: [] });
     },
     /** Shows only events of one severity ('' for all). */
     setSeverity(sev) {

@@ -113,6 +113,21 @@ export function feedAdd(e, cats, onPick) {
   while (feed.children.length > 50) feed.lastChild.remove();
 }
 
+/** Prepends a hotspot alert to the feed; onPick(a) when clicked. */
+export function feedAlert(a, onPick) {
+  const feed = $('feed');
+  feed.querySelector('.empty')?.remove();
+  const li = el('li', { class: 'alert', dataset: { alert: a.id }, tabindex: 0, onclick: () => onPick(a) },
+    el('span', { class: 'badge' }, t('hotspotAlert')),
+    el('span', { class: 'cat' }, `${tOr('hot_' + a.kind, a.kind ?? '')} · ${t('events')} ${a.count ?? '—'} · z ${a.z ?? '—'}`),
+    el('time', {}, dateTime(a.created_at)),
+    el('span', { class: 'grid' }, `H3 ${a.cell ?? ''}${a.area ? ' · ' + a.area : ''}`));
+  feed.prepend(li);
+  li.classList.add('fresh');
+  setTimeout(() => li.classList.remove('fresh'), 4000);
+  while (feed.children.length > 50) feed.lastChild.remove();
+}
+
 export function feedEmpty() {
   const feed = $('feed');
   if (!feed.children.length) feed.append(el('li', { class: 'empty' }, t('feedEmpty')));
