@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // Limits of the address endpoints.
@@ -29,7 +29,7 @@ func (s *Server) handleAddress(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, BadRequest("id", "must be a positive integer address id"))
 		return
 	}
-	limit, err := query.ParseInt("children", q.Get("children"), 50, 0, addressChildrenLimit)
+	limit, err := qry.ParseInt("children", q.Get("children"), 50, 0, addressChildrenLimit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -38,7 +38,7 @@ func (s *Server) handleAddress(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	a, err := s.q.Address(ctx, id, limit)
 	if err != nil {
-		if err == query.ErrNotFound {
+		if err == qry.ErrNotFound {
 			err = NotFound("address " + strconv.FormatInt(id, 10))
 		}
 		s.fail(w, r, err)
@@ -54,12 +54,12 @@ func (s *Server) handleAddressSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	text, err := query.ParseSearchText("q", q.Get("q"))
+	text, err := qry.ParseSearchText("q", q.Get("q"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	limit, err := query.ParseInt("limit", q.Get("limit"), addressSearchDefault, 1, addressSearchMax)
+	limit, err := qry.ParseInt("limit", q.Get("limit"), addressSearchDefault, 1, addressSearchMax)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -81,22 +81,22 @@ func (s *Server) handleAddressNear(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	lon, err := query.ParseLon("lon", q.Get("lon"))
+	lon, err := qry.ParseLon("lon", q.Get("lon"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	lat, err := query.ParseLat("lat", q.Get("lat"))
+	lat, err := qry.ParseLat("lat", q.Get("lat"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	radius, err := query.ParseRadius("radius", q.Get("radius"), addressNearRadius, query.MaxLocateRadius)
+	radius, err := qry.ParseRadius("radius", q.Get("radius"), addressNearRadius, qry.MaxLocateRadius)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	limit, err := query.ParseInt("limit", q.Get("limit"), addressNearDefault, 1, addressNearMax)
+	limit, err := qry.ParseInt("limit", q.Get("limit"), addressNearDefault, 1, addressNearMax)
 	if err != nil {
 		s.fail(w, r, err)
 		return

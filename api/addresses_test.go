@@ -10,12 +10,12 @@ import (
 	orbgeo "github.com/paulmach/orb/geo"
 
 	"github.com/onegrid/onegrid/internal/fixture"
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 func TestAddressDetail(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	var b fixture.Address
 	var children []fixture.Address
 	for _, a := range city.Addresses {
@@ -29,7 +29,7 @@ func TestAddressDetail(t *testing.T) {
 			children = append(children, a)
 		}
 	}
-	var d query.AddressDetail
+	var d qry.AddressDetail
 	if code := get(t, ts, fmt.Sprintf("/api/v1/addresses/%d?children=1", b.ID), &d); code != 200 {
 		t.Fatal(code)
 	}
@@ -39,7 +39,7 @@ func TestAddressDetail(t *testing.T) {
 	if d.ChildCount != int64(len(children)) || len(d.Children) != 1 {
 		t.Errorf("%d children listed of %d, want 1 of %d", len(d.Children), d.ChildCount, len(children))
 	}
-	var room query.AddressDetail
+	var room qry.AddressDetail
 	get(t, ts, fmt.Sprintf("/api/v1/addresses/%d", children[0].ID), &room)
 	if len(room.Ancestors) != 1 || room.Ancestors[0].ID != b.ID {
 		t.Errorf("ancestors of a room: %+v, want building %d", room.Ancestors, b.ID)
@@ -54,7 +54,7 @@ func TestAddressDetail(t *testing.T) {
 
 func TestAddressSearch(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	var withAlias fixture.Address
 	for _, a := range city.Addresses {
 		if a.Alias != "" {
@@ -71,7 +71,7 @@ func TestAddressSearch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var res struct{ Addresses []query.SearchHit }
+			var res struct{ Addresses []qry.SearchHit }
 			if code := get(t, ts, "/api/v1/addresses"+qs("q", tc.q, "limit", "5"), &res); code != 200 {
 				t.Fatal(code)
 			}
@@ -84,7 +84,7 @@ func TestAddressSearch(t *testing.T) {
 		})
 	}
 	t.Run("substring", func(t *testing.T) {
-		var res struct{ Addresses []query.SearchHit }
+		var res struct{ Addresses []qry.SearchHit }
 		get(t, ts, "/api/v1/addresses"+qs("q", "南园路", "limit", "100"), &res)
 		for _, h := range res.Addresses {
 			if !strings.Contains(h.Matched, "南园路") {
@@ -104,9 +104,9 @@ func TestAddressSearch(t *testing.T) {
 
 func TestAddressNear(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	p := orb.Point{114.0051, 22.5101}
-	var res struct{ Addresses []query.NearHit }
+	var res struct{ Addresses []qry.NearHit }
 	if code := get(t, ts, "/api/v1/addresses/near"+qs("lon", "114.0051", "lat", "22.5101", "radius", "1500", "limit", "5"), &res); code != 200 {
 		t.Fatal(code)
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // handleAggregates answers POST /api/v1/aggregates: a metric grouped by admin
@@ -22,19 +22,19 @@ func (s *Server) handleAggregates(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, query.MaxAggregateBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, qry.MaxAggregateBody))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	cfg := s.q.Config()
-	a, err := query.ParseAggregate(body, cfg.Polygon, cfg.MaxPolygons)
+	a, err := qry.ParseAggregate(body, cfg.Polygon, cfg.MaxPolygons)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if f := q.Get("format"); f != "" {
-		if !contains(query.Formats, f) {
+		if !contains(qry.Formats, f) {
 			s.fail(w, r, BadRequest("format", "unknown format "+strconv.Quote(f)+"; want json, csv or geojson"))
 			return
 		}
@@ -82,7 +82,7 @@ func formatValue(v *float64) string {
 	return strconv.FormatFloat(*v, 'f', -1, 64)
 }
 
-func writeAggregateCSV(w http.ResponseWriter, res *query.AggregateResult) {
+func writeAggregateCSV(w http.ResponseWriter, res *qry.AggregateResult) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="aggregate.csv"`)
 	w.WriteHeader(http.StatusOK)
@@ -98,7 +98,7 @@ func writeAggregateCSV(w http.ResponseWriter, res *query.AggregateResult) {
 	cw.Flush()
 }
 
-func writeAggregateGeoJSON(w http.ResponseWriter, res *query.AggregateResult, geoms map[string]string) {
+func writeAggregateGeoJSON(w http.ResponseWriter, res *qry.AggregateResult, geoms map[string]string) {
 	features := make([]json.RawMessage, 0, len(res.Groups))
 	for _, g := range res.Groups {
 		geom := json.RawMessage("null")

@@ -15,7 +15,7 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // groupKey computes, in Go from the fixture's values, the group a row falls in.
@@ -52,7 +52,7 @@ type expectCounts struct {
 }
 
 // expect computes every group's value independently of the SQL under test.
-func expect(city *fixture.City, req query.AggregateRequest, k int64) map[string]*float64 {
+func expect(city *fixture.City, req qry.AggregateRequest, k int64) map[string]*float64 {
 	groups := map[string]*expectCounts{}
 	get := func(key string) *expectCounts {
 		if groups[key] == nil {
@@ -155,43 +155,45 @@ func containsStr(l []string, s string) bool {
 	return false
 }
 
-
 func TestAggregates(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	cst := time.FixedZone("CST", 8*3600)
 	window := [2]string{time.Date(2026, 3, 3, 5, 17, 0, 0, cst).Format(time.RFC3339), time.Date(2026, 4, 2, 19, 0, 0, 0, time.UTC).Format(time.RFC3339)}
 	groupBys := []string{"district", "street", "community", "grid", "micro_grid", "h3:7", "h3:9", "h3:10", "h3:11"}
-	var cases []query.AggregateRequest
+	var cases []qry.AggregateRequest
 	for _, gb := range groupBys {
-		for _, m := range query.Metrics {
-			r := query.AggregateRequest{GroupBy: gb, Metric: m}
+		for _, m := range qry.Metrics {
+			r := qry.AggregateRequest{GroupBy: gb, Metric: m}
 			if m == "tagged_people" {
 				r.Tag = fixture.Tags[0]
 			}
 			cases = append(cases, r)
 		}
 		cases = append(cases,
-			query.AggregateRequest{GroupBy: gb, Metric: "events", From: window[0], To: window[1]},
-			query.AggregateRequest{GroupBy: gb, Metric: "events", From: window[0], To: window[1], Category: "01"},
-			query.AggregateRequest{GroupBy: gb, Metric: "closed_on_time_share", From: window[0], Category: "0101", Severity: []string{"general", "urgent"}},
-			query.AggregateRequest{GroupBy: gb, Metric: "events", To: window[1], Status: []string{"closed"}, Source: []string{"patrol", "qr"}},
-			query.AggregateRequest{GroupBy: gb, Metric: "median_close_hours", From: window[0], To: window[1]},
-			query.AggregateRequest{GroupBy: gb, Metric: "events_per_1000_households", From: "2025-12-01T00:00:00+08:00", To: "2026-11-01T00:00:00+08:00"},
+			qry.AggregateRequest{GroupBy: gb, Metric: "events", From: window[0], To: window[1]},
+			qry.AggregateRequest{GroupBy: gb, Metric: "events", From: window[0], To: window[1], Category: "01"},
+			qry.AggregateRequest{GroupBy: gb, Metric: "closed_on_time_share", From: window[0], Category: "0101", Severity: []string{"general", "urgent"}},
+			qry.AggregateRequest{GroupBy: gb, Metric: "events", To: window[1], Status: []string{"closed"}, Source: []string{"patrol", "qr"}},
+			qry.AggregateRequest{GroupBy: gb, Metric: "median_close_hours", From: window[0], To: window[1]},
+			qry.AggregateRequest{GroupBy: gb, Metric: "events_per_1000_households", From: "2025-12-01T00:00:00+08:00", To: "2026-11-01T00:00:00+08:00"},
+			// Whole months from the roll-up plus partial months raw at both ends.
+			qry.AggregateRequest{GroupBy: gb, Metric: "events", From: "2026-01-15T10:00:00+08:00", To: "2026-05-20T00:00:00Z", Category: "01"},
+			qry.AggregateRequest{GroupBy: gb, Metric: "closed_on_time_share", From: "2025-12-31T16:00:00Z", To: "2026-05-20T00:00:00Z"},
 			// Less than one whole day: raw rows only.
-			query.AggregateRequest{GroupBy: gb, Metric: "events", From: "2026-03-03T01:00:00+08:00", To: "2026-03-03T23:00:00+08:00"},
+			qry.AggregateRequest{GroupBy: gb, Metric: "events", From: "2026-03-03T01:00:00+08:00", To: "2026-03-03T23:00:00+08:00"},
 		)
 	}
 	for _, req := range cases {
 		name := fmt.Sprintf("%s/%s/%s-%s/%s%v%v%v", req.GroupBy, req.Metric, req.From, req.To, req.Category, req.Severity, req.Status, req.Source)
 		t.Run(name, func(t *testing.T) {
 			body, _ := json.Marshal(req)
-			var res query.AggregateResult
+			var res qry.AggregateResult
 			if code := post(t, ts, "/api/v1/aggregates", string(body), &res); code != 200 {
 				t.Fatalf("status %d", code)
 			}
 			want := expect(city, req, 5)
-			got := map[string]query.Group{}
+			got := map[string]qry.Group{}
 			for _, g := range res.Groups {
 				got[g.Key] = g
 			}
@@ -256,8 +258,8 @@ func TestAggregateThreshold(t *testing.T) {
 	if k == 0 {
 		t.Fatalf("the fixture has no H3 cells of n-1 and n households: %v", perCell)
 	}
-	ts, _ := fixtureServer(t, query.Config{MinCount: k})
-	var res query.AggregateResult
+	ts, _ := fixtureServer(t, qry.Config{MinCount: k})
+	var res qry.AggregateResult
 	if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"h3:11","metric":"households"}`, &res); code != 200 {
 		t.Fatal(code)
 	}
@@ -280,7 +282,7 @@ func TestAggregateThreshold(t *testing.T) {
 
 func TestAggregatePolygons(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	rects := map[string]orb.Bound{
 		"west":  {Min: orb.Point{114.00, 22.50}, Max: orb.Point{114.015, 22.52}},
 		"east":  {Min: orb.Point{114.015, 22.50}, Max: orb.Point{114.04, 22.515}},
@@ -294,7 +296,7 @@ func TestAggregatePolygons(t *testing.T) {
 	fc := `{"type":"FeatureCollection","features":[` + strings.Join(feats, ",") + `]}`
 	for _, metric := range []string{"households", "people", "events", "median_close_hours"} {
 		t.Run(metric, func(t *testing.T) {
-			var res query.AggregateResult
+			var res qry.AggregateResult
 			if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"polygons","metric":"`+metric+`","polygons":`+fc+`}`, &res); code != 200 {
 				t.Fatal(code)
 			}
@@ -355,8 +357,8 @@ func TestAggregatePolygons(t *testing.T) {
 
 func TestAggregateFormats(t *testing.T) {
 	t.Parallel()
-	ts, _ := fixtureServer(t, query.Config{})
-	var res query.AggregateResult
+	ts, _ := fixtureServer(t, qry.Config{})
+	var res qry.AggregateResult
 	post(t, ts, "/api/v1/aggregates", `{"group_by":"micro_grid","metric":"households"}`, &res)
 
 	t.Run("csv", func(t *testing.T) {
@@ -407,7 +409,9 @@ func TestAggregateFormats(t *testing.T) {
 				t.Errorf("%s: geometry %+v", f.ID, f.Geometry)
 			}
 		}
-		var h3fc struct{ Features []struct{ Geometry *struct{ Type string } } }
+		var h3fc struct {
+			Features []struct{ Geometry *struct{ Type string } }
+		}
 		post(t, ts, "/api/v1/aggregates", `{"group_by":"h3:9","metric":"events","format":"geojson"}`, &h3fc)
 		if len(h3fc.Features) == 0 || h3fc.Features[0].Geometry == nil || h3fc.Features[0].Geometry.Type != "Polygon" {
 			t.Errorf("h3 groups as GeoJSON: %+v", h3fc)
@@ -432,7 +436,7 @@ func TestAggregateFormats(t *testing.T) {
 
 func TestAggregateBadInput(t *testing.T) {
 	t.Parallel()
-	ts, _ := fixtureServer(t, query.Config{})
+	ts, _ := fixtureServer(t, qry.Config{})
 	cases := []struct{ body, param string }{
 		{``, "body"},
 		{`[]`, "body"},
@@ -464,5 +468,17 @@ func TestAggregateBadInput(t *testing.T) {
 				t.Errorf("message %q does not name %s", e.Error.Message, tc.param)
 			}
 		})
+	}
+}
+
+func TestAggregateMaxGroups(t *testing.T) {
+	t.Parallel()
+	ts, _ := fixtureServer(t, qry.Config{MaxGroups: 3})
+	var e apiError
+	if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"h3:11","metric":"households"}`, &e); code != 400 || !strings.HasPrefix(e.Error.Message, "group_by:") {
+		t.Errorf("status %d %q, want 400 naming group_by", code, e.Error.Message)
+	}
+	if code := post(t, ts, "/api/v1/aggregates", `{"group_by":"street","metric":"households"}`, nil); code != 200 {
+		t.Errorf("2 streets: status %d", code)
 	}
 }

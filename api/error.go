@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // Error is an error the client may see: an HTTP status, a stable code and a safe
@@ -39,7 +39,7 @@ func NotFound(what string) *Error {
 // real error goes to the log.
 func errorStatus(err error) *Error {
 	var e *Error
-	var pe *query.ParamError
+	var pe *qry.ParamError
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &e):
@@ -48,7 +48,7 @@ func errorStatus(err error) *Error {
 		return BadRequest(pe.Param, pe.Problem)
 	case errors.As(err, &mbe):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body: larger than %d bytes", mbe.Limit)}
-	case errors.Is(err, query.ErrNotFound):
+	case errors.Is(err, qry.ErrNotFound):
 		return NotFound("resource")
 	case errors.Is(err, pgx.ErrNoRows):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}

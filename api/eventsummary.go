@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // eventSummary is the live state of the event loop in a unit: what the
@@ -38,7 +38,7 @@ WHERE reported_at >= $1 AND reported_at < $2
 // last 30 days.
 func (s *Server) handleEventSummary(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	win, err := query.ParseWindow("from", q.Get("from"), "to", q.Get("to"))
+	win, err := qry.ParseWindow("from", q.Get("from"), "to", q.Get("to"))
 	if err != nil {
 		s.badParam(w, r, err)
 		return
@@ -53,19 +53,19 @@ func (s *Server) handleEventSummary(w http.ResponseWriter, r *http.Request) {
 	out := eventSummary{From: win.From, To: win.To}
 	var prefix, category string
 	if u := q.Get("unit"); u != "" {
-		if out.Unit, err = query.ParseCode("unit", u); err != nil {
+		if out.Unit, err = qry.ParseCode("unit", u); err != nil {
 			s.badParam(w, r, err)
 			return
 		}
 		prefix = unitPrefix(out.Unit)
 	}
 	if c := q.Get("category"); c != "" {
-		if category, err = query.ParseCode("category", c); err != nil {
+		if category, err = qry.ParseCode("category", c); err != nil {
 			s.badParam(w, r, err)
 			return
 		}
 	}
-	sev, err := query.ParseEnumList("severity", q.Get("severity"), query.Severities)
+	sev, err := qry.ParseEnumList("severity", q.Get("severity"), qry.Severities)
 	if err != nil {
 		s.badParam(w, r, err)
 		return
@@ -100,7 +100,7 @@ func unitPrefix(code string) string {
 
 // badParam answers bad input found by the query package's parsers with a 400.
 func (s *Server) badParam(w http.ResponseWriter, r *http.Request, err error) {
-	var pe *query.ParamError
+	var pe *qry.ParamError
 	if errors.As(err, &pe) {
 		writeError(w, r, BadRequest(pe.Param, pe.Problem))
 		return

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // Limits of /api/v1/features.
@@ -23,9 +23,9 @@ var featureCommonParams = []string{"bbox", "grid", "admin", "limit", "cursor"}
 
 // parseFeatureFilters reads the spatial and attribute filters shared by
 // /api/v1/features and /ogc items: bbox, grid, admin and c's attribute filters.
-func parseFeatureFilters(q url.Values, c *query.Collection, fq *query.FeatureQuery) error {
+func parseFeatureFilters(q url.Values, c *qry.Collection, fq *qry.FeatureQuery) error {
 	if v := q.Get("bbox"); v != "" {
-		b, err := query.ParseBBox("bbox", v)
+		b, err := qry.ParseBBox("bbox", v)
 		if err != nil {
 			return err
 		}
@@ -36,7 +36,7 @@ func parseFeatureFilters(q url.Values, c *query.Collection, fq *query.FeatureQue
 		dst   *string
 	}{{"grid", &fq.Grid}, {"admin", &fq.Admin}} {
 		if v := q.Get(p.param); v != "" {
-			code, err := query.ParseCode(p.param, v)
+			code, err := qry.ParseCode(p.param, v)
 			if err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ func parseFeatureFilters(q url.Values, c *query.Collection, fq *query.FeatureQue
 }
 
 // featureParams lists the parameters collection c accepts on /api/v1/features.
-func featureParams(c *query.Collection) []string {
+func featureParams(c *qry.Collection) []string {
 	p := append([]string{}, featureCommonParams...)
 	for _, f := range c.Filters {
 		p = append(p, f.Param)
@@ -78,8 +78,8 @@ func featureParams(c *query.Collection) []string {
 // GeoJSON features in a bbox, grid, admin unit or (POST) the body's polygon.
 func (s *Server) handleFeatures(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("collection")
-	c := query.CollectionByID(name)
-	if c == nil || !contains(query.FeatureCollections, name) {
+	c := qry.CollectionByID(name)
+	if c == nil || !contains(qry.FeatureCollections, name) {
 		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "collection " + strconv.Quote(name) + " not found; collections: buildings, addresses, events, grids"})
 		return
 	}
@@ -88,25 +88,25 @@ func (s *Server) handleFeatures(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	fq := &query.FeatureQuery{Collection: c}
+	fq := &qry.FeatureQuery{Collection: c}
 	if err := parseFeatureFilters(q, c, fq); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	var err error
 	if c.Temporal != "" {
-		if fq.Window, err = query.ParseWindow("from", q.Get("from"), "to", q.Get("to")); err != nil {
+		if fq.Window, err = qry.ParseWindow("from", q.Get("from"), "to", q.Get("to")); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
 	if v := q.Get("at"); v != "" {
-		if fq.At, err = query.ParseTime("at", v); err != nil {
+		if fq.At, err = qry.ParseTime("at", v); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	if fq.Limit, err = query.ParseInt("limit", q.Get("limit"), featuresDefaultLimit, 1, featuresMaxLimit); err != nil {
+	if fq.Limit, err = qry.ParseInt("limit", q.Get("limit"), featuresDefaultLimit, 1, featuresMaxLimit); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -116,7 +116,7 @@ func (s *Server) handleFeatures(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		area, err := query.ParsePolygon("body", bytes.TrimSpace(body), s.q.Config().Polygon)
+		area, err := qry.ParsePolygon("body", bytes.TrimSpace(body), s.q.Config().Polygon)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -124,7 +124,7 @@ func (s *Server) handleFeatures(w http.ResponseWriter, r *http.Request) {
 		fq.Area = &area
 	}
 	fp := fq.Fingerprint()
-	cur, err := query.ParseCursor("cursor", q.Get("cursor"), fp)
+	cur, err := qry.ParseCursor("cursor", q.Get("cursor"), fp)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -140,7 +140,7 @@ func (s *Server) handleFeatures(w http.ResponseWriter, r *http.Request) {
 	var next *string
 	var links []link
 	if page.More {
-		c := query.Cursor{After: page.LastKey, Query: fp}.Encode()
+		c := qry.Cursor{After: page.LastKey, Query: fp}.Encode()
 		next = &c
 		nq := cloneValues(q)
 		nq.Set("cursor", c)

@@ -10,7 +10,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/onegrid/onegrid/internal/fixture"
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 type featurePage struct {
@@ -24,10 +24,9 @@ type featurePage struct {
 	NextCursor     *string `json:"next_cursor"`
 }
 
-
 func TestFeaturesPaging(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	box := orb.Bound{Min: orb.Point{114.005, 22.505}, Max: orb.Point{114.03, 22.518}}
 	cases := []struct {
 		name, collection, query, body string
@@ -114,7 +113,7 @@ func idsOf[T any](rows []T, keep func(T) bool, id func(T) int64) map[string]bool
 
 func TestFeaturesGridVersions(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	for _, at := range []string{"", fixture.Redrawn.AddDate(0, 0, -1).Format("2006-01-02T15:04:05Z")} {
 		var p featurePage
 		if code := get(t, ts, "/api/v1/features/grids?level=micro_grid&limit=1000&at="+at, &p); code != 200 {
@@ -134,7 +133,7 @@ func TestFeaturesGridVersions(t *testing.T) {
 
 func TestFeaturesBadInput(t *testing.T) {
 	t.Parallel()
-	ts, _ := fixtureServer(t, query.Config{})
+	ts, _ := fixtureServer(t, qry.Config{})
 	var p featurePage
 	get(t, ts, "/api/v1/features/events?limit=2", &p)
 	cases := []struct{ method, path, body, param string }{

@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // handleGridLoad answers GET /api/v1/grids/{code}/load[?from=&to=].
@@ -13,12 +13,12 @@ func (s *Server) handleGridLoad(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	code, err := query.ParseCode("code", r.PathValue("code"))
+	code, err := qry.ParseCode("code", r.PathValue("code"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	win, err := query.ParseWindow("from", q.Get("from"), "to", q.Get("to"))
+	win, err := qry.ParseWindow("from", q.Get("from"), "to", q.Get("to"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -27,7 +27,7 @@ func (s *Server) handleGridLoad(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	l, err := s.q.GridLoad(ctx, code, win)
 	if err != nil {
-		if err == query.ErrNotFound {
+		if err == qry.ErrNotFound {
 			err = NotFound("grid " + code)
 		}
 		s.fail(w, r, err)
@@ -47,7 +47,7 @@ func (s *Server) handleOutOfBand(w http.ResponseWriter, r *http.Request) {
 	if level == "" {
 		level = "micro_grid"
 	}
-	if !contains(query.GridLevels, level) {
+	if !contains(qry.GridLevels, level) {
 		s.fail(w, r, BadRequest("level", "unknown grid level; want street, community, grid or micro_grid"))
 		return
 	}

@@ -5,16 +5,16 @@ import (
 	"time"
 
 	"github.com/onegrid/onegrid/internal/fixture"
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 func TestGridLoad(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	from, to := fixture.Now.AddDate(0, -3, 0), fixture.Now
 	for _, code := range []string{"440304002001001", "44030400200100101", "440304001002001"} {
 		t.Run(code, func(t *testing.T) {
-			var l query.GridLoad
+			var l qry.GridLoad
 			if status := get(t, ts, "/api/v1/grids/"+code+"/load"+qs("from", from.Format(time.RFC3339), "to", to.Format(time.RFC3339)), &l); status != 200 {
 				t.Fatal(status)
 			}
@@ -55,7 +55,7 @@ func TestGridLoad(t *testing.T) {
 				t.Errorf("events %+v, want total %d open %d overdue %d", l.Events, total, open, overdue)
 			}
 			if l.Level == "micro_grid" {
-				b := query.DefaultBands()["micro_grid"]
+				b := qry.DefaultBands()["micro_grid"]
 				want := hh >= int64(b.MinHouseholds) && hh <= int64(b.MaxHouseholds) && people >= int64(b.MinPeople) && people <= int64(b.MaxPeople)
 				if l.InBand == nil || *l.InBand != want {
 					t.Errorf("in band %v, want %v", l.InBand, want)
@@ -73,9 +73,9 @@ func TestGridLoad(t *testing.T) {
 
 func TestOutOfBand(t *testing.T) {
 	t.Parallel()
-	band := query.Band{MinHouseholds: 10, MaxHouseholds: 20, MinPeople: 20, MaxPeople: 60}
-	ts, city := fixtureServer(t, query.Config{Band: map[string]query.Band{"micro_grid": band}})
-	var res query.OutOfBand
+	band := qry.Band{MinHouseholds: 10, MaxHouseholds: 20, MinPeople: 20, MaxPeople: 60}
+	ts, city := fixtureServer(t, qry.Config{Band: map[string]qry.Band{"micro_grid": band}})
+	var res qry.OutOfBand
 	if status := get(t, ts, "/api/v1/grids/out-of-band?level=micro_grid", &res); status != 200 {
 		t.Fatal(status)
 	}

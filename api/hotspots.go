@@ -25,14 +25,14 @@ import (
 // shanghai is the zone a bare date (2026-10-01) is read in.
 var shanghai = time.FixedZone("CST", 8*3600)
 
-// hotParams reads and validates query parameters, remembering the first problem.
-type hotParams struct {
+// query reads and validates query parameters, remembering the first problem.
+type query struct {
 	v   url.Values
 	err error
 }
 
-func newQuery(r *http.Request, allowed ...string) *hotParams {
-	q := &hotParams{v: r.URL.Query()}
+func newQuery(r *http.Request, allowed ...string) *query {
+	q := &query{v: r.URL.Query()}
 	for name, vals := range q.v {
 		switch {
 		case !containsString(allowed, name):
@@ -53,20 +53,20 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-func (q *hotParams) fail(param, problem string) {
+func (q *query) fail(param, problem string) {
 	if q.err == nil {
 		q.err = BadRequest(param, problem)
 	}
 }
 
-func (q *hotParams) str(name, def string) string {
+func (q *query) str(name, def string) string {
 	if v := q.v.Get(name); v != "" {
 		return v
 	}
 	return def
 }
 
-func (q *hotParams) oneOf(name, def string, allowed ...string) string {
+func (q *query) oneOf(name, def string, allowed ...string) string {
 	v := q.str(name, def)
 	if !containsString(allowed, v) {
 		q.fail(name, "must be one of "+strings.Join(allowed, ", "))
@@ -74,7 +74,7 @@ func (q *hotParams) oneOf(name, def string, allowed ...string) string {
 	return v
 }
 
-func (q *hotParams) int(name string, def, lo, hi int) int {
+func (q *query) int(name string, def, lo, hi int) int {
 	s := q.v.Get(name)
 	if s == "" {
 		return def
@@ -87,7 +87,7 @@ func (q *hotParams) int(name string, def, lo, hi int) int {
 	return n
 }
 
-func (q *hotParams) bool(name string, def bool) bool {
+func (q *query) bool(name string, def bool) bool {
 	s := q.v.Get(name)
 	if s == "" {
 		return def
@@ -101,7 +101,7 @@ func (q *hotParams) bool(name string, def bool) bool {
 }
 
 // time reads an RFC 3339 time or a date (midnight in China Standard Time).
-func (q *hotParams) time(name string, def time.Time) time.Time {
+func (q *query) time(name string, def time.Time) time.Time {
 	s := q.v.Get(name)
 	if s == "" {
 		return def

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // handleLocate answers GET /api/v1/locate?lon=&lat=[&at=][&radius=].
@@ -14,24 +14,24 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	lon, err := query.ParseLon("lon", q.Get("lon"))
+	lon, err := qry.ParseLon("lon", q.Get("lon"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	lat, err := query.ParseLat("lat", q.Get("lat"))
+	lat, err := qry.ParseLat("lat", q.Get("lat"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	var at time.Time
 	if v := q.Get("at"); v != "" {
-		if at, err = query.ParseTime("at", v); err != nil {
+		if at, err = qry.ParseTime("at", v); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	radius, err := query.ParseRadius("radius", q.Get("radius"), query.DefaultLocateRadius, query.MaxLocateRadius)
+	radius, err := qry.ParseRadius("radius", q.Get("radius"), qry.DefaultLocateRadius, qry.MaxLocateRadius)
 	if err != nil {
 		s.fail(w, r, err)
 		return

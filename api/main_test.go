@@ -14,7 +14,7 @@ import (
 
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -22,16 +22,25 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // fixtureServer returns a server over a fresh database holding the fixture city.
-func fixtureServer(t *testing.T, qc query.Config) (*httptest.Server, *fixture.City) {
+func fixtureServer(t *testing.T, qc qry.Config) (*httptest.Server, *fixture.City) {
 	t.Helper()
 	db := pgtest.New(t)
 	city := fixture.New()
 	if err := city.Load(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(New(Config{Query: qc}, db, nil))
+	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ts := httptest.NewServer(New(Config{Query: qc}, db, log))
 	t.Cleanup(ts.Close)
 	return ts, city
+}
+
+// testLog sends the server's log to the test's.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 // get fetches path and decodes a JSON answer into v (if non-nil), returning the status.

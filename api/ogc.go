@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 // OGC API – Features Part 1 Core at /ogc: landing page, conformance, collections
@@ -55,7 +55,7 @@ func (s *Server) handleOGCConformance(w http.ResponseWriter, r *http.Request) {
 }
 
 // ogcCollection describes collection c with its extent.
-func (s *Server) ogcCollection(r *http.Request, c *query.Collection) (map[string]any, error) {
+func (s *Server) ogcCollection(r *http.Request, c *qry.Collection) (map[string]any, error) {
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
 	ext, err := s.q.Extent(ctx, c)
@@ -99,7 +99,7 @@ func (s *Server) handleOGCCollections(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var cols []map[string]any
-	for _, c := range query.Collections() {
+	for _, c := range qry.Collections() {
 		m, err := s.ogcCollection(r, c)
 		if err != nil {
 			s.fail(w, r, err)
@@ -113,8 +113,8 @@ func (s *Server) handleOGCCollections(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) ogcLookup(w http.ResponseWriter, r *http.Request) *query.Collection {
-	c := query.CollectionByID(r.PathValue("id"))
+func (s *Server) ogcLookup(w http.ResponseWriter, r *http.Request) *qry.Collection {
+	c := qry.CollectionByID(r.PathValue("id"))
 	if c == nil {
 		s.fail(w, r, NotFound("collection "+strconv.Quote(r.PathValue("id"))))
 	}
@@ -158,22 +158,22 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, BadRequest("bbox-crs", "only "+crs84+" is supported"))
 		return
 	}
-	fq := &query.FeatureQuery{Collection: c, Count: true}
+	fq := &qry.FeatureQuery{Collection: c, Count: true}
 	if err := parseFeatureFilters(q, c, fq); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	var err error
-	if fq.Limit, err = query.ParseInt("limit", q.Get("limit"), ogcDefaultLimit, 1, ogcMaxLimit); err != nil {
+	if fq.Limit, err = qry.ParseInt("limit", q.Get("limit"), ogcDefaultLimit, 1, ogcMaxLimit); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if fq.Offset, err = query.ParseInt("offset", q.Get("offset"), 0, 0, 100_000_000); err != nil {
+	if fq.Offset, err = qry.ParseInt("offset", q.Get("offset"), 0, 0, 100_000_000); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if v := q.Get("datetime"); v != "" {
-		win, instant, err := query.ParseDatetime("datetime", v)
+		win, instant, err := qry.ParseDatetime("datetime", v)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -232,7 +232,7 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	f, err := s.q.Feature(ctx, c, id)
 	if err != nil {
-		if err == query.ErrNotFound {
+		if err == qry.ErrNotFound {
 			err = NotFound("feature " + strconv.Quote(id) + " of " + c.ID)
 		}
 		s.fail(w, r, err)

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 func TestOverview(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	var got overview
 	if code := get(t, ts, "/api/v1/overview", &got); code != 200 {
 		t.Fatalf("status %d", code)
@@ -46,7 +46,7 @@ func TestOverview(t *testing.T) {
 
 func TestBuildingAndEventSummary(t *testing.T) {
 	t.Parallel()
-	ts, city := fixtureServer(t, query.Config{})
+	ts, city := fixtureServer(t, qry.Config{})
 	b := city.Buildings[0]
 	var got buildingSummary
 	if code := get(t, ts, "/api/v1/buildings/"+itoa(b.ID), &got); code != 200 {

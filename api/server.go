@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/hotspot"
-	"github.com/onegrid/onegrid/query"
+	qry "github.com/onegrid/onegrid/query"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -33,7 +33,7 @@ type Config struct {
 	// Tiles serves the vector tiles; nil answers the tile routes with 404.
 	Tiles *tiles.Service
 	// Query holds the privacy threshold, polygon limits and grid size bands.
-	Query query.Config
+	Query qry.Config
 	// Hotspots runs hotspot analyses; nil builds one on the pool with defaults.
 	Hotspots *hotspot.Service
 }
@@ -46,7 +46,7 @@ type Server struct {
 	mux *http.ServeMux
 	web *webPage
 	hub *hub // nil without a database
-	q   *query.Store
+	q   *qry.Store
 	hot *hotspot.Service
 }
 
@@ -70,7 +70,7 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if cfg.StreamWriteTimeout <= 0 {
 		cfg.StreamWriteTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: query.New(db, cfg.Query), hot: cfg.Hotspots}
+	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: qry.New(db, cfg.Query), hot: cfg.Hotspots}
 	page, err := newWebPage(cfg.Web)
 	if err != nil {
 		log.Error("web page unreadable; serving the not-built page", "error", err)

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/onegrid/onegrid/geo"
 )
 
 //go:embed sql/address_search.sql
@@ -58,7 +60,7 @@ const (
 	addressAncestorsSQL   = `WITH RECURSIVE up(id, depth) AS (SELECT parent_id, 1 FROM address WHERE id = $1 AND parent_id IS NOT NULL UNION ALL SELECT p.parent_id, up.depth + 1 FROM up JOIN address p ON p.id = up.id WHERE p.parent_id IS NOT NULL AND up.depth < 32) SELECT ` + addressCols + ` FROM up JOIN address a ON a.id = up.id ORDER BY up.depth DESC`
 	addressChildrenSQL    = `SELECT ` + addressCols + ` FROM address a WHERE a.parent_id = $1 ORDER BY a.code NULLS LAST, a.id LIMIT $2`
 	addressChildCountSQL  = `SELECT count(*) FROM address WHERE parent_id = $1`
-	addressNearSQL        = `SELECT ` + addressCols + `, ST_Distance(a.geom::geography, p.g::geography) AS d FROM address a, (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g, ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 3857) AS m) p WHERE a.status = 'active' AND ST_DWithin(a.geom_3857, p.m, $3::float8 * 1.01 / cos(radians($2::float8))) ORDER BY a.geom_3857 <-> p.m, a.id LIMIT $4`
+	addressNearSQL        = `SELECT ` + addressCols + `, ST_Distance(a.geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography) AS d FROM address a WHERE a.status = 'active' AND ST_DWithin(a.geom_3857, ST_SetSRID(ST_MakePoint($5, $6), 3857), $3) ORDER BY a.geom_3857 <-> ST_SetSRID(ST_MakePoint($5, $6), 3857), a.id LIMIT $4`
 	maxAddressSearchQuery = 100
 )
 
@@ -166,7 +168,8 @@ type NearHit struct {
 // NearAddresses returns up to limit active addresses within radiusM metres of
 // (lon, lat), nearest first (KNN on the conformal Web Mercator column, distances geodesic).
 func (s *Store) NearAddresses(ctx context.Context, lon, lat, radiusM float64, limit int) ([]NearHit, error) {
-	rows, err := s.db.Query(ctx, addressNearSQL, lon, lat, radiusM, limit)
+	x, y := geo.LonLatToMercator(lon, lat)
+	rows, err := s.db.Query(ctx, addressNearSQL, lon, lat, mercatorRadius(lat, radiusM), limit, x, y)
 	if err != nil {
 		return nil, fmt.Errorf("addresses near (%g, %g): %w", lon, lat, err)
 	}

@@ -72,9 +72,10 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 		}
 	}
 	var cats []string
+	catLevel := 0
 	if a.Category != "" {
 		var err error
-		if cats, err = s.categorySubtree(ctx, "category", a.Category); err != nil {
+		if catLevel, cats, err = s.category(ctx, "category", a.Category); err != nil {
 			return nil, err
 		}
 	}
@@ -99,7 +100,7 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 	}
 	switch a.Metric {
 	case "events", "events_per_1000_households", "closed_on_time_share":
-		sql, args := eventSQL(a, cats)
+		sql, args := eventSQL(a, cats, catLevel)
 		if err := s.scanGroups(ctx, sql, args, func(k string, name *string, v []any) {
 			c := get(k)
 			c.name = name
@@ -191,7 +192,11 @@ func (s *Store) scanGroups(ctx context.Context, sql string, args []any, fn func(
 		return err
 	}
 	defer rows.Close()
+	n := 0
 	for rows.Next() {
+		if n++; n > s.cfg.MaxGroups {
+			return paramErr("group_by", "more than %d groups; use a coarser group_by or a smaller area", s.cfg.MaxGroups)
+		}
 		var key string
 		var name *string
 		if err := rows.Scan(append([]any{&key, &name}, dest...)...); err != nil {
@@ -211,32 +216,43 @@ func (s *Store) scanGroups(ctx context.Context, sql string, args []any, fn func(
 	return rows.Err()
 }
 
-// keyExpr is the group key of a source row with columns admin_code, grid_code, h3.
-func keyExpr(a *Aggregate) string {
+// keyExpr is the base group key of a row of alias t (columns admin_code,
+// grid_code, h3): the final key, except for group_by grid, where it is the row's
+// finest grid and outerSQL maps micro-grids to their grid after the rows have
+// been reduced to one per micro-grid.
+func keyExpr(a *Aggregate, t string) string {
 	switch a.GroupBy {
 	// Admin codes are 12 digits padded with zeros (district 440304000000, street
 	// 440304001000); rows carry their community's code. Other codes have no unit.
 	case "district":
-		return "CASE WHEN length(s.admin_code) = 12 THEN left(s.admin_code, 6) || '000000' END"
+		return "CASE WHEN length(" + t + ".admin_code) = 12 THEN left(" + t + ".admin_code, 6) || '000000' END"
 	case "street":
-		return "CASE WHEN length(s.admin_code) = 12 THEN left(s.admin_code, 9) || '000' END"
+		return "CASE WHEN length(" + t + ".admin_code) = 12 THEN left(" + t + ".admin_code, 9) || '000' END"
 	case "community":
-		return "CASE WHEN length(s.admin_code) = 12 THEN s.admin_code END"
-	case "micro_grid":
-		return "s.grid_code"
-	case "grid":
-		return "coalesce(gm.parent_code, s.grid_code)"
+		return "CASE WHEN length(" + t + ".admin_code) = 12 THEN " + t + ".admin_code END"
+	case "micro_grid", "grid":
+		return "nullif(" + t + ".grid_code, '')"
 	case "h3":
-		return fmt.Sprintf("h3_text(h3_parent(s.h3, %d))", a.H3Res)
+		// h3_parent(h3, res) inlined (a SQL function call per row costs more than
+		// the rest of the row): set the resolution field, set the finer digits to 7.
+		clear := ^(int64(15) << 52)
+		set := int64(a.H3Res)<<52 | (int64(1)<<(3*(15-a.H3Res)) - 1)
+		return fmt.Sprintf("CASE WHEN %[1]s.h3 > 0 THEN (%[1]s.h3 & %[2]d) | %[3]d END", t, clear, set)
 	case "polygons":
-		return "s.key"
+		return "p.key"
 	}
 	panic("query: unknown group_by " + a.GroupBy)
 }
 
-// groupSQL wraps a source query (columns admin_code, grid_code, h3 or key, and
-// the value columns) into the grouping by a's key, with names.
-func groupSQL(a *Aggregate, source string, aggs []string) string {
+// outerSQL groups the union of parts (each yielding k, v0, v1, ...) by a's final
+// key with the outer aggregates aggs (over s.v0, s.v1, ...), and adds names.
+func outerSQL(a *Aggregate, parts []string, aggs []string) string {
+	key := "s.k"
+	join := ""
+	if a.GroupBy == "grid" {
+		key = "coalesce(gm.parent_code, s.k)"
+		join = " LEFT JOIN grid gm ON gm.code = s.k AND gm.valid_to IS NULL AND gm.level = 'micro_grid'"
+	}
 	inAggs := make([]string, len(aggs))
 	outCols := make([]string, len(aggs))
 	for i, ag := range aggs {
@@ -244,28 +260,29 @@ func groupSQL(a *Aggregate, source string, aggs []string) string {
 		outCols[i] = fmt.Sprintf("g.v%d", i)
 	}
 	vals := strings.Join(outCols, ", ")
-	join := ""
-	if a.GroupBy == "grid" {
-		join = " LEFT JOIN grid gm ON gm.code = s.grid_code AND gm.valid_to IS NULL AND gm.level = 'micro_grid'"
-	}
-	inner := "SELECT " + keyExpr(a) + " AS key, " + strings.Join(inAggs, ", ") + " FROM (" + source + ") s" + join + " GROUP BY 1"
+	inner := "SELECT " + key + " AS key, " + strings.Join(inAggs, ", ") + " FROM (" + strings.Join(parts, " UNION ALL ") + ") s" + join + " WHERE s.k IS NOT NULL GROUP BY 1"
 	switch a.GroupBy {
 	case "district", "street", "community":
-		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN admin_area n ON n.code = g.key WHERE g.key IS NOT NULL ORDER BY 1"
+		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN admin_area n ON n.code = g.key ORDER BY 1"
 	case "grid", "micro_grid":
-		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN grid n ON n.code = g.key AND n.valid_to IS NULL WHERE g.key <> '' ORDER BY 1"
+		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN grid n ON n.code = g.key AND n.valid_to IS NULL ORDER BY 1"
+	case "h3":
+		return "SELECT to_hex(g.key), NULL::text, " + vals + " FROM (" + inner + ") g ORDER BY 1"
 	}
-	return "SELECT g.key, NULL::text, " + vals + " FROM (" + inner + ") g WHERE g.key IS NOT NULL ORDER BY 1"
+	return "SELECT g.key, NULL::text, " + vals + " FROM (" + inner + ") g ORDER BY 1"
 }
 
-// The value columns each source yields, and their aggregates.
-var (
-	householdAggs = []string{"sum(s.households)::bigint", "sum(s.people)::bigint"}
-	eventAggs     = []string{"sum(s.events)::bigint", "sum(s.closed)::bigint", "sum(s.close_hours)::float8", "sum(s.due)::bigint", "sum(s.on_time)::bigint"}
-)
+// sums are the outer aggregates of pre-aggregated count columns of the given types.
+func sums(types ...string) []string {
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = fmt.Sprintf("sum(s.v%d)::%s", i, t)
+	}
+	return out
+}
 
-// usesRollup reports whether a's groups can be read from the roll-ups (which keep
-// H3 cells at res 9 and no geometry).
+// usesRollup reports whether a's household groups can be read from the roll-ups
+// (which keep H3 cells at res 9 and no geometry).
 func usesRollup(a *Aggregate) bool {
 	return a.GroupBy != "polygons" && !(a.GroupBy == "h3" && a.H3Res > rollupH3Res)
 }
@@ -283,27 +300,27 @@ func polygonSource(a *Aggregate, b *sqlBuilder) string {
 // householdSQL counts households and people (with the tag, for tagged_people) per group.
 func householdSQL(a *Aggregate) (string, []any) {
 	b := &sqlBuilder{}
-	var source string
+	var part string
 	switch {
 	case a.GroupBy == "polygons":
 		tag := ""
 		if a.Metric == "tagged_people" {
 			tag = " AND h.tags @> ARRAY[" + b.arg(a.Tag) + "::text]"
 		}
-		source = "SELECT p.key, count(*) AS households, sum(h.members) AS people FROM (" + polygonSource(a, b) + ") p" +
-			" JOIN address ad ON ST_Intersects(ad.geom, p.geom) JOIN household h ON h.address_id = ad.id" + tag + " GROUP BY p.key"
+		part = "SELECT p.key AS k, count(*) AS v0, sum(h.members) AS v1 FROM (" + polygonSource(a, b) + ") p" +
+			" JOIN address ad ON ST_Intersects(ad.geom, p.geom) JOIN household h ON h.address_id = ad.id" + tag + " GROUP BY 1"
 	case !usesRollup(a):
 		tag := ""
 		if a.Metric == "tagged_people" {
 			tag = " WHERE h.tags @> ARRAY[" + b.arg(a.Tag) + "::text]"
 		}
-		source = "SELECT coalesce(h.admin_code, '') AS admin_code, coalesce(h.grid_code, '') AS grid_code, h.h3, 1 AS households, h.members AS people FROM household h" + tag
+		part = "SELECT " + keyExpr(a, "h") + " AS k, count(*) AS v0, sum(h.members) AS v1 FROM household h" + tag + " GROUP BY 1"
 	case a.Metric == "tagged_people":
-		source = "SELECT r.admin_code, r.grid_code, r.h3_9 AS h3, r.households, r.people FROM household_tag_rollup r WHERE r.tag = " + b.arg(a.Tag)
+		part = "SELECT " + keyExpr(a, "r") + " AS k, sum(r.households) AS v0, sum(r.people) AS v1 FROM (SELECT admin_code, grid_code, h3_9 AS h3, households, people FROM household_tag_rollup WHERE tag = " + b.arg(a.Tag) + ") r GROUP BY 1"
 	default:
-		source = "SELECT r.admin_code, r.grid_code, r.h3_9 AS h3, r.households, r.people FROM household_rollup r"
+		part = "SELECT " + keyExpr(a, "r") + " AS k, sum(r.households) AS v0, sum(r.people) AS v1 FROM (SELECT admin_code, grid_code, h3_9 AS h3, households, people FROM household_rollup) r GROUP BY 1"
 	}
-	return groupSQL(a, source, householdAggs), b.args
+	return outerSQL(a, []string{part}, sums("bigint", "bigint")), b.args
 }
 
 // eventFilters appends the category, severity, status and source filters on alias t.
@@ -336,10 +353,11 @@ func and(conds ...string) string {
 	return " WHERE " + strings.Join(out, " AND ")
 }
 
-// rawEventCols are an event row's source columns, like a roll-up row's.
-const rawEventCols = "coalesce(e.admin_code, '') AS admin_code, coalesce(e.grid_code, '') AS grid_code, %s AS h3, 1 AS events, " +
-	"(e.closed_at IS NOT NULL)::int AS closed, coalesce(extract(epoch FROM e.closed_at - e.reported_at) / 3600, 0)::float8 AS close_hours, " +
-	"(e.closed_at IS NOT NULL AND e.deadline IS NOT NULL)::int AS due, (e.closed_at IS NOT NULL AND e.deadline IS NOT NULL AND e.closed_at <= e.deadline)::int AS on_time"
+// rawEventAggs are the per-group event counts and closing sums of raw rows e:
+// count(col) and FILTER skip NULLs without a CASE per row, and date_part stays in
+// float8 where extract would compute in numeric.
+const rawEventAggs = "count(*) AS v0, count(e.closed_at) AS v1, coalesce(sum(date_part('epoch', e.closed_at - e.reported_at)), 0) / 3600 AS v2, " +
+	"count(e.closed_at) FILTER (WHERE e.deadline IS NOT NULL) AS v3, count(*) FILTER (WHERE e.closed_at <= e.deadline) AS v4"
 
 // timeRange is a condition reported_at in [from, to) on alias e (zero ends open).
 func timeRange(b *sqlBuilder, from, to time.Time) string {
@@ -353,78 +371,89 @@ func timeRange(b *sqlBuilder, from, to time.Time) string {
 	return strings.Join(c, " AND ")
 }
 
-// daySplit splits a window into whole China-time days [d1, d2) read from the
-// roll-up and the partial edges [from, start(d1)) and [start(d2), to) read raw.
-// ok is false when the window holds no whole day.
-func daySplit(w Window) (d1, d2 time.Time, ok bool) {
+// monthSplit splits a window into whole China-time months [m1, m2), read from
+// the monthly roll-up, and the partial edges [from, m1) and [m2, to), read raw.
+// ok is false when the window holds no whole month.
+func monthSplit(w Window) (m1, m2 time.Time, ok bool) {
 	if !w.From.IsZero() {
 		f := w.From.In(ChinaTime)
-		d1 = time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, ChinaTime)
-		if d1.Before(f) {
-			d1 = d1.AddDate(0, 0, 1)
+		m1 = time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, ChinaTime)
+		if m1.Before(f) {
+			m1 = m1.AddDate(0, 1, 0)
 		}
 	}
 	if !w.To.IsZero() {
 		t := w.To.In(ChinaTime)
-		d2 = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, ChinaTime)
+		m2 = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, ChinaTime)
 	}
-	if !d1.IsZero() && !d2.IsZero() && !d1.Before(d2) {
+	if !m1.IsZero() && !m2.IsZero() && !m1.Before(m2) {
 		return time.Time{}, time.Time{}, false
 	}
-	return d1, d2, true
+	return m1, m2, true
+}
+
+// monthRollupFits reports whether the monthly roll-up can answer a: grouped by an
+// admin unit, no severity, status or source filter, and no category filter or a
+// level-1 one (the roll-up keeps the level-1 ancestor of each event's category).
+func monthRollupFits(a *Aggregate, catLevel int) bool {
+	switch a.GroupBy {
+	case "district", "street", "community":
+	default:
+		return false
+	}
+	return a.Severity == nil && a.Status == nil && a.Source == nil && (a.Category == "" || catLevel == 1)
 }
 
 // eventSQL counts events and closing sums per group.
-func eventSQL(a *Aggregate, cats []string) (string, []any) {
+func eventSQL(a *Aggregate, cats []string, catLevel int) (string, []any) {
 	b := &sqlBuilder{}
-	var source string
+	var parts []string
+	raw := func(from, to time.Time) string {
+		return "SELECT " + keyExpr(a, "e") + " AS k, " + rawEventAggs + " FROM event e" + and(timeRange(b, from, to), eventFilters(a, cats, b, "e")) + " GROUP BY 1"
+	}
+	m1, m2, whole := monthSplit(a.Window)
 	switch {
 	case a.GroupBy == "polygons":
 		filters := eventFilters(a, cats, b, "e")
-		source = "SELECT p.key, " + fmt.Sprintf(rawEventCols, "e.h3") + " FROM (" + polygonSource(a, b) + ") p JOIN event e ON ST_Intersects(e.geom, p.geom)" +
-			and(timeRange(b, a.Window.From, a.Window.To), filters)
-	case !usesRollup(a):
-		source = "SELECT " + fmt.Sprintf(rawEventCols, "e.h3") + " FROM event e" + and(timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
+		parts = append(parts, "SELECT p.key AS k, "+rawEventAggs+" FROM ("+polygonSource(a, b)+") p JOIN event e ON ST_Intersects(e.geom, p.geom)"+
+			and(timeRange(b, a.Window.From, a.Window.To), filters)+" GROUP BY 1")
+	case monthRollupFits(a, catLevel) && whole:
+		var conds []string
+		if !m1.IsZero() {
+			conds = append(conds, "r.month >= "+b.arg(m1.Format(time.DateOnly))+"::date")
+		}
+		if !m2.IsZero() {
+			conds = append(conds, "r.month < "+b.arg(m2.Format(time.DateOnly))+"::date")
+		}
+		if a.Category != "" {
+			conds = append(conds, "r.category_root = "+b.arg(a.Category))
+		}
+		parts = append(parts, "SELECT "+keyExpr(a, "r")+" AS k, sum(r.events) AS v0, sum(r.closed) AS v1, sum(r.close_hours) AS v2, sum(r.due) AS v3, sum(r.on_time) AS v4 FROM event_rollup_month r"+and(conds...)+" GROUP BY 1")
+		if !m1.IsZero() && a.Window.From.Before(m1) {
+			parts = append(parts, raw(a.Window.From, m1))
+		}
+		if !m2.IsZero() && m2.Before(a.Window.To) {
+			parts = append(parts, raw(m2, a.Window.To))
+		}
 	default:
-		d1, d2, ok := daySplit(a.Window)
-		if !ok { // less than a whole day: raw rows only
-			source = "SELECT " + fmt.Sprintf(rawEventCols, "h3_parent(e.h3, 9)") + " FROM event e" + and(timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
-			break
-		}
-		var days []string
-		if !d1.IsZero() {
-			days = append(days, "r.day >= "+b.arg(d1.Format(time.DateOnly))+"::date")
-		}
-		if !d2.IsZero() {
-			days = append(days, "r.day < "+b.arg(d2.Format(time.DateOnly))+"::date")
-		}
-		source = "SELECT r.admin_code, r.grid_code, r.h3_9 AS h3, r.events, r.closed, r.close_hours, r.due, r.on_time FROM event_rollup_day r" +
-			and(strings.Join(days, " AND "), eventFilters(a, cats, b, "r"))
-		if !d1.IsZero() && a.Window.From.Before(d1) {
-			source += " UNION ALL SELECT " + fmt.Sprintf(rawEventCols, "h3_parent(e.h3, 9)") + " FROM event e" +
-				and(timeRange(b, a.Window.From, d1), eventFilters(a, cats, b, "e"))
-		}
-		if !d2.IsZero() && d2.Before(a.Window.To) {
-			source += " UNION ALL SELECT " + fmt.Sprintf(rawEventCols, "h3_parent(e.h3, 9)") + " FROM event e" +
-				and(timeRange(b, d2, a.Window.To), eventFilters(a, cats, b, "e"))
-		}
+		parts = append(parts, raw(a.Window.From, a.Window.To))
 	}
-	return groupSQL(a, source, eventAggs), b.args
+	return outerSQL(a, parts, sums("bigint", "bigint", "float8", "bigint", "bigint")), b.args
 }
 
 // medianSQL computes the median close time in hours of closed events per group,
 // from raw rows (a median cannot be rolled up from sums).
 func medianSQL(a *Aggregate, cats []string) (string, []any) {
 	b := &sqlBuilder{}
-	cols := "coalesce(e.admin_code, '') AS admin_code, coalesce(e.grid_code, '') AS grid_code, e.h3, extract(epoch FROM e.closed_at - e.reported_at)::float8 / 3600 AS hours"
-	var source string
+	hours := "date_part('epoch', e.closed_at - e.reported_at) / 3600 AS v0"
+	var part string
 	if a.GroupBy == "polygons" {
-		source = "SELECT p.key, " + cols + " FROM (" + polygonSource(a, b) + ") p JOIN event e ON ST_Intersects(e.geom, p.geom)" +
+		part = "SELECT p.key AS k, " + hours + " FROM (" + polygonSource(a, b) + ") p JOIN event e ON ST_Intersects(e.geom, p.geom)" +
 			and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
 	} else {
-		source = "SELECT " + cols + " FROM event e" + and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
+		part = "SELECT " + keyExpr(a, "e") + " AS k, " + hours + " FROM event e" + and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
 	}
-	return groupSQL(a, source, []string{"count(*)::bigint", "percentile_cont(0.5) WITHIN GROUP (ORDER BY s.hours)::float8"}), b.args
+	return outerSQL(a, []string{part}, []string{"count(*)::bigint", "percentile_cont(0.5) WITHIN GROUP (ORDER BY s.v0)::float8"}), b.args
 }
 
 // GroupGeometries returns the GeoJSON geometry of each group key of res.

@@ -103,7 +103,11 @@ func ParseAggregate(body []byte, lim PolygonLimits, maxPolygons int) (*Aggregate
 	if err := dec.Decode(&req); err != nil {
 		msg := err.Error()
 		if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-			return nil, paramErr(strings.Trim(f, `"`), "unknown field; known fields are group_by, metric, tag, from, to, category, severity, status, source, polygons, format")
+			name := truncate(strings.Trim(f, `"`), 40)
+			if name == "" {
+				return nil, paramErr("body", "a field with an empty name")
+			}
+			return nil, paramErr(name, "unknown field; known fields are group_by, metric, tag, from, to, category, severity, status, source, polygons, format")
 		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {

@@ -376,14 +376,21 @@ func (s *Store) Feature(ctx context.Context, c *Collection, key string) (json.Ra
 
 // categorySubtree resolves a category code to it and the codes below it.
 func (s *Store) categorySubtree(ctx context.Context, param, code string) ([]string, error) {
+	_, cats, err := s.category(ctx, param, code)
+	return cats, err
+}
+
+// category returns a category's taxonomy level and the codes of its subtree.
+func (s *Store) category(ctx context.Context, param, code string) (int, []string, error) {
+	var level *int
 	var cats []string
-	if err := s.db.QueryRow(ctx, `SELECT event_category_subtree($1)`, code).Scan(&cats); err != nil {
-		return nil, fmt.Errorf("category %s: %w", code, err)
+	if err := s.db.QueryRow(ctx, `SELECT (SELECT level FROM event_category WHERE code = $1), event_category_subtree($1)`, code).Scan(&level, &cats); err != nil {
+		return 0, nil, fmt.Errorf("category %s: %w", code, err)
 	}
-	if len(cats) == 0 {
-		return nil, paramErr(param, "unknown event category %q", code)
+	if level == nil || len(cats) == 0 {
+		return 0, nil, paramErr(param, "unknown event category %q", code)
 	}
-	return cats, nil
+	return *level, cats, nil
 }
 
 // Extent is a collection's spatial and temporal extent.

@@ -70,7 +70,8 @@ func (s *Store) Locate(ctx context.Context, lon, lat float64, at time.Time, radi
 		atArg = at
 		loc.At = &at
 	}
-	rows, err := s.db.Query(ctx, locateSQL, lon, lat, atArg, radiusM)
+	x, y := geo.LonLatToMercator(lon, lat)
+	rows, err := s.db.Query(ctx, locateSQL, lon, lat, atArg, radiusM, x, y, mercatorRadius(lat, radiusM))
 	if err != nil {
 		return nil, fmt.Errorf("locate (%g, %g): %w", lon, lat, err)
 	}
@@ -122,6 +123,12 @@ func (s *Store) Locate(ctx context.Context, lon, lat float64, at time.Time, radi
 		loc.Note = "the point lies outside every current grid"
 	}
 	return loc, nil
+}
+
+// mercatorRadius is radiusM metres at latitude lat in Web Mercator units, padded
+// by 1 % so that the index test never drops a point the geodesic test keeps.
+func mercatorRadius(lat, radiusM float64) float64 {
+	return radiusM * 1.01 / math.Cos(lat*math.Pi/180)
 }
 
 // finiteTime returns t, or nil when it is NULL or ±infinity.

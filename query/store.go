@@ -26,6 +26,8 @@ type Config struct {
 	Polygon PolygonLimits
 	// MaxPolygons caps the features of group_by=polygons. Default 500.
 	MaxPolygons int
+	// MaxGroups caps the groups of one aggregate answer. Default 50,000.
+	MaxGroups int
 	// Band is the size band a grid's load is checked against, per grid level.
 	Band map[string]Band
 }
@@ -62,6 +64,9 @@ func New(db DB, cfg Config) *Store {
 	}
 	if cfg.MaxPolygons <= 0 {
 		cfg.MaxPolygons = 500
+	}
+	if cfg.MaxGroups <= 0 {
+		cfg.MaxGroups = 50_000
 	}
 	if cfg.Band == nil {
 		cfg.Band = DefaultBands()

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/onegrid/onegrid/query"
 )
 
 // Config is everything the flags and the environment set. Each field has a flag and
@@ -26,6 +28,11 @@ type Config struct {
 	TileMinHouseholds int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
 	TileVersionMaxAge time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
 	TileDBConns       int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
+	MinCount           int     // ONEGRID_MIN_COUNT: privacy threshold of aggregates
+	PolygonMaxVertices int     // ONEGRID_POLYGON_MAX_VERTICES: cap on an uploaded polygon's vertices
+	PolygonMaxAreaKm2  float64 // ONEGRID_POLYGON_MAX_AREA_KM2: cap on an uploaded polygon's area
+	MicroGridBand      string  // ONEGRID_MICRO_GRID_BAND: households and people a micro-grid should have, "50-110/150-330"
+	GridBand           string  // ONEGRID_GRID_BAND: the same for grids ("" = no check)
 	// ONEGRID_HOTSPOT_INTERVAL: how often serve recomputes the standard hotspot set (0 = never)
 	HotspotInterval time.Duration
 }
@@ -60,6 +67,11 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.TileMinHouseholds, "tile-min-households", envInt("ONEGRID_TILE_MIN_HOUSEHOLDS", 5), "H3 cells (and tag counts) with fewer households are left out of households_h3 tiles (ONEGRID_TILE_MIN_HOUSEHOLDS)")
 	fs.DurationVar(&c.TileVersionMaxAge, "tile-version-max-age", envDuration("ONEGRID_TILE_VERSION_MAX_AGE", 0), "how long a read of the tile layer versions is trusted; 0 checks per request so no tile predates a committed write (ONEGRID_TILE_VERSION_MAX_AGE)")
 	fs.IntVar(&c.TileDBConns, "tile-db-conns", envInt("ONEGRID_TILE_DB_CONNS", 0), "connections in the tile pool; 0 = max(4, CPUs) (ONEGRID_TILE_DB_CONNS)")
+	fs.IntVar(&c.MinCount, "min-count", envInt("ONEGRID_MIN_COUNT", 5), "aggregates suppress groups with fewer households (or events) than this (ONEGRID_MIN_COUNT)")
+	fs.IntVar(&c.PolygonMaxVertices, "polygon-max-vertices", envInt("ONEGRID_POLYGON_MAX_VERTICES", 10000), "most vertices an uploaded polygon may have (ONEGRID_POLYGON_MAX_VERTICES)")
+	fs.Float64Var(&c.PolygonMaxAreaKm2, "polygon-max-area-km2", envFloat("ONEGRID_POLYGON_MAX_AREA_KM2", 2500), "largest area in km² an uploaded polygon may cover (ONEGRID_POLYGON_MAX_AREA_KM2)")
+	fs.StringVar(&c.MicroGridBand, "micro-grid-band", env("ONEGRID_MICRO_GRID_BAND", "50-110/150-330"), "households/people band of a micro-grid, min-max/min-max (ONEGRID_MICRO_GRID_BAND)")
+	fs.StringVar(&c.GridBand, "grid-band", env("ONEGRID_GRID_BAND", ""), "households/people band of a grid, min-max/min-max; empty for none (ONEGRID_GRID_BAND)")
 	fs.DurationVar(&c.HotspotInterval, "hotspot-interval", envDuration("ONEGRID_HOTSPOT_INTERVAL", 5*time.Minute), "how often serve recomputes the standard hotspot analyses; 0 disables (ONEGRID_HOTSPOT_INTERVAL)")
 	return fs
 }
@@ -83,10 +95,57 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	if c.TileDBConns < 0 {
 		return fmt.Errorf("--tile-db-conns %d: must be 0 or more", c.TileDBConns)
 	}
+	if c.MinCount < 1 {
+		return fmt.Errorf("--min-count %d: must be at least 1", c.MinCount)
+	}
+	if c.PolygonMaxVertices < 4 || c.PolygonMaxAreaKm2 <= 0 {
+		return fmt.Errorf("--polygon-max-vertices %d, --polygon-max-area-km2 %g: must allow a polygon", c.PolygonMaxVertices, c.PolygonMaxAreaKm2)
+	}
+	for flag, v := range map[string]string{"--micro-grid-band": c.MicroGridBand, "--grid-band": c.GridBand} {
+		if v != "" {
+			if _, err := parseBand(v); err != nil {
+				return fmt.Errorf("%s %q: %w", flag, v, err)
+			}
+		}
+	}
 	if c.HotspotInterval < 0 || (c.HotspotInterval > 0 && c.HotspotInterval < 10*time.Second) {
 		return fmt.Errorf("--hotspot-interval %v: must be 0 (off) or at least 10s", c.HotspotInterval)
 	}
 	return nil
+}
+
+// queryConfig is the query package's configuration.
+func (c *Config) queryConfig() query.Config {
+	bands := map[string]query.Band{}
+	for level, v := range map[string]string{"micro_grid": c.MicroGridBand, "grid": c.GridBand} {
+		if b, err := parseBand(v); err == nil && v != "" {
+			bands[level] = b
+		}
+	}
+	return query.Config{
+		MinCount: c.MinCount,
+		Polygon:  query.PolygonLimits{MaxVertices: c.PolygonMaxVertices, MaxAreaKm2: c.PolygonMaxAreaKm2},
+		Band:     bands,
+	}
+}
+
+// parseBand parses "minHouseholds-maxHouseholds/minPeople-maxPeople".
+func parseBand(s string) (query.Band, error) {
+	var b query.Band
+	if _, err := fmt.Sscanf(s, "%d-%d/%d-%d", &b.MinHouseholds, &b.MaxHouseholds, &b.MinPeople, &b.MaxPeople); err != nil {
+		return b, fmt.Errorf("want households and people ranges as 50-110/150-330")
+	}
+	if b.MinHouseholds < 0 || b.MinHouseholds > b.MaxHouseholds || b.MinPeople < 0 || b.MinPeople > b.MaxPeople {
+		return b, fmt.Errorf("each range must be min-max with 0 <= min <= max")
+	}
+	return b, nil
+}
+
+func envFloat(key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
+		return v
+	}
+	return def
 }
 
 func env(key, def string) string {

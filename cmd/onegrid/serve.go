@@ -44,7 +44,7 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Tiles: ts, Web: web.Dist(), Hotspots: hot}, db, m.Log)
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Tiles: ts, Web: web.Dist(), Hotspots: hot}, db, m.Log)
 	if !web.Built() {
 		m.Log.Warn("the command-centre page is not built: / says so; run make web and rebuild")
 	}

@@ -1,0 +1,153 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	qry "github.com/onegrid/onegrid/query"
+)
+
+func TestOGCDocuments(t *testing.T) {
+	t.Parallel()
+	ts, city := fixtureServer(t, qry.Config{})
+	var landing struct{ Links []link }
+	if code := get(t, ts, "/ogc", &landing); code != 200 {
+		t.Fatal(code)
+	}
+	rels := map[string]bool{}
+	for _, l := range landing.Links {
+		rels[l.Rel] = true
+	}
+	for _, r := range []string{"self", "service-desc", "conformance", "data"} {
+		if !rels[r] {
+			t.Errorf("landing page lacks a %s link", r)
+		}
+	}
+	var conf struct{ ConformsTo []string }
+	get(t, ts, "/ogc/conformance", &conf)
+	if len(conf.ConformsTo) != 3 {
+		t.Errorf("conformsTo %v", conf.ConformsTo)
+	}
+	var cols struct {
+		Collections []struct {
+			ID     string
+			Extent struct {
+				Spatial  struct{ BBox [][]float64 }
+				Temporal *struct{ Interval [][]*string }
+			}
+		}
+	}
+	get(t, ts, "/ogc/collections", &cols)
+	if len(cols.Collections) != 5 {
+		t.Fatalf("%d collections", len(cols.Collections))
+	}
+	for _, c := range cols.Collections {
+		if len(c.Extent.Spatial.BBox) != 1 || c.Extent.Spatial.BBox[0][0] < 113.99 || c.Extent.Spatial.BBox[0][2] > 114.05 {
+			t.Errorf("%s: extent %v", c.ID, c.Extent.Spatial.BBox)
+		}
+		if c.ID == "events" && (c.Extent.Temporal == nil || c.Extent.Temporal.Interval[0][0] == nil) {
+			t.Errorf("events without a temporal extent")
+		}
+	}
+	// Paging with offset and property filters, datetime intervals.
+	closed := 0
+	for _, e := range city.Events {
+		if e.Status == "closed" && !e.ReportedAt.Before(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+			closed++
+		}
+	}
+	var page struct {
+		NumberMatched  int `json:"numberMatched"`
+		NumberReturned int `json:"numberReturned"`
+		Features       []struct{ ID any }
+		Links          []link
+	}
+	path := "/ogc/collections/events/items?status=closed&datetime=2026-01-01T00:00:00Z/..&limit=50"
+	seen := 0
+	for path != "" {
+		page.Links = nil
+		if code := get(t, ts, strings.TrimPrefix(path, ts.URL), &page); code != 200 {
+			t.Fatal(code)
+		}
+		if page.NumberMatched != closed {
+			t.Fatalf("numberMatched %d, want %d", page.NumberMatched, closed)
+		}
+		seen += page.NumberReturned
+		path = ""
+		for _, l := range page.Links {
+			if l.Rel == "next" {
+				path = l.Href
+			}
+		}
+	}
+	if seen != closed {
+		t.Errorf("paged through %d features, want %d", seen, closed)
+	}
+	var item struct {
+		Type string
+		ID   any
+	}
+	if code := get(t, ts, fmt.Sprintf("/ogc/collections/events/items/%d", city.Events[0].ID), &item); code != 200 || item.Type != "Feature" {
+		t.Errorf("item: %d %+v", code, item)
+	}
+	if code := get(t, ts, "/ogc/collections/admin_areas/items/440304001000", &item); code != 200 || item.ID != "440304001000" {
+		t.Errorf("admin area item: %d %+v", code, item)
+	}
+	for _, bad := range []string{"/ogc/collections/events/items?limit=10001", "/ogc/collections/events/items?datetime=2026-05-01T00:00:00Z/2026-01-01T00:00:00Z", "/ogc/collections/events/items?colour=red"} {
+		if code := get(t, ts, bad, nil); code != 400 {
+			t.Errorf("%s: %d, want 400", bad, code)
+		}
+	}
+	if code := get(t, ts, "/ogc/collections/households/items", nil); code != 404 {
+		t.Errorf("households: %d, want 404", code)
+	}
+}
+
+// TestOGCWithGDAL opens the OGC API with GDAL's OAPIF driver, as QGIS would.
+func TestOGCWithGDAL(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("ogrinfo"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("ogrinfo (gdal-bin) is required under CI")
+		}
+		t.Skip("ogrinfo not found: install gdal-bin to check the OGC API with GDAL's OAPIF driver")
+	}
+	ts, city := fixtureServer(t, qry.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ogrinfo", "-ro", "-al", "-so", "OAPIF:"+ts.URL+"/ogc").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ogrinfo: %v\n%s", err, out)
+	}
+	counts := map[string]int{}
+	layer := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		if l, ok := strings.CutPrefix(line, "Layer name: "); ok {
+			layer = strings.TrimSpace(l)
+		}
+		if m := regexp.MustCompile(`^Feature Count: (\d+)`).FindStringSubmatch(line); m != nil {
+			counts[layer], _ = strconv.Atoi(m[1])
+		}
+	}
+	want := map[string]int{"addresses": len(city.Addresses), "buildings": len(city.Buildings), "events": len(city.Events), "admin_areas": len(city.Areas)}
+	for l, n := range want {
+		if counts[l] != n {
+			t.Errorf("layer %s: feature count %d, want %d\n%s", l, counts[l], n, out)
+		}
+	}
+	// Read every feature of a layer through the driver's paging.
+	out, err = exec.CommandContext(ctx, "ogrinfo", "-ro", "-q", "OAPIF:"+ts.URL+"/ogc", "buildings").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ogrinfo buildings: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "OGRFeature(buildings)"); n != len(city.Buildings) {
+		t.Errorf("read %d buildings, want %d", n, len(city.Buildings))
+	}
+}
