@@ -23,16 +23,16 @@ type Config struct {
 	LogLevel     string        // ONEGRID_LOG_LEVEL: debug, info, warn, error
 	QueryTimeout time.Duration // ONEGRID_QUERY_TIMEOUT: bound on one request's database work
 
-	TileCacheMB       int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
-	TileTimeout       time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
-	TileMinHouseholds int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
-	TileVersionMaxAge time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
-	TileDBConns       int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
-	MinCount           int     // ONEGRID_MIN_COUNT: privacy threshold of aggregates
-	PolygonMaxVertices int     // ONEGRID_POLYGON_MAX_VERTICES: cap on an uploaded polygon's vertices
-	PolygonMaxAreaKm2  float64 // ONEGRID_POLYGON_MAX_AREA_KM2: cap on an uploaded polygon's area
-	MicroGridBand      string  // ONEGRID_MICRO_GRID_BAND: households and people a micro-grid should have, "50-110/150-330"
-	GridBand           string  // ONEGRID_GRID_BAND: the same for grids ("" = no check)
+	TileCacheMB        int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
+	TileTimeout        time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
+	TileMinHouseholds  int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
+	TileVersionMaxAge  time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
+	TileDBConns        int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
+	MinCount           int           // ONEGRID_MIN_COUNT: privacy threshold of aggregates
+	PolygonMaxVertices int           // ONEGRID_POLYGON_MAX_VERTICES: cap on an uploaded polygon's vertices
+	PolygonMaxAreaKm2  float64       // ONEGRID_POLYGON_MAX_AREA_KM2: cap on an uploaded polygon's area
+	MicroGridBand      string        // ONEGRID_MICRO_GRID_BAND: households and people a micro-grid should have, "50-110/150-330"
+	GridBand           string        // ONEGRID_GRID_BAND: the same for grids ("" = no check)
 	// ONEGRID_HOTSPOT_INTERVAL: how often serve recomputes the standard hotspot set (0 = never)
 	HotspotInterval time.Duration
 }
