@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/tiles"
 )
 
 func count(t *testing.T, s *tiles.Service, layer string, z int) int {
@@ -44,7 +44,7 @@ func TestFreshAfterCommit(t *testing.T) {
 	for _, layer := range []struct {
 		name string
 		z    int
-	}{{"events", 14}, {"events_h3", 12}, {"events_h3", 8}, {tiles.All, 15}} {
+	}{{"events", 15}, {"events_h3", 12}, {"events_h3", 8}, {tiles.All, 15}} {
 		before := count(t, s, layer.name, layer.z)
 		if again := count(t, s, layer.name, layer.z); again != before {
 			t.Fatalf("%s: %d then %d without a write", layer.name, before, again)
@@ -74,7 +74,7 @@ func TestTwoServers(t *testing.T) {
 	for _, s := range []*tiles.Service{s1, s2} {
 		waitFor(t, "listener", s.Listening)
 	}
-	b1, b2 := count(t, s1, "events", 14), count(t, s2, "events", 14)
+	b1, b2 := count(t, s1, "events", 15), count(t, s2, "events", 15)
 	n1, n2 := s1.Notifications(), s2.Notifications()
 	db, err := pgxConnect(conn)
 	if err != nil {
@@ -86,10 +86,10 @@ func TestTwoServers(t *testing.T) {
 	}
 	waitFor(t, "notification 1", func() bool { return s1.Notifications() > n1 })
 	waitFor(t, "notification 2", func() bool { return s2.Notifications() > n2 })
-	if a := count(t, s1, "events", 14); a != b1+1 {
+	if a := count(t, s1, "events", 15); a != b1+1 {
 		t.Errorf("server 1: %d events, want %d", a, b1+1)
 	}
-	if a := count(t, s2, "events", 14); a != b2+1 {
+	if a := count(t, s2, "events", 15); a != b2+1 {
 		t.Errorf("server 2: %d events, want %d", a, b2+1)
 	}
 }

@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"math"
+	"sync"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -52,7 +53,7 @@ func encodeH3(name string, t geo.Tile, feats []h3Feature) ([]byte, error) {
 	}
 	layer := &mvt.Layer{Name: name, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(feats))}
 	for _, f := range feats {
-		poly := geo.CellBoundary(f.cell)
+		poly := boundaries.get(f.cell)
 		if poly == nil {
 			continue
 		}
@@ -83,4 +84,35 @@ func encodeH3(name string, t geo.Tile, feats []h3Feature) ([]byte, error) {
 		return nil, nil
 	}
 	return mvt.Marshal(mvt.Layers{layer})
+}
+
+// boundaries caches H3 cell outlines (lon/lat): computing one costs a cgo call and
+// a few microseconds, and the same cells are drawn over and over.
+var boundaries = &boundaryCache{max: 1 << 19, m: map[int64]orb.Ring{}}
+
+type boundaryCache struct {
+	mu  sync.RWMutex
+	max int
+	m   map[int64]orb.Ring
+}
+
+// get returns a fresh copy of the cell's outline, safe to project in place.
+func (c *boundaryCache) get(cell int64) orb.Polygon {
+	c.mu.RLock()
+	r, ok := c.m[cell]
+	c.mu.RUnlock()
+	if !ok {
+		p := geo.CellBoundary(cell)
+		if p == nil {
+			return nil
+		}
+		r = p[0]
+		c.mu.Lock()
+		if len(c.m) >= c.max {
+			clear(c.m) // crude but bounded: the working set refills quickly
+		}
+		c.m[cell] = r
+		c.mu.Unlock()
+	}
+	return orb.Polygon{append(orb.Ring(nil), r...)}
 }

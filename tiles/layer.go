@@ -115,8 +115,8 @@ var layers = []*Layer{
 	},
 	{
 		Name:        "events_h3",
-		Description: "event counts per H3 cell at the zoom's resolution up to z13 (events: all matching, open: still open); filters from, to, category, status",
-		MinZoom:     0, MaxZoom: 13, ServeMax: 13,
+		Description: "event counts per H3 cell at the zoom's resolution up to z14 (events: all matching, open: still open); filters from, to, category, status",
+		MinZoom:     0, MaxZoom: 14, ServeMax: 14,
 		Fields:       map[string]string{"cell": "String", "res": "Number", "events": "Number", "open": "Number"},
 		Filtered:     true,
 		Sources:      []string{"events_h3"},
@@ -125,11 +125,11 @@ var layers = []*Layer{
 	},
 	{
 		Name:        "events",
-		Description: "event points from z14; filters from, to, category, status",
-		MinZoom:     14, MaxZoom: 24, ServeMax: 16,
+		Description: "event points from z15 (a z14 tile of a dense district holds over 10,000 events a year, over 1 MB); filters from, to, category, status",
+		MinZoom:     15, MaxZoom: 24, ServeMax: 16,
 		Fields: map[string]string{
 			"category": "String", "severity": "String", "status": "String", "source": "String",
-			"escalation": "Number", "age_days": "Number", "overdue": "Boolean", "grid_code": "String",
+			"escalation": "Number", "age_days": "Number", "overdue": "Boolean",
 		},
 		Filtered: true, Daily: true,
 		Sources:      []string{"events"},
@@ -150,6 +150,7 @@ var layers = []*Layer{
 var (
 	sqlEventsH3Agg  = mustSQL("events_h3_agg.sql")
 	sqlEventsH3Raw  = mustSQL("events_h3_raw.sql")
+	sqlEventsH3Day  = mustSQL("events_h3_day.sql")
 	sqlHouseholdsH3 = mustSQL("households_h3.sql")
 	layerByName     = map[string]*Layer{}
 	allSources      []string

@@ -234,7 +234,7 @@ func pack(key string, raw []byte) (*cached, error) {
 		return c, nil
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if _, err := zw.Write(raw); err != nil {
 		return nil, err
 	}
@@ -303,13 +303,18 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 	res := geo.ResolutionForZoom(t.Z)
 	margin := h3Margin(t, res)
 	var rows pgx.Rows
-	if f.From.IsZero() && f.To.IsZero() && f.Category == "" {
-		var st any
-		if len(f.Status) > 0 {
-			st = f.Status
-		}
+	var st any
+	if len(f.Status) > 0 {
+		st = f.Status
+	}
+	from, fromDay := chinaDay(f.From)
+	to, toDay := chinaDay(f.To)
+	switch {
+	case f.Category == "" && f.From.IsZero() && f.To.IsZero():
 		rows, _ = s.pool.Query(ctx, sqlEventsH3Agg, t.Z, t.X, t.Y, res, margin, st)
-	} else {
+	case f.Category == "" && fromDay && toDay:
+		rows, _ = s.pool.Query(ctx, sqlEventsH3Day, t.Z, t.X, t.Y, res, margin, from, to, st)
+	default:
 		rows, _ = s.pool.Query(ctx, sqlEventsH3Raw, append([]any{t.Z, t.X, t.Y, res, margin}, f.args()...)...)
 	}
 	var feats []h3Feature
@@ -338,7 +343,9 @@ func (s *Service) renderHouseholdsH3(ctx context.Context, l *Layer, t geo.Tile) 
 	_, err := pgx.ForEachRow(rows, []any{&cell, &households, &people, &tags, &counts}, func() error {
 		p := geojson.Properties{"cell": geo.CellString(cell), "res": res, "households": households, "people": people}
 		for i, tag := range tags {
-			p["tag_"+tag] = counts[i]
+			if i < len(counts) && int(counts[i]) >= s.cfg.MinHouseholds {
+				p["tag_"+tag] = counts[i]
+			}
 		}
 		feats = append(feats, h3Feature{cell: cell, props: p})
 		return nil
@@ -351,3 +358,17 @@ func (s *Service) renderHouseholdsH3(ctx context.Context, l *Layer, t geo.Tile) 
 
 // Stats returns the cache's counters.
 func (s *Service) Stats() CacheStats { return s.cache.stats() }
+
+// chinaDay returns t as a date parameter if it is a midnight in China time (or zero,
+// as NULL); ok is false for an instant inside a day, which the daily counts cannot
+// answer.
+func chinaDay(t time.Time) (day any, ok bool) {
+	if t.IsZero() {
+		return nil, true
+	}
+	c := t.In(China)
+	if c.Hour() != 0 || c.Minute() != 0 || c.Second() != 0 || c.Nanosecond() != 0 {
+		return nil, false
+	}
+	return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC), true
+}

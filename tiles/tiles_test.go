@@ -21,8 +21,8 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/pgtest"
-	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/tiles"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -88,17 +88,20 @@ func goldenCases() []goldenCase {
 		{"buildings_z13_empty", "buildings", at(c, 13), "", map[string]int{}},
 		{"addresses_z16", "addresses", at(c, 16), "", map[string]int{"addresses": 2}},
 		{"addresses_z15_empty", "addresses", at(c, 15), "", map[string]int{}},
-		{"events_z14", "events", at(c, 14), "", map[string]int{"events": 4}},
-		{"events_z14_status", "events", at(c, 14), "status=reported,handling", map[string]int{"events": 2}},
-		{"events_z14_category", "events", at(c, 14), "category=0201", map[string]int{"events": 1}},
-		{"events_z14_from_to", "events", at(c, 14), "from=" + day(-4) + "&to=" + day(0), map[string]int{"events": 2}},
+		{"events_z15", "events", at(c, 15), "", map[string]int{"events": 4}},
+		{"events_z14_empty", "events", at(c, 14), "", map[string]int{}},
+		{"events_z15_status", "events", at(c, 15), "status=reported,handling", map[string]int{"events": 2}},
+		{"events_z15_category", "events", at(c, 15), "category=0201", map[string]int{"events": 1}},
+		{"events_z15_from_to", "events", at(c, 15), "from=" + day(-4) + "&to=" + day(0), map[string]int{"events": 2}},
 		{"events_h3_z8", "events_h3", at(c, 8), "", nil},
 		{"events_h3_z10", "events_h3", at(c, 10), "", nil},
 		{"events_h3_z12", "events_h3", at(c, 12), "", nil},
 		{"events_h3_z13_status", "events_h3", at(c, 13), "status=closed", map[string]int{"events_h3": 1}},
 		{"events_h3_z10_category", "events_h3", at(c, 10), "category=01", nil},
 		{"events_h3_z12_from", "events_h3", at(c, 12), "from=" + testcity.Now.AddDate(0, 0, -7).Format(time.RFC3339), nil},
-		{"events_h3_z14_empty", "events_h3", at(c, 14), "", map[string]int{}},
+		{"events_h3_z14", "events_h3", at(c, 14), "", nil},
+		{"events_h3_z12_days", "events_h3", at(c, 12), "from=" + day(-4) + "&to=" + day(0) + "&status=reported,handling", nil},
+		{"events_h3_z15_empty", "events_h3", at(c, 15), "", map[string]int{}},
 		{"households_h3_z10", "households_h3", at(c, 10), "", map[string]int{"households_h3": 1}},
 		{"households_h3_z16", "households_h3", at(testcity.Five, 16), "", map[string]int{"households_h3": 1}},
 		{"all_z14", tiles.All, at(c, 14), "", nil},
@@ -357,5 +360,110 @@ func TestHouseholdSuppression(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHouseholdsTrackWrites: the H3 aggregates follow updates and deletes.
+func TestHouseholdsTrackWrites(t *testing.T) {
+	s, conn := openCity(t, tiles.Config{MinHouseholds: 2})
+	db, err := pgxConnect(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	ctx := context.Background()
+	props := func() map[string]any {
+		raw, err := s.Render(ctx, "households_h3", at(testcity.Five, 16), tiles.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := geo.CellAt(testcity.Five[0], testcity.Five[1], 11)
+		for _, f := range decode(t, raw)["households_h3"].Features {
+			if f.Properties["cell"] == geo.CellString(c) {
+				return f.Properties
+			}
+		}
+		return nil
+	}
+	p := props()
+	if p["households"] != 5.0 || p["tag_留守老人"] != 3.0 {
+		t.Fatalf("before: %v", p)
+	}
+	// Building 1's rooms are addresses 101..105; 101..103 are 留守老人.
+	if _, err := db.Exec(ctx, `UPDATE household SET tags = '{}' WHERE address_id = 101`); err != nil {
+		t.Fatal(err)
+	}
+	if p = props(); p["households"] != 5.0 || p["tag_留守老人"] != 2.0 {
+		t.Errorf("after untagging one: %v", p)
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM household WHERE address_id IN (102, 104)`); err != nil {
+		t.Fatal(err)
+	}
+	if p = props(); p["households"] != 3.0 || p["tag_留守老人"] != nil {
+		t.Errorf("after deleting two: %v", p)
+	}
+}
+
+// TestEventsH3Paths: the three ways events_h3 is answered (all-time counts, daily
+// counts, event rows) agree. A window of whole China days uses the daily counts; the
+// same window shifted by a nanosecond has to read the event rows.
+func TestEventsH3Paths(t *testing.T) {
+	s, conn := openCity(t, tiles.Config{})
+	db, err := pgxConnect(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	day := func(d int) time.Time {
+		c := testcity.Now.AddDate(0, 0, d).In(tiles.China)
+		return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, tiles.China)
+	}
+	cells := func(f tiles.Filter, z int) map[string]any {
+		raw, err := s.Render(context.Background(), "events_h3", at(testcity.Centre, z), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]any{}
+		if fc := decode(t, raw)["events_h3"]; fc != nil {
+			for _, f := range fc.Features {
+				out[f.Properties["cell"].(string)] = fmt.Sprint(f.Properties["events"], "/", f.Properties["open"])
+			}
+		}
+		return out
+	}
+	for _, z := range []int{8, 10, 12, 13, 14} {
+		for _, tc := range []struct {
+			name     string
+			from, to time.Time
+			status   []string
+		}{
+			{"all time", day(-400), day(400), nil},
+			{"last 4 days", day(-4), time.Time{}, nil},
+			{"a week ago", day(-8), day(-2), nil},
+			{"open since 6 days", day(-6), day(1), []string{"dispatched", "handling", "reported"}},
+		} {
+			fDay := tiles.Filter{From: tc.from.UTC(), To: tc.to.UTC(), Status: tc.status}
+			fRaw := fDay
+			fRaw.From = fRaw.From.Add(time.Nanosecond)
+			a, b := cells(fDay, z), cells(fRaw, z)
+			if fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Errorf("z%d %s: daily counts %v, event rows %v", z, tc.name, a, b)
+			}
+			if tc.name == "all time" {
+				if c := cells(tiles.Filter{}, z); fmt.Sprint(c) != fmt.Sprint(a) {
+					t.Errorf("z%d: all-time counts %v, daily %v", z, c, a)
+				}
+			}
+		}
+	}
+	// The daily counts follow a status change.
+	if _, err := db.Exec(context.Background(), `UPDATE event SET status = 'closed', closed_at = reported_at + interval '1 hour' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	f := tiles.Filter{From: day(-4).UTC(), Status: []string{"closed"}}
+	g := f
+	g.From = g.From.Add(time.Nanosecond)
+	if a, b := cells(f, 12), cells(g, 12); fmt.Sprint(a) != fmt.Sprint(b) || len(a) == 0 {
+		t.Errorf("after closing event 1: daily %v, rows %v", a, b)
 	}
 }

@@ -1,12 +1,12 @@
 -- admin: administrative units for tile $1/$2/$3 (z/x/y): districts up to z9,
 -- streets at z10-11, communities from z12, with load figures summed from tile_load
--- over the unit's admin-code prefix. admin_label: one point on each unit's surface,
+-- over the unit's admin-code prefix (unit_prefix: 440304000000 → 440304). admin_label: one point on each unit's surface,
 -- in the tile that contains it.
 WITH env AS (
     SELECT e, ST_Expand(e, (ST_XMax(e) - ST_XMin(e)) * 64 / 4096) AS eb
     FROM ST_TileEnvelope($1, $2, $3) AS e
 ), unit AS (
-    SELECT a.code, a.name, a.level, a.geom_3857 AS geom
+    SELECT a.code, unit_prefix(a.code) AS prefix, a.name, a.level, a.geom_3857 AS geom
     FROM admin_area a, env
     WHERE a.geom_3857 && env.eb
       AND a.level = CASE WHEN $1 <= 9 THEN 'district' WHEN $1 <= 11 THEN 'street' ELSE 'community' END
@@ -20,7 +20,7 @@ WITH env AS (
     LEFT JOIN LATERAL (
         SELECT sum(t.households)::int AS households, sum(t.people)::int AS people, sum(t.open_events)::int AS open_events
         FROM tile_load t
-        WHERE t.kind = 'admin' AND t.code >= u.code AND t.code < u.code || '~' AND starts_with(t.code, u.code)
+        WHERE t.kind = 'admin' AND t.code >= u.prefix AND t.code < u.prefix || '~' AND starts_with(t.code, u.prefix)
     ) l ON true
 )
 SELECT coalesce((

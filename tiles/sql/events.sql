@@ -10,8 +10,7 @@ SELECT coalesce((
     SELECT ST_AsMVT(m, 'events', 4096, 'geom', 'id') FROM (
         SELECT v.id, v.category_code AS category, v.severity, v.status, v.source, v.escalation,
                floor(extract(epoch FROM now() - v.reported_at) / 86400)::int AS age_days,
-               (tile_open_status(v.status) AND v.deadline < now()) AS overdue,
-               v.grid_code,
+               (v.status IN ('reported', 'dispatched', 'handling') AND v.deadline < now()) AS overdue,
                ST_AsMVTGeom(v.geom_3857, env.e, 4096, 64, true) AS geom
         FROM event v, env
         WHERE v.geom_3857 && env.eb

@@ -2,7 +2,7 @@
 -- tile $1/$2/$3 (z/x/y), cells found by their representative point within $5 metres
 -- of the tile (at least a cell's diameter, so every cell touching the tile is found),
 -- statuses $6 (NULL = all).
-SELECT cell, sum(n)::int AS events, coalesce(sum(n) FILTER (WHERE tile_open_status(status)), 0)::int AS open
+SELECT cell, sum(n)::int AS events, coalesce(sum(n) FILTER (WHERE status IN ('reported', 'dispatched', 'handling')), 0)::int AS open
 FROM tile_event_h3
 WHERE res = $4 AND rep && ST_Expand(ST_TileEnvelope($1, $2, $3), $5)
   AND ($6::text[] IS NULL OR status = ANY ($6))

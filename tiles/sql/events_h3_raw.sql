@@ -3,7 +3,7 @@
 -- within $5 metres of the tile, reported_at in [$6, $7), category prefix $8, statuses $9
 -- (NULL = no condition).
 SELECT h3_parent(v.h3, $4) AS cell, count(*)::int AS events,
-       (count(*) FILTER (WHERE tile_open_status(v.status)))::int AS open
+       (count(*) FILTER (WHERE v.status IN ('reported', 'dispatched', 'handling')))::int AS open
 FROM event v
 WHERE v.geom_3857 && ST_Expand(ST_TileEnvelope($1, $2, $3), $5)
   AND ($6::timestamptz IS NULL OR v.reported_at >= $6)

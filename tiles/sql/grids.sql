@@ -1,6 +1,7 @@
 -- grids: current grids (valid_to IS NULL) for tile $1/$2/$3 (z/x/y): level 'grid' at
--- z12-13, 'micro_grid' from z14, with load figures from tile_load over the grid's own
--- code and its current children's codes. grid_label: one point on each grid's surface,
+-- z12-13, 'micro_grid' from z14, with load figures from tile_load summed over the
+-- grid's code prefix (grid codes are hierarchical, GB/T 30428: a micro-grid's code
+-- starts with its grid's), one B-tree range scan per grid. grid_label: one point on each grid's surface,
 -- in the tile that contains it.
 WITH env AS (
     SELECT e, ST_Expand(e, (ST_XMax(e) - ST_XMin(e)) * 64 / 4096) AS eb
@@ -18,8 +19,7 @@ WITH env AS (
     LEFT JOIN LATERAL (
         SELECT sum(t.households)::int AS households, sum(t.people)::int AS people, sum(t.open_events)::int AS open_events
         FROM tile_load t
-        WHERE t.kind = 'grid' AND (t.code = u.code OR t.code IN (
-            SELECT c.code FROM grid c WHERE c.parent_code = u.code AND c.valid_to IS NULL))
+        WHERE t.kind = 'grid' AND t.code >= u.code AND t.code < u.code || '~' AND starts_with(t.code, u.code)
     ) l ON true
 )
 SELECT coalesce((

@@ -1,0 +1,104 @@
+package tiles_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/tiles"
+)
+
+// BenchmarkCacheHit is the cached path: version check (trusted for the run),
+// cache lookup, no database.
+func BenchmarkCacheHit(b *testing.B) {
+	s, _ := openCity(b, tiles.Config{CacheBytes: 64 << 20, VersionMaxAge: 1 << 62})
+	tile := at(testcity.Centre, 14)
+	ctx := context.Background()
+	if _, err := s.Get(ctx, "events", tile, tiles.Filter{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Get(ctx, "events", tile, tiles.Filter{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCacheHitStrict is the cached path with the per-request version check.
+func BenchmarkCacheHitStrict(b *testing.B) {
+	s, _ := openCity(b, tiles.Config{CacheBytes: 64 << 20})
+	tile := at(testcity.Centre, 14)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Get(ctx, "events", tile, tiles.Filter{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkRender renders each layer of the test city without the cache.
+func BenchmarkRender(b *testing.B) {
+	s, _ := openCity(b, tiles.Config{})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		layer string
+		z     int
+	}{{"admin", 10}, {"grids", 14}, {"buildings", 16}, {"addresses", 16}, {"events", 14}, {"events_h3", 10}, {"households_h3", 12}} {
+		b.Run(tc.layer, func(b *testing.B) {
+			tile := at(testcity.Centre, tc.z)
+			for b.Loop() {
+				if _, err := s.Render(ctx, tc.layer, tile, tiles.Filter{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRenderCity renders dense tiles of a generated city (onegrid gen
+// --households 1000000) named by ONEGRID_TILEBENCH_DATABASE_URL; skipped without it.
+func BenchmarkRenderCity(b *testing.B) {
+	url := os.Getenv("ONEGRID_TILEBENCH_DATABASE_URL")
+	if url == "" {
+		b.Skip("set ONEGRID_TILEBENCH_DATABASE_URL to a database with a generated city")
+	}
+	s, err := tiles.Open(context.Background(), url, tiles.Config{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	centre := [2]float64{114.0577, 22.5431} // central Futian, the densest part of the generated city
+	for _, tc := range []struct {
+		layer string
+		z     int
+	}{
+		{"admin", 8}, {"events_h3", 8}, {"households_h3", 8},
+		{"events_h3", 10}, {"households_h3", 10},
+		{"grids", 12}, {"events_h3", 12}, {"households_h3", 12},
+		{"events_h3", 13}, {"households_h3", 13},
+		{"grids", 14}, {"buildings", 14}, {"events_h3", 14},
+		{"events", 15}, {"buildings", 16}, {"addresses", 16}, {"events", 16},
+	} {
+		b.Run(fmt.Sprintf("%s/z%d", tc.layer, tc.z), func(b *testing.B) {
+			tile := at(centre, tc.z)
+			var n int
+			for b.Loop() {
+				raw, err := s.Render(ctx, tc.layer, tile, tiles.Filter{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(raw)
+			}
+			b.ReportMetric(float64(n)/1024, "KB")
+		})
+	}
+}

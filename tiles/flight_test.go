@@ -1,0 +1,84 @@
+package tiles
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestFlightRendersOnce(t *testing.T) {
+	var g flight
+	var runs atomic.Int32
+	release := make(chan struct{})
+	base := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := g.do(context.Background(), base, "k", func(ctx context.Context) (*cached, error) {
+				runs.Add(1)
+				<-release
+				return &cached{key: "k"}, nil
+			})
+			if err != nil || c.key != "k" {
+				t.Errorf("got %v, %v", c, err)
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("rendered %d times, want 1", n)
+	}
+}
+
+// TestFlightCancel: the render is cancelled when the last waiting client goes away,
+// not before.
+func TestFlightCancel(t *testing.T) {
+	var g flight
+	base := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+	started := make(chan struct{})
+	cancelled := make(chan struct{})
+	fn := func(ctx context.Context) (*cached, error) {
+		close(started)
+		<-ctx.Done()
+		close(cancelled)
+		return nil, ctx.Err()
+	}
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	go func() { _, err := g.do(ctx1, base, "k", fn); errs <- err }()
+	<-started
+	go func() { _, err := g.do(ctx2, base, "k", fn); errs <- err }()
+	time.Sleep(10 * time.Millisecond)
+	cancel1()
+	<-errs
+	select {
+	case <-cancelled:
+		t.Fatal("render cancelled while a client still waits")
+	case <-time.After(20 * time.Millisecond):
+	}
+	cancel2()
+	<-errs
+	select {
+	case <-cancelled:
+	case <-time.After(time.Second):
+		t.Fatal("render not cancelled after every client left")
+	}
+}
+
+func TestCacheBound(t *testing.T) {
+	c := newCache(10_000)
+	for i := range 100 {
+		c.add(&cached{key: string(rune('a'+i%26)) + string(rune(i)), gz: make([]byte, 500)})
+	}
+	st := c.stats()
+	if st.Bytes > 10_000 || st.Entries == 0 || st.Evictions == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
