@@ -39,7 +39,7 @@ function styleLayers(key) {
         'line-width': ['match', ['get', 'level'], 'district', 3, 'street', 2.2, 1.6] } },
     ];
     case 'events_h3': return [
-      { id: 'eh3-fill', type: 'fill', source: 'events_h3', 'source-layer': 'events_h3', maxzoom: 14, paint: {
+      { id: 'eh3-fill', type: 'fill', source: 'events_h3', 'source-layer': 'events_h3', paint: {
         'fill-color': ['interpolate', ['linear'], ['get', 'events'], 1, '#2b5d8c', 3, '#d4a017', 8, '#f06d2c', 20, '#e8213a'],
         'fill-opacity': 0.55, 'fill-outline-color': 'rgba(255,255,255,0.15)' } },
     ];
@@ -105,6 +105,8 @@ function buildStyle({ tiles, eventQuery }) {
     available.add(l.key);
     for (const sl of styleLayers(l.key)) {
       sl.layout = { visibility: l.on ? 'visible' : 'none' };
+      // Density gives way to points where the event points begin.
+      if (sl.id === 'eh3-fill' && tiles.get('events')) sl.maxzoom = tiles.get('events').minzoom;
       layers.push(sl);
     }
   }
