@@ -51,17 +51,11 @@ export async function tileLayers() {
   return out;
 }
 
-/** Where a point lies: district, street, community, grid, micro_grid units. */
-export const locate = (lon, lat) => getJSON(`/api/v1/locate?lon=${lon}&lat=${lat}`);
-
 /** Address search hits for free text q. */
 export async function searchAddresses(q, signal) {
   const r = await getJSON(`/api/v1/addresses?q=${encodeURIComponent(q)}&limit=8`, signal);
   return r?.addresses ?? r?.hits ?? r?.results ?? r?.features ?? [];
 }
-
-/** One address with its ancestors. */
-export const address = (id) => getJSON(`/api/v1/addresses/${encodeURIComponent(id)}`);
 
 /** A grid's load (households, people, tagged people, events). */
 export const gridLoad = (code, params) => getJSON(`/api/v1/grids/${encodeURIComponent(code)}/load?${params}`);
