@@ -515,6 +515,7 @@ func TestCommandCentre(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		eventTiles := len(tileRequests(t, ctx, "/tiles/events"))
 		var id int64
 		err = db.QueryRow(context.Background(), `
 			INSERT INTO event (category_code, severity, source, status, title, reported_at, deadline, geom, h3, admin_code, grid_code, grid_version)
@@ -534,6 +535,10 @@ func TestCommandCentre(t *testing.T) {
 		if !strings.Contains(details, "楼道堆物") || !strings.Contains(details, "紧急") {
 			t.Errorf("event details %q lack the category and severity", details)
 		}
+		// The event layers are asked for again, so the new event lands in the tiles.
+		run("event tiles refreshed", chromedp.Poll[chromedp.Void](fmt.Sprintf(
+			`window.__onegrid.ctl.tileRequests.filter(u => u.includes('/tiles/events')).length > %d`, eventTiles),
+			chromedp.WithPollingTimeout(10*time.Second)))
 	})
 
 	blog.check(t)
