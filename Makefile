@@ -4,8 +4,9 @@ GO ?= go
 BIN := bin/onegrid
 DEMO_HOUSEHOLDS ?= 100000
 DEMO_ADDR ?= localhost:8080
+SHARED_DATA ?= ../shared/data
 
-.PHONY: setup web build demo test vet bench fuzz clean
+.PHONY: setup web build demo test vet bench bench-ingest fuzz clean
 
 setup:
 	@scripts/setup.sh
@@ -26,6 +27,11 @@ build: setup web
 demo: build
 	$(BIN) migrate
 	$(BIN) gen --households $(DEMO_HOUSEHOLDS) --keep --out bin
+	@if [ -d "$(SHARED_DATA)/osm" ]; then \
+		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/shatin.rejects.csv osm "$(SHARED_DATA)/osm/hongkong-shatin.osm" && \
+		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/sf311.rejects.csv --areas "$(SHARED_DATA)/events/sf_tracts_neighborhoods.geojson" \
+			open311 "$(SHARED_DATA)/events/sf311_cases_sample.csv"; \
+	else echo "demo: $(SHARED_DATA) not found: skipping the Sha Tin and San Francisco areas"; fi
 	$(BIN) --addr $(DEMO_ADDR) serve
 
 vet:
@@ -37,6 +43,10 @@ test: setup web vet
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Needs BENCH_PG (libpq keywords without dbname), e.g. host=/tmp/db/pgdata port=55002 user=onegrid.
+bench-ingest:
+	scripts/bench-ingest.sh $(BENCH_POINTS) $(BENCH_HOUSEHOLDS)
 
 clean:
 	rm -rf bin

@@ -1,0 +1,350 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// step logs how long a step of a load took.
+func step(log *slog.Logger, name string, start time.Time) {
+	if log != nil {
+		log.Debug("ingest step", "step", name, "took", time.Since(start).Round(time.Microsecond))
+	}
+}
+
+// DB is what a load needs: a *pgxpool.Pool or a *pgx.Conn.
+type DB interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Options configure one load.
+type Options struct {
+	Kind    string  // addresses, buildings, households, admin, grids, events
+	Path    string  // the file
+	Format  string  // "csv" or "geojson"; "" = from the file name
+	Mapping Mapping // loader field → file column
+	// Dataset names where the rows come from (default: the file's base name
+	// without extension); (dataset, id) makes re-loading idempotent.
+	Dataset string
+	// AddressDataset is the dataset address_ref values refer to (default Dataset).
+	AddressDataset string
+	SRS            string         // "wgs84" (default) or "gcj02"
+	TimeZone       *time.Location // for times without an offset (default UTC)
+	HashKey        []byte         // HMAC key for personal data; without it only masks are stored
+	RejectsPath    string         // default <Path>.rejects.csv
+	Workers        int            // conversion goroutines (default GOMAXPROCS)
+	Progress       func(Progress) // called a few times a second, and per phase
+	Log            *slog.Logger   // debug timings of each step; nil = none
+	// Bulk is "auto" (default), "on" or "off": whether to drop and rebuild the
+	// target table's secondary indexes around the insert (see BulkMinRows).
+	Bulk string
+}
+
+// Summary is what a load did.
+type Summary struct {
+	RunID       int64
+	Read        int64 // rows (features, elements) read
+	Loaded      int64 // rows inserted
+	Unchanged   int64 // rows already present from an earlier load of the dataset
+	Rejected    int64
+	RejectsPath string           // "" when nothing was rejected
+	Detail      map[string]int64 // per-table counts where a load fills several
+	Elapsed     time.Duration
+}
+
+// DefaultDataset is the dataset name of a file: its base name without extension.
+func DefaultDataset(path string) string {
+	base := filepath.Base(path)
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+func (o *Options) defaults() error {
+	if err := o.common(); err != nil {
+		return err
+	}
+	if o.Format == "" {
+		switch strings.ToLower(filepath.Ext(o.Path)) {
+		case ".csv", ".tsv", ".txt":
+			o.Format = "csv"
+		case ".geojson", ".json":
+			o.Format = "geojson"
+		default:
+			return fmt.Errorf("%s: cannot tell the format from the name: give csv or geojson", o.Path)
+		}
+	}
+	return nil
+}
+
+// common sets the defaults every loader shares.
+func (o *Options) common() error {
+	if o.Dataset == "" {
+		o.Dataset = DefaultDataset(o.Path)
+	}
+	if o.AddressDataset == "" {
+		o.AddressDataset = o.Dataset
+	}
+	if o.RejectsPath == "" {
+		o.RejectsPath = o.Path + ".rejects.csv"
+	}
+	if o.TimeZone == nil {
+		o.TimeZone = time.UTC
+	}
+	switch strings.ToLower(o.SRS) {
+	case "", "wgs84", "epsg:4326", "4326", "cgcs2000", "epsg:4490":
+		o.SRS = "wgs84"
+	case "gcj02", "gcj-02":
+		o.SRS = "gcj02"
+	default:
+		return fmt.Errorf("srs %q: want wgs84 or gcj02", o.SRS)
+	}
+	return nil
+}
+
+// openReader opens the file and its reader; has reports CSV columns (nil for GeoJSON).
+func openReader(path, format string) (*os.File, *countingReader, reader, func(string) bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cr := &countingReader{r: f}
+	switch format {
+	case "csv":
+		rd, err := newCSVReader(cr)
+		if err != nil {
+			f.Close()
+			return nil, nil, nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return f, cr, rd, rd.hasColumn, nil
+	case "geojson":
+		rd, err := newGeoJSONReader(cr)
+		if err != nil {
+			f.Close()
+			return nil, nil, nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return f, cr, rd, nil, nil
+	}
+	f.Close()
+	return nil, nil, nil, nil, fmt.Errorf("format %q: want csv or geojson", format)
+}
+
+// Load loads one file of a mapped kind in one transaction.
+func Load(ctx context.Context, db DB, o Options) (Summary, error) {
+	k, ok := kinds[o.Kind]
+	if !ok {
+		return Summary{}, fmt.Errorf("load: unknown kind %q: want %s", o.Kind, strings.Join(Kinds, ", "))
+	}
+	if err := o.defaults(); err != nil {
+		return Summary{}, fmt.Errorf("load %s: %w", o.Kind, err)
+	}
+	f, cr, rd, has, err := openReader(o.Path, o.Format)
+	if err != nil {
+		return Summary{}, fmt.Errorf("load %s: %w", o.Kind, err)
+	}
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	conv, err := newConverter(k, o.Mapping, &convCtx{loc: o.TimeZone, hashKey: o.HashKey}, rd.unit(), o.SRS == "gcj02", has)
+	if err != nil {
+		return Summary{}, fmt.Errorf("load %s %s: %w", o.Kind, o.Path, err)
+	}
+	reread := func(want map[int64]bool) (map[int64]string, error) {
+		f, _, rd, _, err := openReader(o.Path, o.Format)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return rawLines(rd, want)
+	}
+	st := stageJob{
+		kind: o.Kind, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
+		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: targetTables[o.Kind], bulk: o.Bulk,
+		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k)},
+		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
+			p := startPipeline(ctx, rd, conv.convert, o.Workers, &t.rows)
+			defer p.stop()
+			return copyRows(ctx, tx, stageTable, k.cols, p)
+		},
+	}
+	t := newTracker(o.Progress, cr, size)
+	s, err := st.run(ctx, db, t)
+	if err != nil {
+		return s, fmt.Errorf("load %s %s: %w", o.Kind, o.Path, err)
+	}
+	return s, nil
+}
+
+func idFieldName(k *kindSpec) string {
+	switch k.name {
+	case "admin":
+		return "code"
+	case "grids":
+		return "code@version"
+	}
+	return "id"
+}
+
+// rawLines returns the raw text of the wanted rows of a file.
+func rawLines(rd reader, want map[int64]bool) (map[int64]string, error) {
+	out := make(map[int64]string, len(want))
+	for len(out) < len(want) {
+		rec, err := rd.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return out, err
+		}
+		if want[rec.pos()] {
+			out[rec.pos()] = rec.rawText()
+		}
+	}
+	return out, nil
+}
+
+// stageJob is the transaction every load runs: record the run, fill the staging
+// table, mark rejects set-based, insert the rest, save rejects, commit.
+type stageJob struct {
+	kind, file, dataset, unit, rejectsPath string
+	cols                                   []stageCol
+	sql                                    kindSQL
+	args                                   pgx.NamedArgs
+	fill                                   func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error)
+	reread                                 func(want map[int64]bool) (map[int64]string, error)
+	// before runs after the staging table is filled and before the checks
+	// (e.g. to create categories or areas the rows refer to).
+	before func(ctx context.Context, tx pgx.Tx) error
+	log    *slog.Logger
+	table  string // target table, for bulk mode
+	bulk   string
+}
+
+func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err error) {
+	start := time.Now()
+	defer t.finish()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return s, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	// Hash aggregates and joins over a million staged rows want memory.
+	if _, err = tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+		return s, fmt.Errorf("set work_mem: %w", err)
+	}
+	if s.RunID, err = startRun(ctx, tx, j.kind, j.file, j.dataset); err != nil {
+		return s, err
+	}
+	if err = createStage(ctx, tx, stageTable, j.cols); err != nil {
+		return s, err
+	}
+	t0 := time.Now()
+	if s.Read, err = j.fill(ctx, tx, t); err != nil {
+		return s, err
+	}
+	step(j.log, "copy", t0)
+	t.setPhase("checking")
+	if _, err = tx.Exec(ctx, `ANALYZE `+stageTable); err != nil {
+		return s, fmt.Errorf("analyze staging table: %w", err)
+	}
+	if j.before != nil {
+		t0 = time.Now()
+		if err = j.before(ctx, tx); err != nil {
+			return s, err
+		}
+		step(j.log, "before", t0)
+	}
+	checks := j.sql.checks
+	var hasGrids bool
+	if err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM grid)`).Scan(&hasGrids); err != nil {
+		return s, fmt.Errorf("look for grids: %w", err)
+	}
+	if hasGrids {
+		checks = append(append([]string{}, checks...), j.sql.gridChecks...)
+	}
+	for i, q := range checks {
+		t0 = time.Now()
+		if _, err = tx.Exec(ctx, q, j.args); err != nil {
+			return s, fmt.Errorf("check %d: %w", i+1, err)
+		}
+		step(j.log, fmt.Sprintf("check %d", i+1), t0)
+	}
+	t.setPhase("linking")
+	var dropped []indexDef
+	if j.table != "" {
+		bulk, err := useBulk(ctx, tx, j.bulk, j.table, s.Read)
+		if err != nil {
+			return s, err
+		}
+		if bulk {
+			if dropped, err = dropIndexes(ctx, tx, j.table); err != nil {
+				return s, err
+			}
+			fks, err := dropForeignKeys(ctx, tx, j.table)
+			if err != nil {
+				return s, err
+			}
+			dropped = append(dropped, fks...)
+		}
+	}
+	insert := j.sql.insert
+	var hasAreas bool
+	if err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM grid) OR EXISTS (SELECT 1 FROM admin_area)`).Scan(&hasAreas); err != nil {
+		return s, fmt.Errorf("look for areas: %w", err)
+	}
+	if !hasAreas {
+		insert = withoutLinks(insert)
+	}
+	t0 = time.Now()
+	tag, err := tx.Exec(ctx, insert, j.args)
+	if err != nil {
+		return s, fmt.Errorf("insert: %w", err)
+	}
+	step(j.log, "insert", t0)
+	if err = createIndexes(ctx, tx, dropped, j.log); err != nil {
+		return s, err
+	}
+	s.Loaded = tag.RowsAffected()
+	for i, q := range j.sql.afterInsert {
+		if _, err = tx.Exec(ctx, q, j.args); err != nil {
+			return s, fmt.Errorf("after insert %d: %w", i+1, err)
+		}
+	}
+	t.setPhase("rejects")
+	t0 = time.Now()
+	defer step(j.log, "rejects", t0)
+	if err = fillRaw(ctx, tx, stageTable, j.reread); err != nil {
+		return s, err
+	}
+	if s.Rejected, err = saveRejects(ctx, tx, s.RunID, stageTable); err != nil {
+		return s, err
+	}
+	s.Unchanged = s.Read - s.Rejected - s.Loaded
+	if err = finishRun(ctx, tx, &s); err != nil {
+		return s, err
+	}
+	if s.Rejected > 0 {
+		if err = writeRejectFile(ctx, tx, s.RunID, j.rejectsPath, j.unit); err != nil {
+			return s, err
+		}
+		s.RejectsPath = j.rejectsPath
+	}
+	if err = tx.Commit(ctx); err != nil {
+		return s, fmt.Errorf("commit: %w", err)
+	}
+	s.Elapsed = time.Since(start)
+	return s, nil
+}
