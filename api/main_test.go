@@ -19,6 +19,8 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
 // fixtureServer returns a server over a fresh database holding the fixture city.
 func fixtureServer(t *testing.T, qc qry.Config) (*httptest.Server, *fixture.City) {
 	t.Helper()

@@ -14,6 +14,13 @@ type route struct {
 var apiRoutes = []route{
 	{"GET /healthz", func(s *Server) http.HandlerFunc { return s.handleHealth }},
 	{"GET /api/v1/stats", func(s *Server) http.HandlerFunc { return s.handleStats }},
+
+	// The command-centre page's own: live events, start-up data, a clicked
+	// building, the event loop's open/overdue counts.
+	{"GET /api/v1/stream", func(s *Server) http.HandlerFunc { return s.handleStream }},
+	{"GET /api/v1/overview", func(s *Server) http.HandlerFunc { return s.handleOverview }},
+	{"GET /api/v1/buildings/{id}", func(s *Server) http.HandlerFunc { return s.handleBuilding }},
+	{"GET /api/v1/events/summary", func(s *Server) http.HandlerFunc { return s.handleEventSummary }},
 	{"GET /api/v1/openapi.json", func(s *Server) http.HandlerFunc { return s.handleOpenAPI }},
 
 	{"GET /api/v1/locate", func(s *Server) http.HandlerFunc { return s.handleLocate }},
@@ -30,6 +37,7 @@ var apiRoutes = []route{
 	{"GET /api/v1/grids/out-of-band", func(s *Server) http.HandlerFunc { return s.handleOutOfBand }},
 	{"GET /api/v1/grids/{code}/load", func(s *Server) http.HandlerFunc { return s.handleGridLoad }},
 
+	// Hotspots (package hotspot): Gi* and emerging hot spots over H3 cells, alerts.
 	{"GET /api/v1/hotspots", func(s *Server) http.HandlerFunc { return s.handleHotspots }},
 	{"GET /api/v1/hotspots/emerging", func(s *Server) http.HandlerFunc { return s.handleHotspotsEmerging }},
 	{"GET /api/v1/hotspots/latest", func(s *Server) http.HandlerFunc { return s.handleHotspotsLatest }},
@@ -49,6 +57,10 @@ var apiRoutes = []route{
 	{"GET /ogc/collections/{id}", func(s *Server) http.HandlerFunc { return s.handleOGCCollection }},
 	{"GET /ogc/collections/{id}/items", func(s *Server) http.HandlerFunc { return s.handleOGCItems }},
 	{"GET /ogc/collections/{id}/items/{featureId}", func(s *Server) http.HandlerFunc { return s.handleOGCItem }},
+
+	// The command-centre page (web/), embedded in the binary.
+	{"GET /{$}", func(s *Server) http.HandlerFunc { return s.handleIndex }},
+	{"GET /assets/{file}", func(s *Server) http.HandlerFunc { return s.handleAsset }},
 }
 
 func (s *Server) routes() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -19,12 +20,22 @@ import (
 type Config struct {
 	// QueryTimeout bounds every database statement a request runs.
 	QueryTimeout time.Duration
+	// Web is the built command-centre page (web.Dist()): index.html and assets/.
+	// Nil or unbuilt, / says how to build it.
+	Web fs.FS
+	// StreamHeartbeat is how often an idle /api/v1/stream gets a keep-alive comment.
+	StreamHeartbeat time.Duration
+	// StreamBuffer is how many messages a stream client may fall behind before it is
+	// dropped (its browser reconnects and replays from Last-Event-ID).
+	StreamBuffer int
+	// StreamWriteTimeout bounds one write to a stream client.
+	StreamWriteTimeout time.Duration
+	// Tiles serves the vector tiles; nil answers the tile routes with 404.
+	Tiles *tiles.Service
 	// Query holds the privacy threshold, polygon limits and grid size bands.
 	Query qry.Config
 	// Hotspots runs hotspot analyses; nil builds one on the pool with defaults.
 	Hotspots *hotspot.Service
-	// Tiles serves the vector tiles; nil answers the tile routes with 404.
-	Tiles *tiles.Service
 }
 
 // Server is onegrid's HTTP handler.
@@ -33,6 +44,8 @@ type Server struct {
 	db  *pgxpool.Pool
 	log *slog.Logger
 	mux *http.ServeMux
+	web *webPage
+	hub *hub // nil without a database
 	q   *qry.Store
 	hot *hotspot.Service
 }
@@ -48,9 +61,36 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if cfg.Hotspots == nil {
 		cfg.Hotspots = hotspot.New(db, hotspot.Config{Log: log})
 	}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = 15 * time.Second
+	}
+	if cfg.StreamBuffer <= 0 {
+		cfg.StreamBuffer = 256
+	}
+	if cfg.StreamWriteTimeout <= 0 {
+		cfg.StreamWriteTimeout = 10 * time.Second
+	}
 	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: qry.New(db, cfg.Query), hot: cfg.Hotspots}
+	page, err := newWebPage(cfg.Web)
+	if err != nil {
+		log.Error("web page unreadable; serving the not-built page", "error", err)
+		page = &webPage{assets: map[string]*webFile{}}
+	}
+	s.web = page
+	if db != nil {
+		s.hub = newHub(db, log, cfg.StreamBuffer)
+	}
 	s.routes()
 	return s
+}
+
+// Close ends long-lived responses (event streams) and the database listener; call
+// it when the HTTP server shuts down (http.Server.RegisterOnShutdown), since
+// Shutdown waits for handlers that would otherwise never return.
+func (s *Server) Close() {
+	if s.hub != nil {
+		s.hub.close()
+	}
 }
 
 // ServeHTTP gives every request an id, recovers from panics and logs the outcome.

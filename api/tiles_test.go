@@ -49,7 +49,7 @@ func tileServer(t *testing.T, cfg tiles.Config) *httptest.Server {
 // client does not decompress, so the tests see exactly what was sent.
 var client = &http.Client{Transport: &http.Transport{DisableCompression: true}}
 
-func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+func getTile(t *testing.T, url string, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -96,7 +96,7 @@ func TestTileBadRequests(t *testing.T) {
 		{"bad filter on tilejson", "/tiles/events.json?status=x", 400, "status: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := get(t, srv.URL+tc.path)
+			resp, body := getTile(t, srv.URL+tc.path)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
 			}
@@ -115,7 +115,7 @@ func TestTileGzipETag(t *testing.T) {
 	srv := tileServer(t, tiles.Config{CacheBytes: 1 << 20})
 	url := srv.URL + tilePath("admin", testcity.Centre, 13)
 
-	resp, gz := get(t, url, "Accept-Encoding", "gzip, deflate, br")
+	resp, gz := getTile(t, url, "Accept-Encoding", "gzip, deflate, br")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("status %d, encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
 	}
@@ -135,7 +135,7 @@ func TestTileGzipETag(t *testing.T) {
 	}
 
 	for _, ae := range []string{"", "identity", "gzip;q=0", "br"} {
-		resp, raw := get(t, url, "Accept-Encoding", ae)
+		resp, raw := getTile(t, url, "Accept-Encoding", ae)
 		if resp.Header.Get("Content-Encoding") != "" {
 			t.Errorf("Accept-Encoding %q: got Content-Encoding %q", ae, resp.Header.Get("Content-Encoding"))
 		}
@@ -147,19 +147,19 @@ func TestTileGzipETag(t *testing.T) {
 		}
 	}
 
-	resp, body := get(t, url, "If-None-Match", etag, "Accept-Encoding", "gzip")
+	resp, body := getTile(t, url, "If-None-Match", etag, "Accept-Encoding", "gzip")
 	if resp.StatusCode != 304 || len(body) != 0 {
 		t.Errorf("If-None-Match: status %d, %d bytes", resp.StatusCode, len(body))
 	}
-	resp, _ = get(t, url, "If-None-Match", `"other", W/`+etag)
+	resp, _ = getTile(t, url, "If-None-Match", `"other", W/`+etag)
 	if resp.StatusCode != 304 {
 		t.Errorf("weak If-None-Match in a list: status %d", resp.StatusCode)
 	}
-	resp, _ = get(t, url, "If-None-Match", `"other"`)
+	resp, _ = getTile(t, url, "If-None-Match", `"other"`)
 	if resp.StatusCode != 200 {
 		t.Errorf("stale If-None-Match: status %d", resp.StatusCode)
 	}
-	resp, _ = get(t, srv.URL+tilePath("events", testcity.Centre, 15))
+	resp, _ = getTile(t, srv.URL+tilePath("events", testcity.Centre, 15))
 	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "must-revalidate") || !strings.Contains(cc, "max-age=10") {
 		t.Errorf("events Cache-Control %q", cc)
 	}
@@ -167,7 +167,7 @@ func TestTileGzipETag(t *testing.T) {
 
 func TestTileTimeout(t *testing.T) {
 	srv := tileServer(t, tiles.Config{Timeout: time.Microsecond})
-	resp, body := get(t, srv.URL+tilePath("admin", testcity.Centre, 13))
+	resp, body := getTile(t, srv.URL+tilePath("admin", testcity.Centre, 13))
 	if resp.StatusCode != 503 || !strings.Contains(string(body), "timeout") {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
@@ -179,7 +179,7 @@ func TestTileTimeout(t *testing.T) {
 func TestTileJSONAndStyle(t *testing.T) {
 	srv := tileServer(t, tiles.Config{})
 	var tj tiles.TileJSON
-	resp, body := get(t, srv.URL+"/tiles/grids.json")
+	resp, body := getTile(t, srv.URL+"/tiles/grids.json")
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
@@ -196,7 +196,7 @@ func TestTileJSONAndStyle(t *testing.T) {
 		t.Errorf("vector_layers %+v", tj.VectorLayers)
 	}
 
-	_, body = get(t, srv.URL+"/tiles/events_h3.json?status=reported&from=2025-01-01")
+	_, body = getTile(t, srv.URL+"/tiles/events_h3.json?status=reported&from=2025-01-01")
 	if err := json.Unmarshal(body, &tj); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestTileJSONAndStyle(t *testing.T) {
 		t.Errorf("filtered tile url %q", tj.Tiles[0])
 	}
 
-	_, body = get(t, srv.URL+"/tiles.json")
+	_, body = getTile(t, srv.URL+"/tiles.json")
 	if err := json.Unmarshal(body, &tj); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestTileJSONAndStyle(t *testing.T) {
 		}
 	}
 
-	resp, body = get(t, srv.URL+"/styles/command-center.json")
+	resp, body = getTile(t, srv.URL+"/styles/command-center.json")
 	if resp.StatusCode != 200 {
 		t.Fatalf("style: %d", resp.StatusCode)
 	}
@@ -279,7 +279,7 @@ func TestOgrinfo(t *testing.T) {
 	} {
 		t.Run(tc.layer, func(t *testing.T) {
 			tl := geo.TileAt(testcity.Centre[0], testcity.Centre[1], tc.z)
-			_, body := get(t, srv.URL+tilePath(tc.layer, testcity.Centre, tc.z))
+			_, body := getTile(t, srv.URL+tilePath(tc.layer, testcity.Centre, tc.z))
 			// GDAL's MVT driver georeferences a file named .../z/x/y.pbf.
 			path := filepath.Join(dir, tc.layer, fmt.Sprint(tl.Z), fmt.Sprint(tl.X), fmt.Sprint(tl.Y)+".pbf")
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

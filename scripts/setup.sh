@@ -11,8 +11,9 @@ for p in postgresql-15 postgresql-contrib postgresql-15-postgis-3; do
   have_pkg "$p" || need+=("$p")
 done
 # GDAL's ogrinfo/ogr2ogr (OGC API and loader comparisons), Chromium for the
-# browser tests, wrk for load benchmarks.
-for p in gdal-bin chromium wrk; do
+# browser tests (with a CJK font so its screenshots show Chinese, not boxes), wrk
+# for load benchmarks.
+for p in gdal-bin chromium fonts-wqy-microhei wrk; do
   have_pkg "$p" || need+=("$p")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)

@@ -23,19 +23,18 @@ type Config struct {
 	LogLevel     string        // ONEGRID_LOG_LEVEL: debug, info, warn, error
 	QueryTimeout time.Duration // ONEGRID_QUERY_TIMEOUT: bound on one request's database work
 
-	MinCount           int     // ONEGRID_MIN_COUNT: privacy threshold of aggregates
-	PolygonMaxVertices int     // ONEGRID_POLYGON_MAX_VERTICES: cap on an uploaded polygon's vertices
-	PolygonMaxAreaKm2  float64 // ONEGRID_POLYGON_MAX_AREA_KM2: cap on an uploaded polygon's area
-	MicroGridBand      string  // ONEGRID_MICRO_GRID_BAND: households and people a micro-grid should have, "50-110/150-330"
-	GridBand           string  // ONEGRID_GRID_BAND: the same for grids ("" = no check)
+	TileCacheMB        int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
+	TileTimeout        time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
+	TileMinHouseholds  int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
+	TileVersionMaxAge  time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
+	TileDBConns        int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
+	MinCount           int           // ONEGRID_MIN_COUNT: privacy threshold of aggregates
+	PolygonMaxVertices int           // ONEGRID_POLYGON_MAX_VERTICES: cap on an uploaded polygon's vertices
+	PolygonMaxAreaKm2  float64       // ONEGRID_POLYGON_MAX_AREA_KM2: cap on an uploaded polygon's area
+	MicroGridBand      string        // ONEGRID_MICRO_GRID_BAND: households and people a micro-grid should have, "50-110/150-330"
+	GridBand           string        // ONEGRID_GRID_BAND: the same for grids ("" = no check)
 	// ONEGRID_HOTSPOT_INTERVAL: how often serve recomputes the standard hotspot set (0 = never)
 	HotspotInterval time.Duration
-
-	TileCacheMB       int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
-	TileTimeout       time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
-	TileMinHouseholds int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
-	TileVersionMaxAge time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
-	TileDBConns       int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
 }
 
 // DefaultDataDir is where the embedded database lives unless told otherwise. Root's
@@ -63,17 +62,17 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.Addr, "addr", env("ONEGRID_ADDR", "localhost:8080"), "HTTP listen address (ONEGRID_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("ONEGRID_LOG_LEVEL", "info"), "log level: debug, info, warn, error (ONEGRID_LOG_LEVEL)")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", envDuration("ONEGRID_QUERY_TIMEOUT", 10*time.Second), "longest a request's database work may take (ONEGRID_QUERY_TIMEOUT)")
+	fs.IntVar(&c.TileCacheMB, "tile-cache-mb", envInt("ONEGRID_TILE_CACHE_MB", 256), "in-memory tile cache size in MB of gzipped tiles; 0 turns it off (ONEGRID_TILE_CACHE_MB)")
+	fs.DurationVar(&c.TileTimeout, "tile-timeout", envDuration("ONEGRID_TILE_TIMEOUT", 5*time.Second), "longest one tile may take to render before the client gets 503 (ONEGRID_TILE_TIMEOUT)")
+	fs.IntVar(&c.TileMinHouseholds, "tile-min-households", envInt("ONEGRID_TILE_MIN_HOUSEHOLDS", 5), "H3 cells (and tag counts) with fewer households are left out of households_h3 tiles (ONEGRID_TILE_MIN_HOUSEHOLDS)")
+	fs.DurationVar(&c.TileVersionMaxAge, "tile-version-max-age", envDuration("ONEGRID_TILE_VERSION_MAX_AGE", 0), "how long a read of the tile layer versions is trusted; 0 checks per request so no tile predates a committed write (ONEGRID_TILE_VERSION_MAX_AGE)")
+	fs.IntVar(&c.TileDBConns, "tile-db-conns", envInt("ONEGRID_TILE_DB_CONNS", 0), "connections in the tile pool; 0 = max(4, CPUs) (ONEGRID_TILE_DB_CONNS)")
 	fs.IntVar(&c.MinCount, "min-count", envInt("ONEGRID_MIN_COUNT", 5), "aggregates suppress groups with fewer households (or events) than this (ONEGRID_MIN_COUNT)")
 	fs.IntVar(&c.PolygonMaxVertices, "polygon-max-vertices", envInt("ONEGRID_POLYGON_MAX_VERTICES", 10000), "most vertices an uploaded polygon may have (ONEGRID_POLYGON_MAX_VERTICES)")
 	fs.Float64Var(&c.PolygonMaxAreaKm2, "polygon-max-area-km2", envFloat("ONEGRID_POLYGON_MAX_AREA_KM2", 2500), "largest area in km² an uploaded polygon may cover (ONEGRID_POLYGON_MAX_AREA_KM2)")
 	fs.StringVar(&c.MicroGridBand, "micro-grid-band", env("ONEGRID_MICRO_GRID_BAND", "50-110/150-330"), "households/people band of a micro-grid, min-max/min-max (ONEGRID_MICRO_GRID_BAND)")
 	fs.StringVar(&c.GridBand, "grid-band", env("ONEGRID_GRID_BAND", ""), "households/people band of a grid, min-max/min-max; empty for none (ONEGRID_GRID_BAND)")
 	fs.DurationVar(&c.HotspotInterval, "hotspot-interval", envDuration("ONEGRID_HOTSPOT_INTERVAL", 5*time.Minute), "how often serve recomputes the standard hotspot analyses; 0 disables (ONEGRID_HOTSPOT_INTERVAL)")
-	fs.IntVar(&c.TileCacheMB, "tile-cache-mb", envInt("ONEGRID_TILE_CACHE_MB", 256), "in-memory tile cache size in MB of gzipped tiles; 0 turns it off (ONEGRID_TILE_CACHE_MB)")
-	fs.DurationVar(&c.TileTimeout, "tile-timeout", envDuration("ONEGRID_TILE_TIMEOUT", 5*time.Second), "longest one tile may take to render before the client gets 503 (ONEGRID_TILE_TIMEOUT)")
-	fs.IntVar(&c.TileMinHouseholds, "tile-min-households", envInt("ONEGRID_TILE_MIN_HOUSEHOLDS", 5), "H3 cells (and tag counts) with fewer households are left out of households_h3 tiles (ONEGRID_TILE_MIN_HOUSEHOLDS)")
-	fs.DurationVar(&c.TileVersionMaxAge, "tile-version-max-age", envDuration("ONEGRID_TILE_VERSION_MAX_AGE", 0), "how long a read of the tile layer versions is trusted; 0 checks per request so no tile predates a committed write (ONEGRID_TILE_VERSION_MAX_AGE)")
-	fs.IntVar(&c.TileDBConns, "tile-db-conns", envInt("ONEGRID_TILE_DB_CONNS", 0), "connections in the tile pool; 0 = max(4, CPUs) (ONEGRID_TILE_DB_CONNS)")
 	return fs
 }
 
@@ -83,6 +82,18 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	}
 	if c.DBPort <= 0 || c.DBPort > 65535 {
 		return fmt.Errorf("--db-port %d: must be 1..65535", c.DBPort)
+	}
+	if c.TileCacheMB < 0 {
+		return fmt.Errorf("--tile-cache-mb %d: must be 0 or more", c.TileCacheMB)
+	}
+	if c.TileTimeout <= 0 {
+		return fmt.Errorf("--tile-timeout %s: must be positive", c.TileTimeout)
+	}
+	if c.TileMinHouseholds < 1 {
+		return fmt.Errorf("--tile-min-households %d: must be at least 1", c.TileMinHouseholds)
+	}
+	if c.TileDBConns < 0 {
+		return fmt.Errorf("--tile-db-conns %d: must be 0 or more", c.TileDBConns)
 	}
 	if c.MinCount < 1 {
 		return fmt.Errorf("--min-count %d: must be at least 1", c.MinCount)
@@ -99,18 +110,6 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	}
 	if c.HotspotInterval < 0 || (c.HotspotInterval > 0 && c.HotspotInterval < 10*time.Second) {
 		return fmt.Errorf("--hotspot-interval %v: must be 0 (off) or at least 10s", c.HotspotInterval)
-	}
-	if c.TileCacheMB < 0 {
-		return fmt.Errorf("--tile-cache-mb %d: must be 0 or more", c.TileCacheMB)
-	}
-	if c.TileTimeout <= 0 {
-		return fmt.Errorf("--tile-timeout %s: must be positive", c.TileTimeout)
-	}
-	if c.TileMinHouseholds < 1 {
-		return fmt.Errorf("--tile-min-households %d: must be at least 1", c.TileMinHouseholds)
-	}
-	if c.TileDBConns < 0 {
-		return fmt.Errorf("--tile-db-conns %d: must be 0 or more", c.TileDBConns)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/onegrid/onegrid/api"
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/tiles"
+	"github.com/onegrid/onegrid/web"
 )
 
 func init() { commands["serve"] = runServe }
@@ -43,13 +44,19 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Hotspots: hot, Tiles: ts}, db, m.Log)
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Tiles: ts, Web: web.Dist(), Hotspots: hot}, db, m.Log)
+	if !web.Built() {
+		m.Log.Warn("the command-centre page is not built: / says so; run make web and rebuild")
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	// Shutdown waits for handlers; event streams end only when told to.
+	srv.RegisterOnShutdown(handler.Close)
+	defer handler.Close()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	m.Log.Info("serving", "url", "http://"+ln.Addr().String())

@@ -1,0 +1,58 @@
+// Key figures of a unit (or the whole area) for the panel: households, people and
+// tagged people from POST /api/v1/aggregates (privacy-suppressed: a small group
+// shows "—"), events and the closed-on-time share in the time window from the same,
+// and open/overdue from GET /api/v1/events/summary, which the aggregates lack.
+import * as api from './api.js';
+
+const OPEN = ['reported', 'dispatched', 'handling'];
+
+/**
+ * Figures for sel ({level, code}; null: the whole area) under filters {from, to,
+ * category, severity}. Each figure is a number, or null when not available or
+ * suppressed. tags are the household tags in use.
+ */
+export async function kpisFor(sel, f, tags, signal) {
+  const groupBy = sel ? sel.level : 'district';
+  const key = sel?.code;
+  const ev = { from: f.from, to: f.to };
+  if (f.category) ev.category = f.category;
+  if (f.severity) ev.severity = [f.severity];
+  const agg = (metric, extra = {}) =>
+    api.aggregates({ group_by: groupBy, metric, ...extra }, signal).then((r) => pick(r, key), () => null);
+  const sq = new URLSearchParams({ from: f.from, to: f.to });
+  if (sel) sq.set('unit', sel.code);
+  if (f.category) sq.set('category', f.category);
+  if (f.severity) sq.set('severity', f.severity);
+  const [households, people, events, onTime, summary, ...tagged] = await Promise.all([
+    agg('households'),
+    agg('people'),
+    agg('events', ev),
+    agg('closed_on_time_share', ev),
+    api.getJSON(`/api/v1/events/summary?${sq}`, signal).catch(() => null),
+    ...tags.map((tag) => agg('tagged_people', { tag })),
+  ]);
+  let taggedSum = null;
+  if (tags.length && tagged.every((v) => v != null)) taggedSum = tagged.reduce((a, b) => a + b, 0);
+  return {
+    households, people, events: events ?? summary?.events ?? null,
+    tagged_people: taggedSum,
+    open: summary?.open ?? null,
+    overdue: summary?.overdue ?? null,
+    closed_on_time: onTime,
+  };
+}
+
+/** The value for key in an aggregate answer (null key: the sum over all groups). */
+function pick(r, key) {
+  if (!r?.groups) return null;
+  if (key != null) {
+    const g = r.groups.find((x) => x.key === key);
+    return g && !g.suppressed ? g.value : null;
+  }
+  // Whole area: counts add up; a share is only exact for one group.
+  if (r.groups.some((g) => g.suppressed)) return null;
+  if (r.metric === 'closed_on_time_share' || r.metric === 'median_close_hours' || r.metric === 'events_per_1000_households') {
+    return r.groups.length === 1 ? r.groups[0].value : null;
+  }
+  return r.groups.reduce((a, g) => a + (g.value ?? 0), 0);
+}

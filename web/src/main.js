@@ -1,0 +1,494 @@
+// The command-centre page: wires the map, the panel, the filters and the live
+// stream together. State lives here; map.js and panel.js only draw.
+import './app.css';
+import maplibregl from 'maplibre-gl';
+import * as api from './api.js';
+import { createMap, LAYERS } from './map.js';
+import * as panel from './panel.js';
+import { kpisFor } from './kpis.js';
+import { t, setLang, getLang, applyI18n, onLangChange, dateTime } from './i18n.js';
+
+const LEVELS = ['district', 'street', 'community', 'grid', 'micro_grid'];
+
+const state = {
+  preset: '30d',
+  customFrom: '', // yyyy-mm-dd, China time
+  customTo: '',
+  category: '',
+  severity: '',
+  chain: [], // selected unit and its ancestors: [{level, code, name}], root first
+  visible: new Set(LAYERS.filter((l) => l.on).map((l) => l.key)),
+};
+
+const app = {
+  state, map: null, ctl: null, cats: new Map(), units: new Map(), districts: 0, tags: [],
+  ready: false, streamOpen: false, kpis: null, kpiRequest: null, eventsSeen: 0,
+  metrics: { navigationStart: 0 },
+};
+window.__onegrid = app;
+
+// ---- time window and filters ----
+
+const DAY = 86400e3;
+/** Midnight (China time, UTC+8) of the day containing d. */
+function cstMidnight(d) {
+  const shifted = new Date(d.getTime() + 8 * 3600e3);
+  return new Date(Date.UTC(shifted.getUTCFullYear(), shifted.getUTCMonth(), shifted.getUTCDate()) - 8 * 3600e3);
+}
+function cstDate(s) { return new Date(s + 'T00:00:00+08:00'); }
+const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The window [from, to) of the current preset. A live window ends a minute from now, so refreshed tiles have new URLs and include what just arrived. */
+export function windowRange() {
+  const now = new Date();
+  const end = new Date(Math.ceil(now.getTime() / 1000) * 1000 + 60e3);
+  switch (state.preset) {
+    case 'today': return { from: cstMidnight(now), to: end };
+    case '7d': return { from: new Date(now - 7 * DAY), to: end };
+    case 'custom': {
+      const from = state.customFrom ? cstDate(state.customFrom) : new Date(now - 30 * DAY);
+      const to = state.customTo ? new Date(cstDate(state.customTo).getTime() + DAY) : end;
+      return { from, to: to > from ? to : new Date(from.getTime() + DAY) };
+    }
+    default: return { from: new Date(now - 30 * DAY), to: end };
+  }
+}
+
+/** The event filter as tile query parameters. */
+function eventQuery() {
+  const w = windowRange();
+  const q = new URLSearchParams({ from: iso(w.from), to: iso(w.to) });
+  if (state.category) q.set('category', state.category);
+  return q.toString();
+}
+
+function filtersChanged() {
+  app.ctl?.setEventQuery(eventQuery());
+  app.ctl?.setSeverity(state.severity);
+  loadHotspots();
+  loadKpis();
+}
+
+/** Runs the hotspot analysis for the window and category when its layer is on. */
+async function loadHotspots() {
+  if (!state.visible.has('hotspots') || !app.ctl) return;
+  const w = windowRange();
+  const q = new URLSearchParams({ format: 'geojson', from: iso(w.from), to: iso(new Date(Math.min(w.to, Date.now()))) });
+  if (state.category) q.set('category', state.category);
+  const fc = await api.getJSON(`/api/v1/hotspots?${q}`).catch((err) => { console.warn('hotspots:', err.message); return undefined; });
+  if (fc === null) { // the server has no hotspot service: drop the toggle
+    app.ctl.available.delete('hotspots');
+    state.visible.delete('hotspots');
+    renderLayerList();
+    return;
+  }
+  if (fc) app.ctl.setHotspots(fc);
+}
+
+// ---- selection and drill-down ----
+
+/** unit prefix of a code: what every code inside the unit starts with. */
+function prefixOf(u) {
+  if (u.level === 'district') return u.code.slice(0, 6);
+  if (u.level === 'street') return u.code.slice(0, 9);
+  return u.code;
+}
+
+function unitName(code, level, fallback) {
+  return app.units.get(code)?.name ?? fallback ?? code;
+}
+
+/** The chain of units at a clicked point, from the rendered admin and grid features. */
+function chainAt(features) {
+  let deepest = null;
+  for (const f of features) {
+    const p = f.properties;
+    if (!p.code) continue;
+    if (f.layer.id === 'grids-fill' && (!deepest || p.code.length > deepest.code.length)) deepest = { code: p.code, level: p.level, name: p.name, parent: p.parent_code };
+    if (f.layer.id === 'admin-fill' && !deepest) deepest = { code: p.code, level: p.level, name: p.name };
+  }
+  if (!deepest) return [];
+  const c = deepest.code;
+  const chain = [];
+  const district = c.slice(0, 6) + '000000';
+  chain.push({ level: 'district', code: district, name: unitName(district) });
+  if (deepest.level !== 'district') {
+    const street = c.slice(0, 9) + '000';
+    chain.push({ level: 'street', code: street, name: unitName(street) });
+  }
+  if (['community', 'grid', 'micro_grid'].includes(deepest.level)) {
+    const comm = c.slice(0, 12);
+    chain.push({ level: 'community', code: comm, name: unitName(comm) });
+  }
+  if (deepest.level === 'grid') chain.push({ level: 'grid', code: c, name: deepest.name || c });
+  if (deepest.level === 'micro_grid') {
+    const grid = deepest.parent || c.slice(0, -2);
+    const gf = features.find((f) => f.layer.id === 'grids-fill' && f.properties.code === grid);
+    chain.push({ level: 'grid', code: grid, name: gf?.properties.name || grid });
+    chain.push({ level: 'micro_grid', code: c, name: deepest.name || c });
+  }
+  return chain;
+}
+
+/** Depth of the first selectable level: the district is skipped when it is the whole area. */
+const minDepth = () => (app.districts === 1 ? 2 : 1);
+
+function drill(features) {
+  const at = chainAt(features);
+  if (!at.length) return;
+  const cur = state.chain;
+  let depth;
+  const inside = cur.length && at[cur.length - 1]?.code === cur[cur.length - 1].code;
+  if (!cur.length) depth = minDepth();
+  else if (inside) depth = cur.length + 1; // one level down
+  else depth = cur.length; // a neighbour at the same level
+  depth = Math.min(Math.max(depth, minDepth()), at.length);
+  select(at.slice(0, depth), true);
+}
+
+/** The breadcrumb: the district is left out where it is the whole area (the root). */
+function renderBreadcrumb() {
+  const skip = minDepth() - 1;
+  const chain = state.chain;
+  // Where one district is the whole area, the root carries its name.
+  const root = skip ? [...app.units.values()].find((u) => u.level === 'district')?.name : '';
+  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true), root);
+}
+
+/** Selects the last unit of chain ([] = whole area) and fits the map to it. */
+function select(chain, fit) {
+  state.chain = chain;
+  const sel = chain[chain.length - 1] ?? null;
+  app.ctl.highlight(sel, sel && prefixOf(sel));
+  renderBreadcrumb();
+  panel.hideDetails();
+  if (sel && (sel.level === 'grid' || sel.level === 'micro_grid') && sel.name === sel.code) {
+    // Tiles at this zoom may hold only the grid's micro-grids: ask for its name.
+    api.gridLoad(sel.code, '').then((g) => {
+      if (g?.name && state.chain[state.chain.length - 1] === sel) { sel.name = g.name; renderBreadcrumb(); }
+    }).catch(() => {});
+  }
+  if (fit) {
+    const b = sel ? app.ctl.boundsOf(prefixOf(sel), sel.level === 'grid' || sel.level === 'micro_grid') : app.bounds;
+    if (b) app.ctl.fit(b);
+  }
+  loadKpis();
+}
+
+// ---- figures ----
+
+async function loadKpis() {
+  app.kpiRequest?.abort();
+  const ctrl = new AbortController();
+  app.kpiRequest = ctrl;
+  app.kpisFor = null;
+  panel.renderKpis(undefined);
+  const sel = state.chain[state.chain.length - 1] ?? null;
+  const w = windowRange();
+  app.kpiWindow = { from: iso(w.from), to: iso(w.to) };
+  const day = (d) => new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
+  document.getElementById('scope-window').textContent = `${t('windowLabel')} ${day(w.from)} — ${day(new Date(Math.min(w.to, Date.now())))}`;
+  try {
+    const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal);
+    if (ctrl.signal.aborted) return;
+    app.kpis = k;
+    app.kpisFor = sel?.code ?? '';
+    k.note = Object.values(k).some((v) => v === null) ? t('suppressedNote') : '';
+    panel.renderKpis(k, k.note);
+  } catch (err) {
+    if (err.name === 'AbortError') return;
+    console.warn('figures:', err.message);
+    app.kpis = null;
+    panel.renderKpis({}, t('errorLoad'));
+  }
+}
+
+// ---- clicks: events, buildings, units ----
+
+function showEvent(p) {
+  panel.renderDetails(`${t('eventDetails')} #${p.id ?? ''}`, panel.eventRows(p, app.cats), 'event');
+}
+
+async function showBuilding(id) {
+  const b = await api.getJSON(`/api/v1/buildings/${id}`).catch(() => null);
+  if (!b) return;
+  panel.renderDetails(t('building'), [
+    [t('address'), b.address],
+    [t('householdsHere'), b.households],
+    [t('floors'), b.floors],
+    [t('use'), b.use ? t('use_' + b.use) : null],
+    [t('grid'), b.grid_code],
+  ], 'building');
+}
+
+function onClick(ev) {
+  const map = app.map;
+  const ids = ['live-circle', 'ev-circle', 'bld-fill', 'grids-fill', 'admin-fill'].filter((id) => map.getLayer(id));
+  const feats = map.queryRenderedFeatures(ev.point, { layers: ids });
+  const e = feats.find((f) => f.layer.id === 'ev-circle' || f.layer.id === 'live-circle');
+  if (e) return showEvent({ id: e.id ?? e.properties.id, ...e.properties });
+  const b = feats.find((f) => f.layer.id === 'bld-fill');
+  if (b && (b.id ?? b.properties.id)) {
+    const inside = state.chain.length >= 3; // buildings answer once a community is in view
+    if (inside || map.getZoom() >= 16) return showBuilding(b.id ?? b.properties.id);
+  }
+  drill(feats);
+}
+
+// ---- tooltip ----
+
+function tooltip(ev) {
+  const map = app.map;
+  const tip = document.getElementById('tooltip');
+  const ids = ['live-circle', 'ev-circle', 'grids-fill', 'admin-fill'].filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
+  const f = map.queryRenderedFeatures(ev.point, { layers: ids })[0];
+  if (!f) { tip.hidden = true; map.getCanvas().style.cursor = ''; return; }
+  map.getCanvas().style.cursor = 'pointer';
+  const p = f.properties;
+  let text;
+  if (f.layer.id.includes('circle')) text = `${panel.categoryName(app.cats, p.category ?? p.category_code)} · ${t('sev_' + p.severity)}`;
+  else {
+    const name = p.level === 'grid' || p.level === 'micro_grid' ? (p.name || p.code) : unitName(p.code, p.level, p.name);
+    text = `${name} · ${t('households')} ${p.households ?? '—'} · ${t('open')} ${p.open_events ?? '—'}`;
+  }
+  tip.textContent = text;
+  tip.style.left = ev.point.x + 14 + 'px';
+  tip.style.top = ev.point.y + 14 + 'px';
+  tip.hidden = false;
+}
+
+// ---- search ----
+
+let searchTimer = 0;
+let searchAbort = null;
+let marker = null;
+
+function flyToPoint(lon, lat, label) {
+  marker?.remove();
+  const m = document.createElement('div');
+  m.className = 'pin';
+  m.title = label ?? '';
+  marker = new maplibregl.Marker({ element: m }).setLngLat([lon, lat]).addTo(app.map);
+  app.map.flyTo({ center: [lon, lat], zoom: 17, duration: 900 });
+}
+
+async function search(q) {
+  searchAbort?.abort();
+  q = q.trim();
+  if (!q) return panel.renderSearch([]);
+  const hits = [];
+  // A standard code: an admin unit, or a grid (whose community we can fit to first).
+  if (/^[0-9]{6,20}$/.test(q)) {
+    for (const [code, u] of app.units) {
+      if (code.startsWith(q) && hits.length < 5) hits.push({ label: u.name, sub: `${t('lvl_' + u.level)} · ${code}`, onPick: () => pickCode(code) });
+    }
+    if (q.length > 12) hits.push({ label: q, sub: t('gridCode'), onPick: () => pickCode(q) });
+  }
+  panel.renderSearch(hits, hits.length ? null : t('searching'));
+  const ctrl = new AbortController();
+  searchAbort = ctrl;
+  try {
+    const found = await api.searchAddresses(q, ctrl.signal);
+    for (const h of found) {
+      const a = h.address ?? h;
+      const lon = a.lon ?? a.geometry?.coordinates?.[0];
+      const lat = a.lat ?? a.geometry?.coordinates?.[1];
+      if (lon == null) continue;
+      hits.push({ label: a.text ?? a.full_text ?? a.properties?.text, sub: h.matched && h.matched !== a.text ? h.matched : a.code,
+        onPick: () => { panel.renderSearch([]); flyToPoint(lon, lat, a.text); } });
+    }
+  } catch (err) {
+    if (err.name === 'AbortError') return;
+  }
+  panel.renderSearch(hits, hits.length ? null : t('noResults'));
+}
+
+/** Selects a unit by code (admin or grid) and fits to it. */
+function pickCode(code) {
+  panel.renderSearch([]);
+  const chain = [];
+  const levels = [['district', 6, '000000'], ['street', 9, '000'], ['community', 12, '']];
+  for (const [level, n, pad] of levels) {
+    if (code.length < n && level !== 'district') break;
+    const c = code.slice(0, n) + pad;
+    if (!app.units.has(c)) break;
+    chain.push({ level, code: c, name: unitName(c) });
+    if (c === code) break;
+  }
+  if (code.length > 12) chain.push({ level: 'grid', code, name: code });
+  const skip = app.districts === 1 ? 1 : 0;
+  if (chain.length <= skip) return;
+  select(chain.slice(0), true);
+  if (code.length > 12) {
+    // Fit to the community first; once the grid's features load, fit to the grid.
+    const comm = chain.find((u) => u.level === 'community');
+    const b = comm && app.ctl.boundsOf(comm.code, false);
+    if (b) app.ctl.fit(b);
+    app.map.once('idle', () => { const g = app.ctl.boundsOf(code, true); if (g) app.ctl.fit(g); });
+  }
+}
+
+// ---- live ----
+
+let refreshTimer = 0;
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => { app.ctl.setEventQuery(eventQuery()); loadKpis(); }, 1500);
+}
+
+function startStream() {
+  const live = document.getElementById('live');
+  panel.feedEmpty();
+  api.stream({
+    state(open) {
+      app.streamOpen = open;
+      live.classList.toggle('off', !open);
+      live.title = open ? t('liveTitle') : t('liveOff');
+    },
+    event(e) {
+      app.eventsSeen++;
+      panel.feedAdd(e, app.cats, (ev) => {
+        app.map.flyTo({ center: [ev.lon, ev.lat], zoom: Math.max(app.map.getZoom(), 16) });
+        showEvent(ev);
+      });
+      app.ctl.addLive(e);
+      scheduleRefresh();
+    },
+    changed: scheduleRefresh,
+    alert(a) {
+      panel.feedAlert(a, (x) => {
+        state.visible.add('hotspots');
+        app.ctl.setVisible('hotspots', true);
+        renderLayerList();
+        loadHotspots();
+      });
+      if (state.visible.has('hotspots')) loadHotspots();
+    },
+  });
+}
+
+// ---- controls ----
+
+function wireControls() {
+  const buttons = document.querySelectorAll('#window-buttons button');
+  const mark = () => buttons.forEach((b) => b.classList.toggle('on', b.dataset.window === state.preset));
+  mark();
+  const custom = document.getElementById('custom-window');
+  const fromEl = document.getElementById('from-date');
+  const toEl = document.getElementById('to-date');
+  buttons.forEach((b) => b.addEventListener('click', () => {
+    state.preset = b.dataset.window;
+    custom.hidden = state.preset !== 'custom';
+    if (state.preset === 'custom' && !fromEl.value) {
+      const w = windowRange();
+      fromEl.value = new Date(w.from.getTime() + 8 * 3600e3).toISOString().slice(0, 10);
+      toEl.value = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+      state.customFrom = fromEl.value; state.customTo = toEl.value;
+    }
+    mark();
+    filtersChanged();
+  }));
+  for (const inp of [fromEl, toEl]) inp.addEventListener('change', () => {
+    state.customFrom = fromEl.value; state.customTo = toEl.value; filtersChanged();
+  });
+  document.getElementById('category').addEventListener('change', (e) => { state.category = e.target.value; filtersChanged(); });
+  document.getElementById('severity').addEventListener('change', (e) => { state.severity = e.target.value; filtersChanged(); });
+  document.getElementById('lang').addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
+  const input = document.getElementById('search-input');
+  input.addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(() => search(input.value), 250); });
+  document.getElementById('search').addEventListener('submit', (e) => { e.preventDefault(); search(input.value); });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      panel.renderSearch([]);
+      if (!document.getElementById('details').hidden) panel.hideDetails();
+      else if (state.chain.length >= minDepth()) select(state.chain.length > minDepth() ? state.chain.slice(0, -1) : [], true);
+    }
+  });
+  const clock = document.getElementById('clock');
+  const tick = () => { clock.textContent = dateTime(new Date()); };
+  tick();
+  setInterval(tick, 10e3);
+}
+
+function fillCategories() {
+  const sel = document.getElementById('category');
+  const keep = sel.value;
+  sel.replaceChildren(sel.options[0]);
+  for (const c of app.cats.values()) {
+    if (c.level > 2) continue;
+    const o = document.createElement('option');
+    o.value = c.code;
+    o.textContent = (c.level === 2 ? '\u3000' : '') + panel.categoryName(app.cats, c.code);
+    sel.append(o);
+  }
+  sel.value = keep;
+}
+
+function unitLabel(p) {
+  const name = p.level === 'grid' || p.level === 'micro_grid' ? (p.name || p.code) : unitName(p.code, p.level, p.name);
+  return name;
+}
+
+function relabel() {
+  document.getElementById('lang').textContent = getLang() === 'zh' ? 'EN' : '中文';
+  fillCategories();
+  panel.renderLegend();
+  renderBreadcrumb();
+  renderLayerList();
+  panel.renderKpis(app.kpis ?? undefined, app.kpis?.note);
+  panel.hideDetails();
+}
+
+function renderLayerList() {
+  panel.renderLayers(LAYERS.map((l) => ({ key: l.key, available: app.ctl?.available.has(l.key) })), state.visible, toggleLayer);
+}
+
+function toggleLayer(key, on) {
+  if (on) state.visible.add(key); else state.visible.delete(key);
+  app.ctl.setVisible(key, on);
+  if (key === 'hotspots' && on) loadHotspots();
+}
+
+// ---- boot ----
+
+async function boot() {
+  app.metrics.bootMs = performance.now();
+  applyI18n(document);
+  wireControls();
+  const overviewP = api.getJSON('/api/v1/overview').catch(() => null);
+  const tilesP = api.tileLayers().catch(() => new Map());
+  app.ctl = createMap('map', Promise.all([overviewP, tilesP]).then(([o, tiles]) => ({
+    tiles, bounds: o?.bounds ?? tiles.bounds, eventQuery: eventQuery(),
+  })));
+  app.map = app.ctl.map;
+  app.map.on('error', (e) => {
+    // A tile that fails is retried by the next view change; say which one.
+    console.error('map:', e.error?.message ?? String(e.error), e.error?.status ?? '', e.error?.url ?? '', e.sourceId ?? '');
+  });
+  const overview = await overviewP;
+  app.metrics.dataMs = performance.now();
+  for (const c of overview?.categories ?? []) app.cats.set(c.code, c);
+  for (const u of overview?.units ?? []) app.units.set(u.code, u);
+  app.districts = (overview?.units ?? []).filter((u) => u.level === 'district').length;
+  app.tags = overview?.tags ?? [];
+  const b = overview?.bounds ?? (await tilesP).bounds;
+  app.bounds = b ? [[b[0], b[1]], [b[2], b[3]]] : null;
+  await app.ctl.ready;
+  app.metrics.layersMs = performance.now();
+  // Figures and the live stream wait for the first full map: the browser has six
+  // connections to the server, and the tiles should have them first.
+  app.map.once('idle', () => {
+    app.metrics.firstIdleMs = performance.now();
+    app.ready = true;
+    loadKpis();
+    startStream();
+  });
+  app.ctl.setLabelText(unitLabel);
+  app.map.on('click', onClick);
+  app.map.on('mousemove', tooltip);
+  app.map.on('mouseout', () => { document.getElementById('tooltip').hidden = true; });
+  onLangChange(relabel);
+  relabel();
+}
+
+boot();
