@@ -19,6 +19,10 @@ type eventSummary struct {
 	Events  int64     `json:"events"`  // reported in [from, to)
 	Open    int64     `json:"open"`    // of those, reported, dispatched or handling
 	Overdue int64     `json:"overdue"` // of those, open and past their deadline now
+	// ClosedOnTimeShare is the share of events closed by their deadline among those
+	// closed with one; null when fewer than the suppression threshold were, as in
+	// the aggregates' closed_on_time_share.
+	ClosedOnTimeShare *float64 `json:"closed_on_time_share"`
 }
 
 // eventSummarySQL counts events in the window whose grid (or, outside every grid,
@@ -26,7 +30,9 @@ type eventSummary struct {
 const eventSummarySQL = `
 SELECT count(*),
        count(*) FILTER (WHERE status IN ('reported', 'dispatched', 'handling')),
-       count(*) FILTER (WHERE status IN ('reported', 'dispatched', 'handling') AND deadline < now())
+       count(*) FILTER (WHERE status IN ('reported', 'dispatched', 'handling') AND deadline < now()),
+       count(*) FILTER (WHERE closed_at IS NOT NULL AND deadline IS NOT NULL),
+       count(*) FILTER (WHERE closed_at IS NOT NULL AND deadline IS NOT NULL AND closed_at <= deadline)
 FROM event
 WHERE reported_at >= $1 AND reported_at < $2
   AND ($3 = '' OR coalesce(grid_code, admin_code) LIKE $3 || '%')
@@ -72,10 +78,15 @@ func (s *Server) handleEventSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
+	var due, onTime int64
 	if err := s.db.QueryRow(ctx, eventSummarySQL, win.From, win.To, prefix, category, sev).
-		Scan(&out.Events, &out.Open, &out.Overdue); err != nil {
+		Scan(&out.Events, &out.Open, &out.Overdue, &due, &onTime); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if due > 0 && due >= int64(s.q.Config().MinCount) {
+		share := float64(onTime) / float64(due)
+		out.ClosedOnTimeShare = &share
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, out)

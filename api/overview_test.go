@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"strconv"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestBuildingAndEventSummary(t *testing.T) {
 			if code := getJSON(t, ts, "/api/v1/events/summary"+qs("unit", unit, "from", from, "to", to, "severity", "general,urgent"), &s); code != 200 {
 				t.Fatalf("status %d", code)
 			}
-			var events, open, overdue int64
+			var events, open, overdue, due, onTime int64
 			f, tt := mustTime(from), mustTime(to)
 			for _, e := range city.Events {
 				prefix := unitPrefix(unit)
@@ -88,6 +89,12 @@ func TestBuildingAndEventSummary(t *testing.T) {
 					continue
 				}
 				events++
+				if e.ClosedAt != nil {
+					due++ // every fixture event has a deadline
+					if !e.ClosedAt.After(e.Deadline) {
+						onTime++
+					}
+				}
 				if e.Open() {
 					open++
 					if e.Deadline.Before(time.Now()) {
@@ -97,6 +104,12 @@ func TestBuildingAndEventSummary(t *testing.T) {
 			}
 			if s.Events != events || s.Open != open || s.Overdue != overdue {
 				t.Errorf("summary %+v, want events %d open %d overdue %d", s, events, open, overdue)
+			}
+			switch {
+			case due < 5 && s.ClosedOnTimeShare != nil:
+				t.Errorf("closed-on-time share %v over %d closed events, want suppressed", *s.ClosedOnTimeShare, due)
+			case due >= 5 && (s.ClosedOnTimeShare == nil || math.Abs(*s.ClosedOnTimeShare-float64(onTime)/float64(due)) > 1e-12):
+				t.Errorf("closed-on-time share %v, want %d/%d", s.ClosedOnTimeShare, onTime, due)
 			}
 		})
 	}

@@ -38,7 +38,9 @@ export async function kpisFor(sel, f, tags, signal) {
     tagged_people: taggedSum,
     open: summary?.open ?? null,
     overdue: summary?.overdue ?? null,
-    closed_on_time: onTime,
+    // Whole area over several districts: the aggregates give a share per group, the
+    // summary the exact share over all of them.
+    closed_on_time: onTime ?? summary?.closed_on_time_share ?? null,
   };
 }
 

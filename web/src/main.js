@@ -461,6 +461,7 @@ async function boot() {
     tiles, bounds: o?.bounds ?? tiles.bounds, eventQuery: eventQuery(),
   })));
   app.map = app.ctl.map;
+  app.ctl.onDensityScale = panel.setDensityRange;
   app.map.on('error', (e) => {
     // A tile that fails is retried by the next view change; say which one.
     console.error('map:', e.error?.message ?? String(e.error), e.error?.status ?? '', e.error?.url ?? '', e.sourceId ?? '');

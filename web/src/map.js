@@ -23,6 +23,21 @@ const inside = (prefix) => ['==', ['slice', ['coalesce', ['get', 'code'], ''], 0
 const SEV_COLOR = ['match', ['get', 'severity'], 'urgent', '#ff4d4f', 'important', '#ffa940', '#fadb14'];
 const OPEN = ['match', ['get', 'status'], ['reported', 'dispatched', 'handling'], true, false];
 
+/**
+ * Colour stops for event density from the cells in view: the 25th, 60th, 85th and
+ * 98th percentiles of their counts, strictly increasing; null with too few cells.
+ */
+export function densityRamp(map) {
+  if (!map.getLayer('eh3-fill') || map.getLayoutProperty('eh3-fill', 'visibility') === 'none') return null;
+  const vals = map.queryRenderedFeatures({ layers: ['eh3-fill'] })
+    .map((f) => f.properties.events).filter((v) => v > 0).sort((a, b) => a - b);
+  if (vals.length < 4) return null;
+  const q = (p) => vals[Math.floor(p * (vals.length - 1))];
+  const stops = [Math.max(1, q(0.25))];
+  for (const p of [0.6, 0.85, 0.98]) stops.push(Math.max(stops[stops.length - 1] + 1, q(p)));
+  return stops;
+}
+
 /** The MapLibre layers drawn for each switchable layer (source-layer = tile layer). */
 function styleLayers(key) {
   switch (key) {
@@ -267,6 +282,17 @@ export function createMap(container, data) {
     }
   };
   map.on('idle', updateLabels);
+  // Event density is coloured relative to what is in view: absolute stops that suit
+  // a street at z14 turn a whole city at z9 (cells 300 times larger) one flat red.
+  let densityStops = '';
+  map.on('idle', () => {
+    const stops = densityRamp(map);
+    if (!stops || stops.join() === densityStops) return;
+    densityStops = stops.join();
+    map.setPaintProperty('eh3-fill', 'fill-color', ['interpolate', ['linear'], ['get', 'events'],
+      stops[0], '#2b5d8c', stops[1], '#d4a017', stops[2], '#f06d2c', stops[3], '#e8213a']);
+    ctl.onDensityScale?.(stops[0], stops[3]);
+  });
   /** Sets how a label reads from its feature's properties, and redraws labels. */
   ctl.setLabelText = (f) => {
     labelText = f;

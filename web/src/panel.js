@@ -52,7 +52,9 @@ export function renderKpis(k, note) {
     else if (key === 'closed_on_time') text = num(v * 100, digits) + '%';
     else text = num(v, digits);
     const warn = (key === 'overdue' && v > 0) ? 'warn' : (key === 'open' && v > 0 ? 'info' : null);
-    box.append(el('div', { class: 'kpi ' + (warn ?? ''), dataset: { kpi: key, value: v ?? '' } },
+    // Seven-digit figures of a whole city must fit a third of the panel.
+    const size = text.length > 7 ? ' long' : text.length > 5 ? ' mid' : '';
+    box.append(el('div', { class: 'kpi ' + (warn ?? '') + size, dataset: { kpi: key, value: v ?? '' } },
       el('div', { class: 'v' }, text), el('div', { class: 'k' }, t(key))));
   }
   if (note) box.append(el('div', { class: 'note' }, note));
@@ -167,6 +169,16 @@ export function renderLegend() {
     el('div', {}, el('b', {}, t('legendEvents')),
       sw('#ff4d4f', t('sev_urgent')), sw('#ffa940', t('sev_important')), sw('#fadb14', t('sev_general')),
       sw('#ff1f3d', t('legendOverdue'), 'ring')),
-    el('div', {}, el('b', {}, t('legendDensity')), el('span', { class: 'ramp' }), el('span', { class: 'rl' }, '1 → 20+')),
+    el('div', {}, el('b', {}, t('legendDensity')), el('span', { class: 'ramp' }),
+      el('span', { class: 'rl', id: 'density-range' }, densityRange)),
   );
+}
+
+let densityRange = '1 → 20+';
+
+/** Shows the event counts at the ends of the density colour ramp in view. */
+export function setDensityRange(lo, hi) {
+  densityRange = `${num(lo, 0)} → ${num(hi, 0)}+`;
+  const r = $('density-range');
+  if (r) r.textContent = densityRange;
 }
