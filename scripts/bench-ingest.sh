@@ -38,6 +38,21 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 og=$(secs "$t0" "$t1")
 copy=$(grep -o 'step=copy took=[0-9.a-zµ]*' "$DIR/onegrid.log" | sed 's/.*took=//')
+# Per-phase times of the load (debug log): streaming, checks, insert (with its
+# triggers), index and foreign-key rebuilds, rejects.
+python3 - "$DIR/onegrid.log" <<'PY'
+import sys, re
+unit = {'ns': 1e-9, 'µs': 1e-6, 'us': 1e-6, 'ms': 1e-3, 's': 1, 'm': 60, 'h': 3600}
+def dur(t):
+    return sum(float(v) * unit[u] for v, u in re.findall(r'([0-9.]+)(ns|µs|us|ms|h|m(?!s)|s)', t))
+phase = {}
+for line in open(sys.argv[1]):
+    m = re.search(r'step=("[^"]*"|\S+) took=(\S+)', line)
+    if m:
+        name = m.group(1).strip('"').split(' ')[0]
+        phase[name] = phase.get(name, 0) + dur(m.group(2))
+print('onegrid phases: ' + ', '.join(f'{k} {v:.1f} s' for k, v in phase.items()))
+PY
 
 t0=$(date +%s.%N)
 ogr2ogr -f PostgreSQL PG:"$DATABASE_URL" "$EV" -nln ogr_events -lco GEOMETRY_NAME=geom -overwrite --config PG_USE_COPY YES -gt 65536
