@@ -55,6 +55,7 @@ type Service struct {
 	cache  *cache
 	flight flight
 	vers   versions
+	fence  fence
 
 	listening atomic.Bool
 	notified  atomic.Int64
@@ -100,7 +101,7 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 		return nil, fmt.Errorf("tiles: connect: %w", err)
 	}
 	s := &Service{cfg: cfg, pool: pool, log: log, cache: newCache(cfg.CacheBytes)}
-	s.vers = versions{read: s.readVersions, maxAge: cfg.VersionMaxAge}
+	s.vers = versions{read: s.readVersionsFenced, maxAge: cfg.VersionMaxAge}
 	lctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.wg.Add(1)
