@@ -18,7 +18,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/paulmach/orb/geojson"
 
 	"github.com/onegrid/onegrid/geo"
 )
@@ -322,8 +321,8 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 	var cell int64
 	var events, open int32
 	_, err := pgx.ForEachRow(rows, []any{&cell, &events, &open}, func() error {
-		feats = append(feats, h3Feature{cell: cell, props: geojson.Properties{
-			"cell": geo.CellString(cell), "res": res, "events": events, "open": open,
+		feats = append(feats, h3Feature{cell: cell, props: []prop{
+			strProp("cell", geo.CellString(cell)), numProp("res", int64(res)), numProp("events", int64(events)), numProp("open", int64(open)),
 		}})
 		return nil
 	})
@@ -342,10 +341,12 @@ func (s *Service) renderHouseholdsH3(ctx context.Context, l *Layer, t geo.Tile) 
 	var tags []string
 	var counts []int32
 	_, err := pgx.ForEachRow(rows, []any{&cell, &households, &people, &tags, &counts}, func() error {
-		p := geojson.Properties{"cell": geo.CellString(cell), "res": res, "households": households, "people": people}
+		p := make([]prop, 4, 4+len(tags))
+		p[0], p[1] = strProp("cell", geo.CellString(cell)), numProp("res", int64(res))
+		p[2], p[3] = numProp("households", int64(households)), numProp("people", int64(people))
 		for i, tag := range tags {
 			if i < len(counts) && int(counts[i]) >= s.cfg.MinHouseholds {
-				p["tag_"+tag] = counts[i]
+				p = append(p, numProp("tag_"+tag, int64(counts[i])))
 			}
 		}
 		feats = append(feats, h3Feature{cell: cell, props: p})
