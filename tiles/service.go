@@ -86,6 +86,11 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 	rp := pcfg.ConnConfig.RuntimeParams
 	rp["max_parallel_workers_per_gather"] = "0"
 	rp["jit"] = "off"
+	// Plan each tile statement once per connection: replanning a custom plan cost
+	// 0.3-0.45 ms a tile, a third of a small tile's time, for the same plan. The
+	// filtered events_h3 queries, whose best plan depends on the filter values, go
+	// by the simple protocol and are planned with their values (renderEventsH3).
+	rp["plan_cache_mode"] = "force_generic_plan"
 	rp["application_name"] = "onegrid-tiles"
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
@@ -313,9 +318,9 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 	case f.Category == "" && f.From.IsZero() && f.To.IsZero():
 		rows, _ = s.pool.Query(ctx, sqlEventsH3Agg, t.Z, t.X, t.Y, res, margin, st)
 	case f.Category == "" && fromDay && toDay:
-		rows, _ = s.pool.Query(ctx, sqlEventsH3Day, t.Z, t.X, t.Y, res, margin, from, to, st)
+		rows, _ = s.pool.Query(ctx, sqlEventsH3Day, pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, margin, from, to, st)
 	default:
-		rows, _ = s.pool.Query(ctx, sqlEventsH3Raw, append([]any{t.Z, t.X, t.Y, res, margin}, f.args()...)...)
+		rows, _ = s.pool.Query(ctx, sqlEventsH3Raw, append([]any{pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, margin}, f.args()...)...)
 	}
 	var feats []h3Feature
 	var cell int64
