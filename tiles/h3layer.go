@@ -38,7 +38,7 @@ func h3Margin(t geo.Tile, res int) float64 {
 // h3Feature is one hexagon with its properties.
 type h3Feature struct {
 	cell  int64
-	props geojson.Properties
+	props []prop
 }
 
 // clipBound is the tile plus its buffer, in tile units.
@@ -52,19 +52,18 @@ func encodeH3(name string, t geo.Tile, feats []h3Feature) ([]byte, error) {
 		return nil, nil
 	}
 	layer := &mvt.Layer{Name: name, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(feats))}
-	for _, f := range feats {
+	for i, f := range feats {
 		poly := boundaries.get(f.cell)
 		if poly == nil {
 			continue
 		}
-		gf := geojson.NewFeature(poly)
-		gf.ID = uint64(f.cell)
-		gf.Properties = f.props
-		layer.Features = append(layer.Features, gf)
+		// ID: the index into feats (Clip drops features wholly outside).
+		layer.Features = append(layer.Features, &geojson.Feature{Type: "Feature", Geometry: poly, ID: i})
 	}
 	layer.ProjectToTile(maptile.New(uint32(t.X), uint32(t.Y), maptile.Zoom(t.Z)))
 	layer.Clip(clipBound)
-	kept := layer.Features[:0]
+	e := newMVTEncoder()
+	n := 0
 	for _, f := range layer.Features {
 		p, ok := f.Geometry.(orb.Polygon)
 		if !ok || len(p) == 0 || len(p[0]) < 4 {
@@ -77,13 +76,14 @@ func encodeH3(name string, t geo.Tile, feats []h3Feature) ([]byte, error) {
 				r.Reverse()
 			}
 		}
-		kept = append(kept, f)
+		hf := feats[f.ID.(int)]
+		e.polygon(uint64(hf.cell), p, hf.props)
+		n++
 	}
-	layer.Features = kept
-	if len(kept) == 0 {
+	if n == 0 {
 		return nil, nil
 	}
-	return mvt.Marshal(mvt.Layers{layer})
+	return e.tile(name), nil
 }
 
 // boundaries caches H3 cell outlines (lon/lat): computing one costs a cgo call and
