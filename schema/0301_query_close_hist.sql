@@ -7,8 +7,9 @@
 -- community, how many closed events took [b, b+1) hours to close, for b in
 -- 0..719, as a sparse pair of arrays (bins ascending, counts). Bin 720 counts
 -- closes of 720 h (30 days) or more and bin -1 closes before the report (bad
--- data): they are the overflow, whose values the histogram does not know, so a
--- median that falls in them is read from raw rows instead. One row per
+-- data; the event check constraint forbids it): the overflow. The histogram only
+-- locates the bin of each group's middle rank; the exact values are then read
+-- raw from that bin alone (event_close_hist_idx, 0302), overflow included. One row per
 -- (month, community) -- about 2,500 rows for a year of 207 communities -- so the
 -- histogram of a year is merged in Go from a few thousand short arrays.
 --
