@@ -43,5 +43,5 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, loc)
+	writeLocation(w, loc)
 }

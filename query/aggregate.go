@@ -109,6 +109,16 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 			return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
 		}
 	case "median_close_hours":
+		if medianHistFits(a) {
+			ok, err := s.histMedians(ctx, a, get)
+			if err != nil {
+				return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
+			}
+			if ok {
+				break
+			}
+			clear(groups) // the event table changed between the reads: read raw rows
+		}
 		sql, args := medianSQL(a, cats)
 		if err := s.scanGroups(ctx, sql, args, func(k string, name *string, v []any) {
 			c := get(k)
@@ -246,6 +256,10 @@ func keyExpr(a *Aggregate, t string) string {
 
 // outerSQL groups the union of parts (each yielding k, v0, v1, ...) by a's final
 // key with the outer aggregates aggs (over s.v0, s.v1, ...), and adds names.
+// A single part already grouped by the final key (any group_by but grid) is not
+// grouped again when aggs are sums: the second hash aggregate over every group
+// cost as much as the first (micro_grid, 12,483 groups). Rows come unordered:
+// Aggregate sorts the groups.
 func outerSQL(a *Aggregate, parts []string, aggs []string) string {
 	key := "s.k"
 	join := ""
@@ -253,23 +267,36 @@ func outerSQL(a *Aggregate, parts []string, aggs []string) string {
 		key = "coalesce(gm.parent_code, s.k)"
 		join = " LEFT JOIN grid gm ON gm.code = s.k AND gm.valid_to IS NULL AND gm.level = 'micro_grid'"
 	}
+	regroup := len(parts) > 1 || a.GroupBy == "grid"
+	for i, ag := range aggs {
+		if !strings.HasPrefix(ag, fmt.Sprintf("sum(s.v%d)::", i)) {
+			regroup = true
+		}
+	}
 	inAggs := make([]string, len(aggs))
 	outCols := make([]string, len(aggs))
 	for i, ag := range aggs {
+		if !regroup { // sum(s.vI)::T -> s.vI::T
+			ag = strings.TrimPrefix(ag, "sum(")
+			ag = strings.Replace(ag, ")", "", 1)
+		}
 		inAggs[i] = fmt.Sprintf("%s AS v%d", ag, i)
 		outCols[i] = fmt.Sprintf("g.v%d", i)
 	}
 	vals := strings.Join(outCols, ", ")
-	inner := "SELECT " + key + " AS key, " + strings.Join(inAggs, ", ") + " FROM (" + strings.Join(parts, " UNION ALL ") + ") s" + join + " WHERE s.k IS NOT NULL GROUP BY 1"
+	inner := "SELECT " + key + " AS key, " + strings.Join(inAggs, ", ") + " FROM (" + strings.Join(parts, " UNION ALL ") + ") s" + join + " WHERE s.k IS NOT NULL"
+	if regroup {
+		inner += " GROUP BY 1"
+	}
 	switch a.GroupBy {
 	case "district", "street", "community":
-		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN admin_area n ON n.code = g.key ORDER BY 1"
+		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN admin_area n ON n.code = g.key"
 	case "grid", "micro_grid":
-		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN grid n ON n.code = g.key AND n.valid_to IS NULL ORDER BY 1"
+		return "SELECT g.key, n.name, " + vals + " FROM (" + inner + ") g LEFT JOIN grid n ON n.code = g.key AND n.valid_to IS NULL"
 	case "h3":
-		return "SELECT to_hex(g.key), NULL::text, " + vals + " FROM (" + inner + ") g ORDER BY 1"
+		return "SELECT to_hex(g.key), NULL::text, " + vals + " FROM (" + inner + ") g"
 	}
-	return "SELECT g.key, NULL::text, " + vals + " FROM (" + inner + ") g ORDER BY 1"
+	return "SELECT g.key, NULL::text, " + vals + " FROM (" + inner + ") g"
 }
 
 // sums are the outer aggregates of pre-aggregated count columns of the given types.
@@ -451,7 +478,8 @@ func eventSQL(a *Aggregate, cats []string, catLevel int) (string, []any) {
 }
 
 // medianSQL computes the median close time in hours of closed events per group,
-// from raw rows (a median cannot be rolled up from sums).
+// from raw rows, exactly (histMedians answers whole-month unfiltered medians by
+// admin unit from the close-time histogram).
 func medianSQL(a *Aggregate, cats []string) (string, []any) {
 	b := &sqlBuilder{}
 	hours := "date_part('epoch', e.closed_at - e.reported_at) / 3600 AS v0"
@@ -463,6 +491,181 @@ func medianSQL(a *Aggregate, cats []string) (string, []any) {
 		part = "SELECT " + keyExpr(a, "e") + " AS k, " + hours + " FROM event e" + and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
 	}
 	return outerSQL(a, []string{part}, []string{"count(*)::bigint", "percentile_cont(0.5) WITHIN GROUP (ORDER BY s.v0)::float8"}), b.args
+}
+
+// histBins is the number of close-time histogram bins: -1 (below zero), 0..719
+// hours, 720 (720 h or more); bin b is at index b+1.
+const histBins = 722
+
+// medianHistFits reports whether event_close_hist_month can answer a median: by
+// an admin unit, with no filter, over whole China-time months.
+func medianHistFits(a *Aggregate) bool {
+	switch a.GroupBy {
+	case "district", "street", "community":
+	default:
+		return false
+	}
+	if a.Category != "" || a.Severity != nil || a.Status != nil || a.Source != nil {
+		return false
+	}
+	m1, m2, ok := monthSplit(a.Window)
+	return ok && m1.Equal(a.Window.From) && m2.Equal(a.Window.To)
+}
+
+// adminPrefix is the code prefix shared by the communities of an admin group key.
+func adminPrefix(groupBy, key string) string {
+	switch {
+	case groupBy == "district" && len(key) >= 6:
+		return key[:6]
+	case groupBy == "street" && len(key) >= 9:
+		return key[:9]
+	}
+	return key
+}
+
+// histMedians computes each group's exact median close time in two short reads:
+// the monthly close-time histograms of the window, merged per group, give the
+// hour bin holding each of the (one or two) middle ranks and the rank inside
+// it; then only the raw close times in those bins (a few percent of the
+// window's closed events) are read through event_close_hist_idx and the middle
+// values picked. The result equals percentile_cont(0.5) over raw rows. ok is
+// false, with nothing stored, when the two reads disagree (the event table
+// changed in between); the caller then reads raw rows.
+func (s *Store) histMedians(ctx context.Context, a *Aggregate, get func(string) *counts) (ok bool, err error) {
+	b := &sqlBuilder{}
+	var conds []string
+	if !a.Window.From.IsZero() {
+		conds = append(conds, "r.month >= "+b.arg(a.Window.From.In(ChinaTime).Format(time.DateOnly))+"::date")
+	}
+	if !a.Window.To.IsZero() {
+		conds = append(conds, "r.month < "+b.arg(a.Window.To.In(ChinaTime).Format(time.DateOnly))+"::date")
+	}
+	sql := "SELECT h.k, n.name, h.bins, h.counts FROM (SELECT " + keyExpr(a, "r") + " AS k, r.bins, r.counts FROM event_close_hist_month r" +
+		and(conds...) + ") h LEFT JOIN admin_area n ON n.code = h.k WHERE h.k IS NOT NULL"
+	type hist struct {
+		name   *string
+		n      [histBins]int64
+		total  int64
+		bin    [2]int   // index of the bin holding the lower and upper middle rank
+		rank   [2]int64 // those ranks inside their bins
+		values map[int][]float64
+	}
+	hs := map[string]*hist{}
+	rows, err := s.db.Query(ctx, sql, b.args...)
+	if err != nil {
+		return false, err
+	}
+	var (
+		key    string
+		name   *string
+		bins   []int16
+		counts []int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&key, &name, &bins, &counts); err != nil {
+			rows.Close()
+			return false, err
+		}
+		if len(bins) != len(counts) {
+			rows.Close()
+			return false, fmt.Errorf("event_close_hist_month %s: %d bins, %d counts", key, len(bins), len(counts))
+		}
+		h := hs[key]
+		if h == nil {
+			if len(hs) >= s.cfg.MaxGroups {
+				rows.Close()
+				return false, paramErr("group_by", "more than %d groups; use a coarser group_by or a smaller area", s.cfg.MaxGroups)
+			}
+			h = &hist{name: name}
+			hs[key] = h
+		}
+		for i, bin := range bins {
+			if bin < -1 || int(bin) > histBins-2 {
+				rows.Close()
+				return false, fmt.Errorf("event_close_hist_month %s: bin %d", key, bin)
+			}
+			h.n[bin+1] += counts[i]
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	// The bins to read raw, per group.
+	var qKeys, qPrefixes []string
+	var qBins []int16
+	for k, h := range hs {
+		for _, c := range h.n {
+			if c < 0 {
+				return false, nil
+			}
+			h.total += c
+		}
+		if h.total == 0 { // no closed events left: absent, as from raw rows
+			delete(hs, k)
+			continue
+		}
+		for j, r := range [2]int64{(h.total - 1) / 2, h.total / 2} {
+			var cum int64
+			for i, c := range h.n {
+				if r < cum+c {
+					h.bin[j], h.rank[j] = i, r-cum
+					break
+				}
+				cum += c
+			}
+			if j == 0 || h.bin[1] != h.bin[0] {
+				qKeys, qPrefixes, qBins = append(qKeys, k), append(qPrefixes, adminPrefix(a.GroupBy, k)), append(qBins, int16(h.bin[j]-1))
+			}
+		}
+		h.values = map[int][]float64{}
+	}
+	if len(hs) == 0 {
+		return true, nil
+	}
+	b = &sqlBuilder{}
+	sql = "SELECT q.k, q.bin, date_part('epoch', e.closed_at - e.reported_at) / 3600 FROM unnest(" + b.arg(qKeys) + "::text[], " + b.arg(qPrefixes) + "::text[], " + b.arg(qBins) + "::int2[]) AS q(k, lo, bin)" +
+		" JOIN event e ON close_hist_bin(e.reported_at, e.closed_at) = q.bin AND e.admin_code >= q.lo AND e.admin_code < q.lo || ':' AND " + keyExpr(a, "e") + " = q.k" +
+		and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To))
+	rows, err = s.db.Query(ctx, sql, b.args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	var bin int16
+	var v float64
+	for rows.Next() {
+		if err := rows.Scan(&key, &bin, &v); err != nil {
+			return false, err
+		}
+		if h := hs[key]; h != nil {
+			h.values[int(bin)+1] = append(h.values[int(bin)+1], v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	medians := make(map[string]float64, len(hs))
+	for k, h := range hs {
+		var mid [2]float64
+		for j := range mid {
+			vals := h.values[h.bin[j]]
+			if int64(len(vals)) != h.n[h.bin[j]] {
+				return false, nil
+			}
+			if !sort.Float64sAreSorted(vals) {
+				sort.Float64s(vals)
+			}
+			mid[j] = vals[h.rank[j]]
+		}
+		medians[k] = mid[0] + (mid[1]-mid[0])*0.5 // as percentile_cont interpolates
+	}
+	for k, m := range medians {
+		c := get(k)
+		c.name, c.closed = hs[k].name, hs[k].total
+		c.median = &m
+	}
+	return true, nil
 }
 
 // GroupGeometries returns the GeoJSON geometry of each group key of res.
