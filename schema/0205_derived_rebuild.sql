@@ -39,7 +39,8 @@ BEGIN
     FOR r IN SELECT i.indexrelid::regclass AS idx, pg_get_indexdef(i.indexrelid) AS def
              FROM pg_index i WHERE i.indrelid = rel ORDER BY i.indexrelid::regclass::text LOOP
         EXECUTE format('DROP INDEX %s', r.idx);
-        redo := redo || r.def;
+        -- A partitioned table's index reads "ON ONLY": recreate it on every partition.
+        redo := redo || replace(r.def, ' ON ONLY ', ' ON ');
     END LOOP;
     RETURN redo;
 END $$;
