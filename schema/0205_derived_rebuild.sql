@@ -53,6 +53,7 @@ DECLARE
     total bigint := 0;
     written bigint;
 BEGIN
+    -- Local to the calling transaction (a load that commits right after).
     PERFORM set_config('work_mem', '512MB', true);
     PERFORM set_config('maintenance_work_mem', '512MB', true);
     PERFORM set_config('hash_mem_multiplier', '2', true);
@@ -61,30 +62,26 @@ BEGIN
     redo := redo || derived_drop_indexes('tile_event_h3_day') || derived_drop_indexes('tile_event_h3')
         || derived_drop_indexes('tile_household_h3') || derived_drop_indexes('tile_household_h3_tag');
 
-    -- Events per (resolution-10 cell, China day, status), with the lowest id: one
-    -- parallel pass over event. Every coarser figure is a roll-up of these rows.
-    DROP TABLE IF EXISTS derived_ev;
-    CREATE TEMP TABLE derived_ev ON COMMIT DROP AS
-    SELECT h3_parent(h3, 10) AS c10, tile_china_day(reported_at) AS day, status, count(*)::int AS n, min(id) AS id
-    FROM event GROUP BY 1, 2, 3;
+    -- Events per (resolution 6..10, cell, China day, status), with the lowest id:
+    -- one parallel pass over event (CREATE TABLE AS; rolling resolutions 6..9 up
+    -- from the resolution-10 groups, serially, cost the leader more CPU). The
+    -- undated counts are a roll-up of these rows, written by a data-modifying CTE.
+    DROP TABLE IF EXISTS derived_ev_day;
+    CREATE TEMP TABLE derived_ev_day ON COMMIT DROP AS
+    SELECT r::smallint AS res, h3_parent(h3, r) AS cell, tile_china_day(reported_at) AS day, status,
+           count(*)::int AS n, min(id) AS id
+    FROM event, generate_series(6, 10) r GROUP BY 1, 2, 3, 4;
 
-    -- Roll up to resolutions 6..9 in memory (a CTE, not a temporary table: temp
-    -- tables go through temp_buffers, 8 MB, and that roll-up took three times as long).
-    WITH d AS MATERIALIZED (
-        SELECT 10::smallint AS res, c10 AS cell, day, status, n, id FROM derived_ev
-        UNION ALL
-        SELECT r::smallint, h3_parent(c10, r), day, status, sum(n)::int, min(id)
-        FROM derived_ev, generate_series(6, 9) r GROUP BY 1, 2, 3, 4
-    ), agg AS (
+    WITH agg AS (
         INSERT INTO tile_event_h3 (res, cell, status, n, rep)
         SELECT a.res, a.cell, a.status, a.n, e.geom_3857
-        FROM (SELECT res, cell, status, sum(n)::int AS n, min(id) AS id FROM d GROUP BY 1, 2, 3) a
+        FROM (SELECT res, cell, status, sum(n)::int AS n, min(id) AS id FROM derived_ev_day GROUP BY 1, 2, 3) a
         JOIN event e ON e.id = a.id
         ORDER BY 1, 2, 3
     ) -- a data-modifying CTE runs to completion whether read or not
     INSERT INTO tile_event_h3_day (res, cell, day, status, n, rep)
     SELECT d.res, d.cell, d.day, d.status, d.n, e.geom_3857
-    FROM d JOIN event e ON e.id = d.id
+    FROM derived_ev_day d JOIN event e ON e.id = d.id
     ORDER BY 1, 2, 3, 4;
     GET DIAGNOSTICS written = ROW_COUNT;
     total := total + written + (SELECT count(*) FROM tile_event_h3);
@@ -145,7 +142,7 @@ BEGIN
     FOREACH s IN ARRAY redo LOOP
         EXECUTE s;
     END LOOP;
-    DROP TABLE derived_ev, derived_hh, derived_hh_tag, derived_load;
+    DROP TABLE derived_ev_day, derived_hh, derived_hh_tag, derived_load;
 
     RETURN total + query_rollup_rebuild();
 END $$;
