@@ -3,8 +3,8 @@
 -- based. Bulk loads (onegrid gen) disable the per-statement maintenance triggers,
 -- load, and call it once before commit: for a 1M-row COPY the triggers' grouped
 -- upserts (array_agg of a point per group, ON CONFLICT into indexed tables, a
--- million-element cell array for the tag refresh) cost 45 s of server CPU per table;
--- this costs a fraction of that.
+-- million-element cell array for the tag refresh) cost about 100 s of server CPU
+-- for households and events together; this costs about 36 s.
 --
 -- The result equals what the triggers produce from the same rows, with two
 -- differences no reader can see: tile_load rows whose figures are all zero (left by
@@ -15,12 +15,13 @@
 -- search by rep within at least a cell's diameter of the tile.
 --
 -- Speed: aggregates read the base tables in parallel (CREATE TABLE AS may use
--- parallel workers; INSERT ... SELECT may not), once at the finest resolution;
--- coarser resolutions are rolled up from those rows, and the representative point
--- is joined once per output row by the lowest id (no array_agg of geometries). The target tables are
--- emptied with TRUNCATE (so, with wal_level = minimal in a loading transaction, they
--- are not WAL-logged), loaded without indexes in primary-key order, and their keys
--- and GiST indexes are then built in one pass each.
+-- parallel workers; INSERT ... SELECT may not): events once for all five
+-- resolutions, households once at resolution 11 with coarser cells rolled up from
+-- those rows. The representative point is joined once per output row by the lowest
+-- id (no array_agg of geometries). The target tables are emptied with TRUNCATE (so,
+-- with wal_level = minimal in a loading transaction, they are not WAL-logged),
+-- loaded without indexes in primary-key order, and their keys and GiST indexes are
+-- then built in one pass each.
 --
 -- It takes ACCESS EXCLUSIVE locks on the derived tables until the transaction ends.
 -- Returns the rows written.
