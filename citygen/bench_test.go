@@ -7,6 +7,7 @@ import (
 
 	"github.com/onegrid/onegrid/citygen"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/shareddata"
 )
 
 // BenchmarkGenerate builds a whole city end to end (plan, admin areas, grids,
@@ -16,7 +17,7 @@ import (
 func BenchmarkGenerate(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("households=%d", n), func(b *testing.B) {
-			data := sharedData(b)
+			data := shareddata.Dir(b)
 			for b.Loop() {
 				b.StopTimer()
 				pool := pgtest.New(b)

@@ -13,37 +13,14 @@ import (
 
 	"github.com/onegrid/onegrid/citygen"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/shareddata"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// sharedData finds the shared data directory (ONEGRID_SHARED_DATA, or
-// shared/data in a parent directory), skipping the test, or failing it under
-// CI=true, when it is absent.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("ONEGRID_SHARED_DATA"); d != "" {
-		return d
-	}
-	dir, _ := filepath.Abs(".")
-	for range 5 {
-		d := filepath.Join(dir, "shared", "data")
-		if _, err := os.Stat(filepath.Join(d, "boundaries")); err == nil {
-			return d
-		}
-		dir = filepath.Dir(dir)
-	}
-	msg := "shared data (shared/data/boundaries) not found in a parent directory; set ONEGRID_SHARED_DATA"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 func generate(t *testing.T, households int, seed uint64, truth string) (*pgxpool.Pool, citygen.Summary) {
 	t.Helper()
-	data := sharedData(t)
+	data := shareddata.Dir(t)
 	pool := pgtest.New(t)
 	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{
 		Households: households, Seed: seed, Hotspots: 4, SharedData: data, TruthPath: truth,
@@ -186,7 +163,7 @@ func TestInvariants(t *testing.T) {
 		}
 	})
 	t.Run("refuses a second city", func(t *testing.T) {
-		_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, SharedData: sharedData(t)})
+		_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, SharedData: shareddata.Dir(t)})
 		if !errors.Is(err, citygen.ErrExists) || !strings.Contains(err.Error(), "--replace") {
 			t.Fatalf("err = %v, want ErrExists", err)
 		}
@@ -229,7 +206,7 @@ func TestDeterministic(t *testing.T) {
 
 func TestReplace(t *testing.T) {
 	pool, first := generate(t, 1000, 1, "")
-	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{Households: 1200, Seed: 1, SharedData: sharedData(t), Replace: true})
+	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{Households: 1200, Seed: 1, SharedData: shareddata.Dir(t), Replace: true})
 	if err != nil {
 		t.Fatalf("replace: %v", err)
 	}

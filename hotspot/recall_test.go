@@ -17,30 +17,8 @@ import (
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/shareddata"
 )
-
-// sharedData finds shared/data (ONEGRID_SHARED_DATA or a parent directory),
-// skipping the test without it, or failing it under CI=true.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("ONEGRID_SHARED_DATA"); d != "" {
-		return d
-	}
-	dir, _ := filepath.Abs(".")
-	for range 5 {
-		d := filepath.Join(dir, "shared", "data")
-		if _, err := os.Stat(filepath.Join(d, "boundaries")); err == nil {
-			return d
-		}
-		dir = filepath.Dir(dir)
-	}
-	msg := "shared data (shared/data/boundaries) not found in a parent directory; set ONEGRID_SHARED_DATA"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // ringM is the distance between neighbouring res-9 cell centres (√3 × the
 // average edge of 174 m).
@@ -54,7 +32,7 @@ func TestPlantedHotspotsFound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a city")
 	}
-	data := sharedData(t)
+	data := shareddata.Dir(t)
 	db := pgtest.New(t)
 	ctx := context.Background()
 	truthPath := filepath.Join(t.TempDir(), "truth.json")

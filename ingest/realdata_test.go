@@ -8,35 +8,14 @@ import (
 	"testing"
 
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/shareddata"
 )
-
-// sharedData returns the directory of the project's shared real data:
-// ONEGRID_SHARED_DATA, else <repo>/../shared/data (or one level further up, where
-// the repository is a worktree). Without it the test is skipped, or fails under CI.
-func sharedData(t *testing.T) string {
-	t.Helper()
-	cands := []string{os.Getenv("ONEGRID_SHARED_DATA"), filepath.Join("..", "..", "shared", "data"), filepath.Join("..", "..", "..", "shared", "data")}
-	for _, d := range cands {
-		if d == "" {
-			continue
-		}
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-	}
-	msg := "shared real data not found (set ONEGRID_SHARED_DATA or place it at <repo>/../shared/data)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // TestLoadShatinOSM loads the real Sha Tin extract: every building-tagged way and
 // relation becomes a building and every addr:housenumber an address.
 func TestLoadShatinOSM(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(sharedData(t), "osm", "hongkong-shatin.osm")
+	path := filepath.Join(shareddata.Dir(t), "osm", "hongkong-shatin.osm")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +57,7 @@ func TestLoadShatinOSM(t *testing.T) {
 // TestLoadSF311 loads the real San Francisco 311 sample with its tracts.
 func TestLoadSF311(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(sharedData(t), "events")
+	dir := filepath.Join(shareddata.Dir(t), "events")
 	db := pgtest.New(t)
 	o := Options{Path: filepath.Join(dir, "sf311_cases_sample.csv"), RejectsPath: filepath.Join(t.TempDir(), "r.csv")}
 	areas := filepath.Join(dir, "sf_tracts_neighborhoods.geojson")
