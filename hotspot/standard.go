@@ -34,11 +34,12 @@ FROM admin_area WHERE level = 'street' ORDER BY code`
 const selectTopCategories = `SELECT code FROM event_category WHERE level = 1 ORDER BY code`
 
 // countStandard counts events per cell, street prefix (grid_code's first 9
-// characters) and top-level category (category_code's first $4 characters).
-const countStandard = `SELECT h3_parent(h3, $1) AS cell, substr(grid_code, 1, 9) AS street,
-    substr(category_code, 1, $4) AS category, count(*)
-FROM event
-WHERE reported_at >= $2 AND reported_at < $3
+// characters) and top-level category (the category's level-1 ancestor: loaded
+// datasets number their taxonomies differently, e.g. "01" and "SF01").
+const countStandard = `SELECT h3_parent(e.h3, $1) AS cell, substr(e.grid_code, 1, 9) AS street,
+    coalesce(r.root, e.category_code) AS category, count(*)
+FROM event e LEFT JOIN event_category_roots r ON r.code = e.category_code
+WHERE e.reported_at >= $2 AND e.reported_at < $3
 GROUP BY 1, 2, 3`
 
 // RunStandard computes and stores the standard set once, for the window of
@@ -57,13 +58,6 @@ func (s *Service) RunStandard(ctx context.Context) (*StandardReport, error) {
 	}
 	if tops, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 		return nil, fmt.Errorf("hotspot: standard: categories: %w", err)
-	}
-	topLen := 0
-	for i, c := range tops {
-		if i > 0 && len(c) != topLen {
-			return nil, fmt.Errorf("hotspot: standard: top-level category codes differ in length (%q)", c)
-		}
-		topLen = len(c)
 	}
 
 	areas := []*studyArea{}
@@ -108,7 +102,7 @@ func (s *Service) RunStandard(ctx context.Context) (*StandardReport, error) {
 		}
 		m[cat] = append(m[cat], c)
 	}
-	rows, err = s.db.Query(ctx, countStandard, StandardRes, rep.From, rep.To, max(topLen, 1))
+	rows, err = s.db.Query(ctx, countStandard, StandardRes, rep.From, rep.To)
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: standard: count events: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,5 +151,49 @@ func TestStandardRunsAndAlerts(t *testing.T) {
 	}
 	if maxRuns != 2 {
 		t.Errorf("kept %d runs per parameter set, want 2", maxRuns)
+	}
+}
+
+// TestStandardMixedTaxonomies: datasets number their taxonomies differently (the
+// generator's "01", the San Francisco loader's "SF01"); the standard set must still
+// run every top-level category and count each event under its own root.
+func TestStandardMixedTaxonomies(t *testing.T) {
+	db, svc, city := fixtureDB(t)
+	ctx := context.Background()
+	for _, sql := range []string{
+		`INSERT INTO event_category (code, level, name) VALUES ('SF01', 1, 'Street and Sidewalk Cleaning')`,
+		`INSERT INTO event_category (code, level, parent_code, name) VALUES ('SF01001', 2, 'SF01', 'Bulky Items')`,
+		`UPDATE event SET category_code = 'SF01001' WHERE category_code LIKE '03%'`,
+	} {
+		if _, err := db.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	from := fixture.Now.Add(-hotspot.StandardWindow)
+	want := 0
+	for _, e := range city.Events {
+		if strings.HasPrefix(e.Category, "03") && !e.ReportedAt.Before(from) && e.ReportedAt.Before(fixture.Now) {
+			want++
+		}
+	}
+	if want == 0 {
+		t.Fatal("the fixture has no 03 events in the standard window; the test would prove nothing")
+	}
+	rep, err := svc.RunStandard(ctx)
+	if err != nil {
+		t.Fatalf("standard set over mixed taxonomies: %v", err)
+	}
+	// 1 city + 2 streets, each for all categories and the 4 top-level ones.
+	if rep.Runs != 3*5 {
+		t.Fatalf("%d runs, want 15", rep.Runs)
+	}
+	for cat, n := range map[string]int{"SF01": want, "03": 0} {
+		r, err := svc.Latest(ctx, "", cat)
+		if err != nil {
+			t.Fatalf("latest for %s: %v", cat, err)
+		}
+		if int(r.Summary.Events) != n {
+			t.Errorf("category %s: %d events in the stored run, want %d", cat, r.Summary.Events, n)
+		}
 	}
 }
