@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	qry "github.com/onegrid/onegrid/query"
@@ -63,7 +62,7 @@ func (s *Server) handleEventSummary(w http.ResponseWriter, r *http.Request) {
 			s.badParam(w, r, err)
 			return
 		}
-		prefix = unitPrefix(out.Unit)
+		prefix = qry.UnitPrefix(out.Unit)
 	}
 	if c := q.Get("category"); c != "" {
 		if category, err = qry.ParseCode("category", c); err != nil {
@@ -90,23 +89,6 @@ func (s *Server) handleEventSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, out)
-}
-
-// unitPrefix is what every code inside the unit starts with: a 12-digit admin
-// code loses its zero padding by whole 3-digit groups (never below the 6-digit
-// county), like unit_prefix in schema/0004_jurisdiction.sql; other codes are their
-// own prefix.
-func unitPrefix(code string) string {
-	if len(code) != 12 || strings.Trim(code, "0123456789") != "" {
-		return code
-	}
-	switch {
-	case code[6:] == "000000":
-		return code[:6]
-	case code[9:] == "000":
-		return code[:9]
-	}
-	return code
 }
 
 // badParam answers bad input found by the query package's parsers with a 400.

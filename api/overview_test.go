@@ -3,6 +3,7 @@ package api
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,7 +85,12 @@ func TestBuildingAndEventSummary(t *testing.T) {
 			var events, open, overdue, due, onTime int64
 			f, tt := mustTime(from), mustTime(to)
 			for _, e := range city.Events {
-				prefix := unitPrefix(unit)
+				prefix := unit // zero padding off, computed here rather than by the code under test
+				if strings.HasSuffix(unit, "000000") {
+					prefix = unit[:6]
+				} else if strings.HasSuffix(unit, "000") {
+					prefix = unit[:9]
+				}
 				if e.ReportedAt.Before(f) || !e.ReportedAt.Before(tt) || e.Severity == "important" || len(e.GridCode) < len(prefix) || e.GridCode[:len(prefix)] != prefix {
 					continue
 				}

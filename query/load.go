@@ -189,15 +189,16 @@ const taggedSQL = `SELECT coalesce(sum(households), 0)::bigint, coalesce(sum(peo
 // TaggedHouseholds returns the households carrying tag in admin unit code (a
 // 12-digit code, zero-padded for a district or street) and their people.
 func (s *Store) TaggedHouseholds(ctx context.Context, code, tag string) (households, people int64, err error) {
-	if err := s.db.QueryRow(ctx, taggedSQL, unitPrefix(code), tag).Scan(&households, &people); err != nil {
+	if err := s.db.QueryRow(ctx, taggedSQL, UnitPrefix(code), tag).Scan(&households, &people); err != nil {
 		return 0, 0, fmt.Errorf("tagged households %s %s: %w", code, tag, err)
 	}
 	return households, people, nil
 }
 
-// unitPrefix strips a 12-digit admin code's zero padding by whole 3-digit groups
-// (never below the 6-digit county), as the SQL function unit_prefix does.
-func unitPrefix(code string) string {
+// UnitPrefix is what every code inside the unit starts with: a 12-digit admin
+// code loses its zero padding by whole 3-digit groups (never below the 6-digit
+// county), as the SQL function unit_prefix does; other codes are their own prefix.
+func UnitPrefix(code string) string {
 	if len(code) != 12 {
 		return code
 	}
