@@ -34,8 +34,14 @@ func count(t *testing.T, s *tiles.Service, layer string, z int) int {
 
 // TestFreshAfterCommit: the very next request after a commit shows the new event,
 // though the tile before it was cached.
-func TestFreshAfterCommit(t *testing.T) {
-	s, conn := openCity(t, tiles.Config{CacheBytes: 1 << 20})
+func TestFreshAfterCommit(t *testing.T) { testFresh(t, tiles.Config{CacheBytes: 1 << 20}) }
+
+// TestFreshUncached: without the tile cache too, since the H3 layers draw from
+// aggregates held in memory.
+func TestFreshUncached(t *testing.T) { testFresh(t, tiles.Config{}) }
+
+func testFresh(t *testing.T, cfg tiles.Config) {
+	s, conn := openCity(t, cfg)
 	db, err := pgxConnect(conn)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +50,7 @@ func TestFreshAfterCommit(t *testing.T) {
 	for _, layer := range []struct {
 		name string
 		z    int
-	}{{"events", 15}, {"events_h3", 12}, {"events_h3", 8}, {tiles.All, 15}} {
+	}{{"events", 15}, {"events_h3", 14}, {"events_h3", 12}, {"events_h3", 8}, {tiles.All, 15}, {tiles.All, 12}} {
 		before := count(t, s, layer.name, layer.z)
 		if again := count(t, s, layer.name, layer.z); again != before {
 			t.Fatalf("%s: %d then %d without a write", layer.name, before, again)

@@ -5,9 +5,7 @@ import (
 	"sync"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/encoding/mvt"
-	"github.com/paulmach/orb/geojson"
-	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/clip"
 
 	"github.com/onegrid/onegrid/geo"
 )
@@ -47,37 +45,54 @@ var clipBound = orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Exten
 // encodeH3 encodes the cells as polygons of one MVT layer named name, clipped to
 // the tile and its buffer; features are identified by their cell. No features
 // give an empty tile (no layer), like ST_AsMVT over no rows.
+//
+// It projects and clips exactly as orb's mvt.Layer ProjectToTile and Clip do
+// (same formulas, same rounding, orb's clipper for cells crossing the edge), but
+// from outlines cached already projected to the unit square, into one scratch
+// ring: a z10 tile holds about a thousand cells, and building a geojson.Feature,
+// a copied polygon and a projection per cell cost more than the query.
 func encodeH3(name string, t geo.Tile, feats []h3Feature) ([]byte, error) {
 	if len(feats) == 0 {
 		return nil, nil
 	}
-	layer := &mvt.Layer{Name: name, Version: 2, Extent: Extent, Features: make([]*geojson.Feature, 0, len(feats))}
-	for i, f := range feats {
-		poly := boundaries.get(f.cell)
-		if poly == nil {
+	scale := float64(uint64(1) << (uint(t.Z) + extentShift))
+	minx, miny := float64(uint64(t.X)<<extentShift), float64(uint64(t.Y)<<extentShift)
+	e := newMVTEncoder()
+	var scratch orb.Ring
+	poly := orb.Polygon{nil}
+	n := 0
+	for _, hf := range feats {
+		unit := boundaries.get(hf.cell)
+		if unit == nil {
 			continue
 		}
-		// ID: the index into feats (Clip drops features wholly outside).
-		layer.Features = append(layer.Features, &geojson.Feature{Type: "Feature", Geometry: poly, ID: i})
-	}
-	layer.ProjectToTile(maptile.New(uint32(t.X), uint32(t.Y), maptile.Zoom(t.Z)))
-	layer.Clip(clipBound)
-	e := newMVTEncoder()
-	n := 0
-	for _, f := range layer.Features {
-		p, ok := f.Geometry.(orb.Polygon)
-		if !ok || len(p) == 0 || len(p[0]) < 4 {
+		scratch = scratch[:0]
+		b := orb.Bound{Min: orb.Point{math.Inf(1), math.Inf(1)}, Max: orb.Point{math.Inf(-1), math.Inf(-1)}}
+		for _, p := range unit {
+			q := orb.Point{math.Floor(p[0]*scale - minx), math.Floor(p[1]*scale - miny)}
+			b = b.Extend(q)
+			scratch = append(scratch, q)
+		}
+		if !clipBound.Intersects(b) {
+			continue
+		}
+		r := scratch
+		if !boundWithin(b, clipBound) {
+			// clip.Ring writes into its input; scratch is rebuilt for every cell.
+			if r = clip.Ring(clipBound, scratch); r == nil {
+				continue
+			}
+		}
+		if len(r) < 4 {
 			continue
 		}
 		// MVT wants exterior rings clockwise on screen (y down), which is a positive
 		// signed area, orb's CCW.
-		for i, r := range p {
-			if (i == 0) != (r.Orientation() == orb.CCW) {
-				r.Reverse()
-			}
+		if r.Orientation() != orb.CCW {
+			r.Reverse()
 		}
-		hf := feats[f.ID.(int)]
-		e.polygon(uint64(hf.cell), p, hf.props)
+		poly[0] = r
+		e.polygon(uint64(hf.cell), poly, hf.props)
 		n++
 	}
 	if n == 0 {
@@ -86,8 +101,19 @@ func encodeH3(name string, t geo.Tile, feats []h3Feature) ([]byte, error) {
 	return e.tile(name), nil
 }
 
-// boundaries caches H3 cell outlines (lon/lat): computing one costs a cgo call and
-// a few microseconds, and the same cells are drawn over and over.
+// extentShift is log2(Extent): tile units at zoom z are world units at z+12.
+const extentShift = 12
+
+// boundWithin reports whether a lies inside b (edges included), where clipping
+// changes nothing.
+func boundWithin(a, b orb.Bound) bool {
+	return a.Min[0] >= b.Min[0] && a.Min[1] >= b.Min[1] && a.Max[0] <= b.Max[0] && a.Max[1] <= b.Max[1]
+}
+
+// boundaries caches H3 cell outlines projected to the unit Web Mercator square
+// (x east, y south, both 0..1), the zoom-independent part of orb's projection:
+// computing an outline costs a cgo call and a few microseconds, projecting it a
+// logarithm per vertex, and the same cells are drawn over and over.
 var boundaries = &boundaryCache{max: 1 << 19, m: map[int64]orb.Ring{}}
 
 type boundaryCache struct {
@@ -96,23 +122,48 @@ type boundaryCache struct {
 	m   map[int64]orb.Ring
 }
 
-// get returns a fresh copy of the cell's outline, safe to project in place.
-func (c *boundaryCache) get(cell int64) orb.Polygon {
+// get returns the cell's projected outline, shared: callers must not modify it.
+func (c *boundaryCache) get(cell int64) orb.Ring {
 	c.mu.RLock()
 	r, ok := c.m[cell]
 	c.mu.RUnlock()
-	if !ok {
-		p := geo.CellBoundary(cell)
-		if p == nil {
-			return nil
-		}
-		r = p[0]
-		c.mu.Lock()
-		if len(c.m) >= c.max {
-			clear(c.m) // crude but bounded: the working set refills quickly
-		}
-		c.m[cell] = r
-		c.mu.Unlock()
+	if ok {
+		return r
 	}
-	return orb.Polygon{append(orb.Ring(nil), r...)}
+	p := geo.CellBoundary(cell)
+	if p == nil {
+		return nil
+	}
+	r = make(orb.Ring, len(p[0]))
+	for i, pt := range p[0] {
+		r[i] = unitMercator(pt)
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		clear(c.m) // crude but bounded: the working set refills quickly
+	}
+	c.m[cell] = r
+	c.mu.Unlock()
+	return r
+}
+
+// unitMercator is orb's mercator.ToPlanar at level 0 (world = unit square). A
+// power-of-two scale is exact in floating point, so scaling this to level z+12
+// gives bit for bit what ToPlanar(lon, lat, z+12) gives.
+func unitMercator(p orb.Point) orb.Point {
+	x := p[0]/360.0 + 0.5
+	siny := math.Sin(p[1] * math.Pi / 180.0)
+	var y float64
+	switch {
+	case siny > 0.9999:
+		y = 0
+	case siny < -0.9999:
+		// ToPlanar puts these one world unit above the bottom edge, we put them
+		// on it: both are below every tile but the bottom row's buffer, south of
+		// 89.19° where there are no cities.
+		y = 1
+	default:
+		y = 0.5 + 0.5*math.Log((1.0+siny)/(1.0-siny))/(-2*math.Pi)
+	}
+	return orb.Point{x, y}
 }

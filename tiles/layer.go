@@ -160,12 +160,10 @@ var layers = []*Layer{
 }
 
 var (
-	sqlEventsH3Agg  = mustSQL("events_h3_agg.sql")
-	sqlEventsH3Raw  = mustSQL("events_h3_raw.sql")
-	sqlEventsH3Day  = mustSQL("events_h3_day.sql")
-	sqlHouseholdsH3 = mustSQL("households_h3.sql")
-	layerByName     = map[string]*Layer{}
-	allSources      []string
+	sqlEventsH3Raw = mustSQL("events_h3_raw.sql")
+	sqlEventsH3Day = mustSQL("events_h3_day.sql")
+	layerByName    = map[string]*Layer{}
+	allSources     []string
 )
 
 func init() {

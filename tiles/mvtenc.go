@@ -28,6 +28,7 @@ type mvtEncoder struct {
 	vals   [][]byte
 	valIdx map[prop]uint32
 	feats  []byte
+	feat   []byte
 	scr    []byte
 	geom   []uint32
 	tags   []uint32
@@ -109,13 +110,14 @@ func (e *mvtEncoder) polygon(id uint64, p orb.Polygon, props []prop) {
 	for _, pr := range props {
 		e.tags = append(e.tags, e.key(pr.key), e.value(pr))
 	}
-	f := appendKey(nil, 1, 0)
+	f := appendKey(e.feat[:0], 1, 0)
 	f = binary.AppendUvarint(f, id)
 	f, e.scr = appendPacked(f, 2, e.tags, e.scr)
 	f = appendKey(f, 3, 0)
 	f = binary.AppendUvarint(f, 3) // POLYGON
 	f, e.scr = appendPacked(f, 4, e.geom, e.scr)
 	e.feats = appendBytesField(e.feats, 2, f)
+	e.feat = f
 }
 
 // tile returns a tile holding the layer.

@@ -1,3 +1,5 @@
+-- The per-tile query the service ran before it held the aggregates in memory
+-- (h3mem.go); the tests keep it as the reference the in-memory path must match.
 -- events_h3 from the pre-aggregate: event counts per H3 cell at resolution $4 for
 -- tile $1/$2/$3 (z/x/y), cells found by their representative point within $5 metres
 -- of the tile (at least a cell's diameter, so every cell touching the tile is found),

@@ -1,0 +1,66 @@
+package tiles
+
+import (
+	"context"
+	"os"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/onegrid/onegrid/geo"
+)
+
+// RenderH3BySQL renders an H3 layer (no time window or category) with one query
+// per tile, the way the service did before it held the aggregates in memory: the
+// reference the in-memory path must match.
+func (s *Service) RenderH3BySQL(ctx context.Context, layer string, t geo.Tile, f Filter) ([]byte, error) {
+	res := geo.ResolutionForZoom(t.Z)
+	margin := h3Margin(t, res)
+	var feats []h3Feature
+	var cell int64
+	switch layer {
+	case "events_h3":
+		sql, err := os.ReadFile("testdata/events_h3_agg.sql")
+		if err != nil {
+			return nil, err
+		}
+		var st any
+		if len(f.Status) > 0 {
+			st = f.Status
+		}
+		rows, _ := s.pool.Query(ctx, string(sql), t.Z, t.X, t.Y, res, margin, st)
+		var events, open int32
+		_, err = pgx.ForEachRow(rows, []any{&cell, &events, &open}, func() error {
+			feats = append(feats, h3Feature{cell: cell, props: eventsProps(cell, res, int64(events), int64(open))})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	case "households_h3":
+		sql, err := os.ReadFile("testdata/households_h3.sql")
+		if err != nil {
+			return nil, err
+		}
+		rows, _ := s.pool.Query(ctx, string(sql), t.Z, t.X, t.Y, res, margin, s.cfg.MinHouseholds)
+		var households, people int32
+		var tags []string
+		var counts []int32
+		_, err = pgx.ForEachRow(rows, []any{&cell, &households, &people, &tags, &counts}, func() error {
+			p := []prop{strProp("cell", geo.CellString(cell)), numProp("res", int64(res)),
+				numProp("households", int64(households)), numProp("people", int64(people))}
+			for i, tag := range tags {
+				if int(counts[i]) >= s.cfg.MinHouseholds {
+					p = append(p, numProp("tag_"+tag, int64(counts[i])))
+				}
+			}
+			feats = append(feats, h3Feature{cell: cell, props: p})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, ErrUnknownLayer
+	}
+	return encodeH3(layer, t, feats)
+}

@@ -1,0 +1,301 @@
+package tiles
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/onegrid/onegrid/geo"
+)
+
+// The H3 layers are drawn from their aggregate tables (tile_event_h3 by cell and
+// status, tile_household_h3 by cell), which are small: a 1,000,000-household city
+// has about 53,000 event rows and 70,000 household rows over all resolutions,
+// against a million events and households. The service holds them in memory, read
+// in one transaction together with the layer's version, and reads them again when
+// a request arrives with a newer version (a write committed, see versions). A
+// tile then needs no database round trip: finding its cells and drawing them
+// costs a fraction of what the query alone did, and the whole-city zooms, where a
+// tile holds a thousand cells, were the slowest of the service.
+//
+// Filters the aggregates cannot answer (a time window or a category) still go to
+// the database per tile (renderEventsH3).
+
+// h3Point is one cell of an aggregate at one resolution, found by its
+// representative point (Web Mercator metres), as the SQL did with rep && envelope.
+type h3Point struct {
+	x, y float64
+	cell int64
+	i    int32 // index of the cell's data in the snapshot
+}
+
+// h3Grid is the cells of one resolution, sorted by x for range search.
+type h3Grid []h3Point
+
+// in calls f for every cell whose representative point lies in b (edges included).
+func (g h3Grid) in(minX, minY, maxX, maxY float64, f func(p *h3Point)) {
+	i := sort.Search(len(g), func(i int) bool { return g[i].x >= minX })
+	for ; i < len(g) && g[i].x <= maxX; i++ {
+		if p := &g[i]; p.y >= minY && p.y <= maxY {
+			f(p)
+		}
+	}
+}
+
+func (g h3Grid) sort() {
+	slices.SortFunc(g, func(a, b h3Point) int {
+		switch {
+		case a.x < b.x:
+			return -1
+		case a.x > b.x:
+			return 1
+		}
+		return cmp.Compare(a.cell, b.cell)
+	})
+}
+
+// maxRes bounds the resolutions kept (ResolutionForZoom never asks for more).
+const maxRes = 15
+
+// eventsSnap is tile_event_h3 as of one version of the events_h3 layer.
+type eventsSnap struct {
+	version  int64
+	statuses []string // status names; counts are indexed like them
+	open     []bool   // statuses counted as open
+	byRes    [maxRes + 1]h3Grid
+	counts   [][]int32 // per cell (h3Point.i): count per status
+	props    [][]prop  // per cell: the unfiltered properties
+}
+
+// householdsSnap is tile_household_h3 as of one version of households_h3, cells
+// under the minimum already left out.
+type householdsSnap struct {
+	version int64
+	byRes   [maxRes + 1]h3Grid
+	props   [][]prop
+}
+
+// h3Store loads the snapshots on demand; one load at a time per layer.
+type h3Store struct {
+	pool          *pgxpool.Pool
+	minHouseholds int
+
+	evMu, hhMu sync.Mutex
+	ev         atomic.Pointer[eventsSnap]
+	hh         atomic.Pointer[householdsSnap]
+}
+
+// events returns a snapshot of version want or newer.
+func (st *h3Store) events(ctx context.Context, want int64) (*eventsSnap, error) {
+	if s := st.ev.Load(); s != nil && s.version >= want {
+		return s, nil
+	}
+	st.evMu.Lock()
+	defer st.evMu.Unlock()
+	if s := st.ev.Load(); s != nil && s.version >= want {
+		return s, nil
+	}
+	s, err := loadEventsSnap(ctx, st.pool)
+	if err != nil {
+		return nil, fmt.Errorf("read tile_event_h3: %w", err)
+	}
+	st.ev.Store(s)
+	return s, nil
+}
+
+// households returns a snapshot of version want or newer.
+func (st *h3Store) households(ctx context.Context, want int64) (*householdsSnap, error) {
+	if s := st.hh.Load(); s != nil && s.version >= want {
+		return s, nil
+	}
+	st.hhMu.Lock()
+	defer st.hhMu.Unlock()
+	if s := st.hh.Load(); s != nil && s.version >= want {
+		return s, nil
+	}
+	s, err := loadHouseholdsSnap(ctx, st.pool, st.minHouseholds)
+	if err != nil {
+		return nil, fmt.Errorf("read tile_household_h3: %w", err)
+	}
+	st.hh.Store(s)
+	return s, nil
+}
+
+// openStatuses are the statuses events_h3 counts as open (the SQL layers' list).
+var openStatuses = []string{"reported", "dispatched", "handling"}
+
+// layerVersionQuery reads one layer's version inside the snapshot's transaction,
+// so data and version belong together.
+const layerVersionQuery = "SELECT coalesce((SELECT version FROM tile_layer_version WHERE layer = $1), 0)"
+
+// readSnapshot runs read in a read-only repeatable-read transaction after reading
+// the layer's version in it.
+func readSnapshot(ctx context.Context, pool *pgxpool.Pool, layer string, read func(tx pgx.Tx, version int64) error) error {
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var v int64
+		if err := tx.QueryRow(ctx, layerVersionQuery, layer).Scan(&v); err != nil {
+			return err
+		}
+		return read(tx, v)
+	})
+}
+
+func loadEventsSnap(ctx context.Context, pool *pgxpool.Pool) (*eventsSnap, error) {
+	s := &eventsSnap{}
+	err := readSnapshot(ctx, pool, "events_h3", func(tx pgx.Tx, version int64) error {
+		s.version = version
+		rows, _ := tx.Query(ctx, "SELECT res, cell, status, n, ST_X(rep), ST_Y(rep) FROM tile_event_h3 WHERE rep IS NOT NULL ORDER BY res, cell")
+		statusIdx := map[string]int{}
+		var res int16
+		var cell int64
+		var status string
+		var n int32
+		var x, y float64
+		lastRes, lastCell := int16(-1), int64(0)
+		_, err := pgx.ForEachRow(rows, []any{&res, &cell, &status, &n, &x, &y}, func() error {
+			if res < 0 || res > maxRes {
+				return nil
+			}
+			si, ok := statusIdx[status]
+			if !ok {
+				si = len(s.statuses)
+				statusIdx[status] = si
+				s.statuses = append(s.statuses, status)
+				s.open = append(s.open, slices.Contains(openStatuses, status))
+			}
+			if res != lastRes || cell != lastCell {
+				lastRes, lastCell = res, cell
+				s.byRes[res] = append(s.byRes[res], h3Point{x: x, y: y, cell: cell, i: int32(len(s.counts))})
+				s.counts = append(s.counts, nil)
+			}
+			c := &s.counts[len(s.counts)-1]
+			for len(*c) <= si {
+				*c = append(*c, 0)
+			}
+			(*c)[si] += n
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.props = make([][]prop, len(s.counts))
+	for r := range s.byRes {
+		s.byRes[r].sort()
+		for _, p := range s.byRes[r] {
+			events, open := s.sum(p.i, nil)
+			s.props[p.i] = eventsProps(p.cell, r, events, open)
+		}
+	}
+	return s, nil
+}
+
+// sum returns a cell's events and open events over the statuses in want (nil:
+// all), as the SQL's sum(n) and sum(n) FILTER (open) with status = ANY (want).
+func (s *eventsSnap) sum(i int32, want []bool) (events, open int64) {
+	for si, n := range s.counts[i] {
+		if want != nil && !want[si] {
+			continue
+		}
+		events += int64(n)
+		if s.open[si] {
+			open += int64(n)
+		}
+	}
+	return events, open
+}
+
+func eventsProps(cell int64, res int, events, open int64) []prop {
+	return []prop{strProp("cell", geo.CellString(cell)), numProp("res", int64(res)), numProp("events", events), numProp("open", open)}
+}
+
+// cells returns the features of tile t at resolution res with statuses (nil: all).
+func (s *eventsSnap) cells(t geo.Tile, res int, statuses []string) []h3Feature {
+	var want []bool
+	if statuses != nil {
+		want = make([]bool, len(s.statuses))
+		for i, name := range s.statuses {
+			want[i] = slices.Contains(statuses, name)
+		}
+	}
+	var feats []h3Feature
+	minX, minY, maxX, maxY := h3Window(t, res)
+	s.byRes[res].in(minX, minY, maxX, maxY, func(p *h3Point) {
+		if want == nil {
+			if events, _ := s.sum(p.i, nil); events > 0 {
+				feats = append(feats, h3Feature{cell: p.cell, props: s.props[p.i]})
+			}
+			return
+		}
+		if events, open := s.sum(p.i, want); events > 0 {
+			feats = append(feats, h3Feature{cell: p.cell, props: eventsProps(p.cell, res, events, open)})
+		}
+	})
+	return feats
+}
+
+func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds int) (*householdsSnap, error) {
+	s := &householdsSnap{}
+	err := readSnapshot(ctx, pool, "households_h3", func(tx pgx.Tx, version int64) error {
+		s.version = version
+		rows, _ := tx.Query(ctx, `SELECT res, cell, households, people, tag_names, tag_counts, ST_X(rep), ST_Y(rep)
+			FROM tile_household_h3 WHERE households >= $1 AND rep IS NOT NULL`, minHouseholds)
+		var res int16
+		var cell int64
+		var households, people int32
+		var tags []string
+		var counts []int32
+		var x, y float64
+		_, err := pgx.ForEachRow(rows, []any{&res, &cell, &households, &people, &tags, &counts, &x, &y}, func() error {
+			if res < 0 || res > maxRes {
+				return nil
+			}
+			p := make([]prop, 4, 4+len(tags))
+			p[0], p[1] = strProp("cell", geo.CellString(cell)), numProp("res", int64(res))
+			p[2], p[3] = numProp("households", int64(households)), numProp("people", int64(people))
+			for i, tag := range tags {
+				// Tag counts under the minimum could single out a household too.
+				if i < len(counts) && int(counts[i]) >= minHouseholds {
+					p = append(p, numProp("tag_"+tag, int64(counts[i])))
+				}
+			}
+			s.byRes[res] = append(s.byRes[res], h3Point{x: x, y: y, cell: cell, i: int32(len(s.props))})
+			s.props = append(s.props, p)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for r := range s.byRes {
+		s.byRes[r].sort()
+	}
+	return s, nil
+}
+
+// cells returns the features of tile t at resolution res.
+func (s *householdsSnap) cells(t geo.Tile, res int) []h3Feature {
+	var feats []h3Feature
+	minX, minY, maxX, maxY := h3Window(t, res)
+	s.byRes[res].in(minX, minY, maxX, maxY, func(p *h3Point) {
+		feats = append(feats, h3Feature{cell: p.cell, props: s.props[p.i]})
+	})
+	return feats
+}
+
+// h3Window is the tile's Web Mercator envelope widened by h3Margin: cells whose
+// representative point lies in it may reach the tile (ST_Expand(ST_TileEnvelope)).
+func h3Window(t geo.Tile, res int) (minX, minY, maxX, maxY float64) {
+	b := t.MercatorBound()
+	m := h3Margin(t, res)
+	return b.Min[0] - m, b.Min[1] - m, b.Max[0] + m, b.Max[1] + m
+}
