@@ -2,7 +2,7 @@ package tiles
 
 import (
 	"bytes"
-		"context"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/klauspost/compress/gzip"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/onegrid/onegrid/geo"
 )
