@@ -64,3 +64,22 @@ func (s *Service) RenderH3BySQL(ctx context.Context, layer string, t geo.Tile, f
 	}
 	return encodeH3(layer, t, feats)
 }
+
+// RenderOutlinesBySQL renders the admin or grids layer with the per-tile query the
+// service ran before it drew them itself: the reference for its drawing.
+func (s *Service) RenderOutlinesBySQL(ctx context.Context, layer string, t geo.Tile) ([]byte, error) {
+	l, ok := layerByName[layer]
+	if !ok || l.kind != kindUnits {
+		return nil, ErrUnknownLayer
+	}
+	if !l.inZoom(t.Z) {
+		return nil, nil
+	}
+	sql, err := os.ReadFile("testdata/" + layer + ".sql")
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	err = s.pool.QueryRow(ctx, string(sql), t.Z, t.X, t.Y).Scan(&b)
+	return b, err
+}

@@ -41,8 +41,9 @@ type Layer struct {
 	// CacheControl is sent with the layer's tiles.
 	CacheControl string
 
-	kind layerKind
-	sql  string
+	kind  layerKind
+	sql   string
+	units *unitLayer
 }
 
 type layerKind int
@@ -51,6 +52,7 @@ const (
 	kindSQL layerKind = iota
 	kindEventsH3
 	kindHouseholdsH3
+	kindUnits
 )
 
 // All is the name of the composite layer: every layer's features in one tile.
@@ -82,7 +84,7 @@ var layers = []*Layer{
 		Fields: adminFields, Label: "admin_label", LabelFields: adminFields,
 		Sources:      []string{"admin"},
 		CacheControl: "public, max-age=300, must-revalidate",
-		kind:         kindSQL, sql: mustSQL("admin.sql"),
+		kind:         kindUnits, units: adminUnits,
 	},
 	{
 		Name:        "grids",
@@ -91,7 +93,7 @@ var layers = []*Layer{
 		Fields: gridFields, Label: "grid_label", LabelFields: gridLabelFields,
 		Sources:      []string{"grids"},
 		CacheControl: "public, max-age=60, must-revalidate",
-		kind:         kindSQL, sql: mustSQL("grids.sql"),
+		kind:         kindUnits, units: gridUnits,
 	},
 	{
 		Name:        "households_h3",
@@ -111,7 +113,7 @@ var layers = []*Layer{
 		},
 		Sources:      []string{"buildings"},
 		CacheControl: "public, max-age=300, must-revalidate",
-		kind:         kindSQL, sql: mustSQL("buildings.sql"),
+		kind:         kindUnits, units: buildingUnits,
 	},
 	{
 		Name:        "events_h3",

@@ -48,14 +48,17 @@ var ErrUnknownLayer = errors.New("unknown tile layer")
 
 // Service renders, caches and serves tiles.
 type Service struct {
-	cfg    Config
-	pool   *pgxpool.Pool
-	log    *slog.Logger
-	cache  *cache
-	flight flight
-	vers   versions
-	fence  fence
-	h3     h3Store
+	cfg       Config
+	pool      *pgxpool.Pool
+	log       *slog.Logger
+	cache     *cache
+	flight    flight
+	vers      versions
+	fence     fence
+	h3        h3Store
+	admin     unitStore
+	grids     unitStore
+	buildings unitStore
 
 	listening atomic.Bool
 	notified  atomic.Int64
@@ -107,6 +110,9 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 	}
 	s := &Service{cfg: cfg, pool: pool, log: log, cache: newCache(cfg.CacheBytes)}
 	s.h3 = h3Store{pool: pool, minHouseholds: cfg.MinHouseholds}
+	s.admin = unitStore{layer: adminUnits, pool: pool}
+	s.grids = unitStore{layer: gridUnits, pool: pool}
+	s.buildings = unitStore{layer: buildingUnits, pool: pool}
 	s.vers = versions{read: s.readVersionsFenced, maxAge: cfg.VersionMaxAge}
 	lctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
@@ -314,6 +320,18 @@ func (s *Service) render(ctx context.Context, l *Layer, t geo.Tile, f Filter, vs
 		b, err = s.renderEventsH3(ctx, l, t, f, vset.v[l.Sources[0]])
 	case kindHouseholdsH3:
 		b, err = s.renderHouseholdsH3(ctx, l, t, vset.v[l.Sources[0]])
+	case kindUnits:
+		st := &s.admin
+		switch l.units {
+		case gridUnits:
+			st = &s.grids
+		case buildingUnits:
+			st = &s.buildings
+		}
+		var snap *unitSnap
+		if snap, err = st.get(ctx, vset); err == nil {
+			b = snap.render(l.units, t)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("render %s/%d/%d/%d: %w", l.Name, t.Z, t.X, t.Y, err)

@@ -1,3 +1,5 @@
+-- The per-tile query the service ran before it drew the footprints itself
+-- (unitmem.go); the tests keep it as the reference the drawing must match.
 -- buildings: footprints for tile $1/$2/$3 (z/x/y), simplified below z16 by about
 -- four tile units (extent 4096) so detail finer than the screen shows is dropped.
 WITH env AS (

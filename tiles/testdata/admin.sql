@@ -1,3 +1,5 @@
+-- The per-tile query the service ran before it drew the outline layers itself
+-- (unitmem.go); the tests keep it as the reference the drawing must match.
 -- admin: administrative units for tile $1/$2/$3 (z/x/y): districts up to z9,
 -- streets at z10-11, communities from z12, with load figures summed from tile_load
 -- over the unit's admin-code prefix (unit_prefix: 440304000000 → 440304). admin_label: one point on each unit's surface,

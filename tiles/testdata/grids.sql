@@ -1,3 +1,5 @@
+-- The per-tile query the service ran before it drew the outline layers itself
+-- (unitmem.go); the tests keep it as the reference the drawing must match.
 -- grids: current grids (valid_to IS NULL) for tile $1/$2/$3 (z/x/y): level 'grid' at
 -- z12-13, 'micro_grid' from z14, with load figures from tile_load summed over the
 -- grid's code prefix (grid codes are hierarchical, GB/T 30428: a micro-grid's code
