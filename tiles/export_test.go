@@ -83,3 +83,15 @@ func (s *Service) RenderOutlinesBySQL(ctx context.Context, layer string, t geo.T
 	err = s.pool.QueryRow(ctx, string(sql), t.Z, t.X, t.Y).Scan(&b)
 	return b, err
 }
+
+// RenderEventsBySQL renders the events layer with ST_AsMVT, as the service did
+// before it encoded the points itself: the reference for its encoding.
+func (s *Service) RenderEventsBySQL(ctx context.Context, t geo.Tile, f Filter) ([]byte, error) {
+	sql, err := os.ReadFile("testdata/events.sql")
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	err = s.pool.QueryRow(ctx, string(sql), append([]any{t.Z, t.X, t.Y}, f.args()...)...).Scan(&b)
+	return b, err
+}

@@ -53,6 +53,7 @@ const (
 	kindEventsH3
 	kindHouseholdsH3
 	kindUnits
+	kindEvents
 )
 
 // All is the name of the composite layer: every layer's features in one tile.
@@ -148,7 +149,7 @@ var layers = []*Layer{
 		Filtered: true, Daily: true,
 		Sources:      []string{"events"},
 		CacheControl: "public, max-age=10, must-revalidate",
-		kind:         kindSQL, sql: mustSQL("events.sql"),
+		kind:         kindEvents, sql: mustSQL("events.sql"),
 	},
 	{
 		Name:        "addresses",

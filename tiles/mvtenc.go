@@ -8,14 +8,22 @@ import (
 
 // prop is one feature property of an H3 layer: a string or an integer.
 type prop struct {
-	key   string
-	str   string
-	num   int64
-	isStr bool
+	key    string
+	str    string
+	num    int64
+	isStr  bool
+	isBool bool // num is 0 or 1
 }
 
 func strProp(k, v string) prop       { return prop{key: k, str: v, isStr: true} }
 func numProp(k string, v int64) prop { return prop{key: k, num: v} }
+func boolProp(k string, v bool) prop {
+	p := prop{key: k, isBool: true}
+	if v {
+		p.num = 1
+	}
+	return p
+}
 
 // mvtEncoder writes one MVT layer of polygons straight to protobuf. The H3 layers
 // spent more CPU in orb's generic encoder (property maps sorted per feature, values
@@ -32,6 +40,7 @@ type mvtEncoder struct {
 	nvals  uint32
 	strIdx map[string]uint32
 	numIdx map[int64]uint32
+	bools  [2]uint32 // index+1 of false and true; 0: not in the table yet
 	feats  []byte
 	feat   []byte
 	scr    []byte
@@ -72,6 +81,19 @@ func (e *mvtEncoder) key(k string) uint32 {
 }
 
 func (e *mvtEncoder) value(p prop) uint32 {
+	if p.isBool {
+		if i := e.bools[p.num]; i > 0 {
+			return i - 1
+		}
+		e.bools[p.num] = e.nvals + 1
+		// Value{bool_value (7): p.num} as layer field 4.
+		e.vals = appendKey(e.vals, 4, 2)
+		e.vals = append(e.vals, 2)
+		e.vals = appendKey(e.vals, 7, 0)
+		e.vals = append(e.vals, byte(p.num))
+		e.nvals++
+		return e.nvals - 1
+	}
 	if p.isStr {
 		if i, ok := e.strIdx[p.str]; ok {
 			return i

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/klauspost/compress/gzip"
+	"github.com/paulmach/orb"
 
 	"github.com/onegrid/onegrid/geo"
 )
@@ -320,6 +321,8 @@ func (s *Service) render(ctx context.Context, l *Layer, t geo.Tile, f Filter, vs
 		b, err = s.renderEventsH3(ctx, l, t, f, vset.v[l.Sources[0]])
 	case kindHouseholdsH3:
 		b, err = s.renderHouseholdsH3(ctx, l, t, vset.v[l.Sources[0]])
+	case kindEvents:
+		b, err = s.renderEvents(ctx, l, t, f)
 	case kindUnits:
 		st := &s.admin
 		switch l.units {
@@ -379,6 +382,43 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 		return nil, err
 	}
 	return encodeH3(l.Name, t, feats)
+}
+
+// renderEvents encodes the event points the layer's query finds, as ST_AsMVTGeom
+// and ST_AsMVT would (points snapped to tile units, NULL properties left out).
+func (s *Service) renderEvents(ctx context.Context, l *Layer, t geo.Tile, f Filter) ([]byte, error) {
+	rows, _ := s.pool.Query(ctx, l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...)...)
+	tr := newTileTransform(t)
+	e := newMVTEncoder()
+	n := 0
+	var (
+		id                                 int64
+		x, y                               float64
+		category, severity, status, source string
+		escalation, ageDays                int32
+		overdue                            *bool
+	)
+	props := make([]prop, 0, 7)
+	_, err := pgx.ForEachRow(rows, []any{&id, &x, &y, &category, &severity, &status, &source, &escalation, &ageDays, &overdue}, func() error {
+		props = append(props[:0], strProp("category", category), strProp("severity", severity), strProp("status", status),
+			strProp("source", source), numProp("escalation", int64(escalation)), numProp("age_days", int64(ageDays)))
+		if overdue != nil {
+			props = append(props, boolProp("overdue", *overdue))
+		}
+		px, py := tr.apply(orb.Point{x, y})
+		// The && search is on single-precision boxes and lets through points just
+		// outside the buffer, which ST_AsMVTGeom then clipped away.
+		if px < -Buffer || py < -Buffer || px > Extent+Buffer || py > Extent+Buffer {
+			return nil
+		}
+		e.feature(uint64(id), mvtPoint, pointGeom(px, py), props)
+		n++
+		return nil
+	})
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	return e.tile(l.Name), nil
 }
 
 // renderHouseholdsH3 draws households_h3 from the in-memory aggregate.

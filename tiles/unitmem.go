@@ -330,7 +330,7 @@ func (s *unitSnap) render(l *unitLayer, t geo.Tile) []byte {
 	width, height := tb.Max[0]-tb.Min[0], tb.Max[1]-tb.Min[1]
 	bx, by := width*Buffer/Extent, height*Buffer/Extent
 	eb := orb.Bound{Min: orb.Point{tb.Min[0] - bx, tb.Min[1] - by}, Max: orb.Point{tb.Max[0] + bx, tb.Max[1] + by}}
-	tr := tileTransform{minX: tb.Min[0], maxY: tb.Max[1], fx: Extent / width, fy: -Extent / height}
+	tr := newTileTransform(t)
 	halfUnit := math.Min(width, height) / Extent / 2
 	var sc drawScratch
 	if l.buildings && t.Z < 16 {
@@ -388,11 +388,19 @@ func (s *unitSnap) render(l *unitLayer, t geo.Tile) []byte {
 	return out
 }
 
-// tileTransform maps Web Mercator to tile units (y down), snapped to integers.
-type tileTransform struct{ minX, maxY, fx, fy float64 }
+// tileTransform maps Web Mercator to tile units (y down), snapped to integers,
+// with PostGIS's arithmetic (lwgeom_affine, then rint) so that points land on the
+// same units as ST_AsMVTGeom puts them.
+type tileTransform struct{ fx, fy, xoff, yoff float64 }
+
+func newTileTransform(t geo.Tile) tileTransform {
+	b := t.MercatorBound()
+	fx, fy := Extent/(b.Max[0]-b.Min[0]), -(Extent / (b.Max[1] - b.Min[1]))
+	return tileTransform{fx: fx, fy: fy, xoff: -b.Min[0] * fx, yoff: -b.Max[1] * fy}
+}
 
 func (tr tileTransform) apply(p orb.Point) (int32, int32) {
-	return int32(math.RoundToEven((p[0] - tr.minX) * tr.fx)), int32(math.RoundToEven((p[1] - tr.maxY) * tr.fy))
+	return int32(math.RoundToEven(tr.fx*p[0] + tr.xoff)), int32(math.RoundToEven(tr.fy*p[1] + tr.yoff))
 }
 
 // drawPolygons returns the MVT geometry commands of mp in the tile (nil when

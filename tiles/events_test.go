@@ -1,0 +1,83 @@
+package tiles_test
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/tiles"
+)
+
+// compareEvents renders the events layer over a square of tiles around centre at
+// z15-z17, encoded by the service and by ST_AsMVT, unfiltered and filtered, and
+// compares them decoded: the same points (to the unit) with the same properties.
+func compareEvents(t *testing.T, s *tiles.Service, centre [2]float64, radius int) int {
+	t.Helper()
+	n := 0
+	for z := 15; z <= 17; z++ {
+		c := at(centre, z)
+		for dx := -radius; dx <= radius; dx++ {
+			for dy := -radius; dy <= radius; dy++ {
+				tile := geo.Tile{Z: z, X: c.X + dx, Y: c.Y + dy}
+				for _, q := range []string{"", "status=reported,closed", "category=01&from=2026-01-01T00:00:00Z", "to=2026-10-01T00:00:00Z&status=dispatched,handling"} {
+					v, _ := url.ParseQuery(q)
+					f, err := tiles.ParseFilter(v)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := s.Render(context.Background(), "events", tile, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, err := s.RenderEventsBySQL(context.Background(), tile, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					w := decode(t, want)
+					t.Run(tile.String()+"?"+q, func(t *testing.T) { compareTiles(t, decode(t, got), w) })
+					for _, fc := range w {
+						n += len(fc.Features)
+					}
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestEventsMatchPostGIS: the service encodes event points as ST_AsMVT did.
+func TestEventsMatchPostGIS(t *testing.T) {
+	s, conn := openCity(t, tiles.Config{})
+	db, err := pgxConnect(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	for i := range 40 {
+		p := [2]float64{testcity.Centre[0] + float64(i%7-3)*0.0007, testcity.Centre[1] + float64(i/7-3)*0.0007}
+		if _, err := testcity.AddEvent(context.Background(), db, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := compareEvents(t, s, testcity.Centre, 1); n < 100 {
+		t.Fatalf("only %d features compared", n)
+	}
+}
+
+// TestEventsMatchPostGISCity does the same on a generated city, when one is given
+// (ONEGRID_TILEBENCH_DATABASE_URL, as for the benchmarks).
+func TestEventsMatchPostGISCity(t *testing.T) {
+	url := os.Getenv("ONEGRID_TILEBENCH_DATABASE_URL")
+	if url == "" {
+		t.Skip("ONEGRID_TILEBENCH_DATABASE_URL not set: no generated city to compare on")
+	}
+	s, err := tiles.Open(context.Background(), url, tiles.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t.Logf("%d features compared", compareEvents(t, s, [2]float64{114.016, 22.554}, 1))
+}
