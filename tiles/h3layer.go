@@ -58,6 +58,7 @@ func encodeH3(name string, t geo.Tile, feats []h3Feature) ([]byte, error) {
 	scale := float64(uint64(1) << (uint(t.Z) + extentShift))
 	minx, miny := float64(uint64(t.X)<<extentShift), float64(uint64(t.Y)<<extentShift)
 	e := newMVTEncoder()
+	defer e.release()
 	var scratch orb.Ring
 	poly := orb.Polygon{nil}
 	n := 0

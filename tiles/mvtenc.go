@@ -2,6 +2,7 @@ package tiles
 
 import (
 	"encoding/binary"
+	"sync"
 
 	"github.com/paulmach/orb"
 )
@@ -48,8 +49,25 @@ type mvtEncoder struct {
 	tags   []uint32
 }
 
-func newMVTEncoder() *mvtEncoder {
+// newMVTEncoder returns an empty encoder; release gives it back for reuse (its
+// maps and buffers, grown to a tile's size, are most of an encoder's garbage).
+func newMVTEncoder() *mvtEncoder { return encoders.Get().(*mvtEncoder) }
+
+var encoders = sync.Pool{New: func() any {
 	return &mvtEncoder{keyIdx: map[string]uint32{}, strIdx: map[string]uint32{}, numIdx: map[int64]uint32{}}
+}}
+
+// release empties the encoder and returns it to the pool; it must not be used
+// after.
+func (e *mvtEncoder) release() {
+	e.keys = e.keys[:0]
+	clear(e.keyIdx)
+	e.vals, e.nvals = e.vals[:0], 0
+	clear(e.strIdx)
+	clear(e.numIdx)
+	e.bools = [2]uint32{}
+	e.feats, e.feat, e.scr, e.geom, e.tags = e.feats[:0], e.feat[:0], e.scr[:0], e.geom[:0], e.tags[:0]
+	encoders.Put(e)
 }
 
 func appendKey(b []byte, field, wire int) []byte {

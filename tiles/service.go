@@ -263,9 +263,11 @@ func pack(key string, raw []byte) (*cached, error) {
 
 // gzipWriters reuses compressors: a new one allocates and clears about a
 // megabyte of tables, which on uncached tiles cost as much as compressing them.
-// klauspost's BestSpeed is about twice as fast as the standard library's.
+// klauspost's level 2 is about twice as fast as the standard library's BestSpeed
+// and, on tiles, faster and smaller than its own level 1 (a 39 KB households_h3
+// tile: 140-160 µs and 20.5 KB against 204 µs and 21.0 KB).
 var gzipWriters = sync.Pool{New: func() any {
-	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	zw, _ := gzip.NewWriterLevel(io.Discard, 2)
 	return zw
 }}
 
@@ -390,6 +392,7 @@ func (s *Service) renderEvents(ctx context.Context, l *Layer, t geo.Tile, f Filt
 	rows, _ := s.pool.Query(ctx, l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...)...)
 	tr := newTileTransform(t)
 	e := newMVTEncoder()
+	defer e.release()
 	n := 0
 	var (
 		id                                 int64

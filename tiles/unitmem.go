@@ -340,6 +340,8 @@ func (s *unitSnap) render(l *unitLayer, t geo.Tile) []byte {
 	}
 
 	polys, labels := newMVTEncoder(), newMVTEncoder()
+	defer polys.release()
+	defer labels.release()
 	np, nl := 0, 0
 	var props []prop
 	near := s.near(l.levelAt(t.Z), eb.Min[0], eb.Max[0])
