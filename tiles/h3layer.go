@@ -36,6 +36,7 @@ func h3Margin(t geo.Tile, res int) float64 {
 // h3Feature is one hexagon with its properties.
 type h3Feature struct {
 	cell  int64
+	ring  orb.Ring // the cell's outline from boundaries, if already looked up
 	props []prop
 }
 
@@ -63,7 +64,10 @@ func encodeH3(name string, t geo.Tile, feats []h3Feature) ([]byte, error) {
 	poly := orb.Polygon{nil}
 	n := 0
 	for _, hf := range feats {
-		unit := boundaries.get(hf.cell)
+		unit := hf.ring
+		if unit == nil {
+			unit = boundaries.get(hf.cell)
+		}
 		if unit == nil {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
 
 	"github.com/onegrid/onegrid/geo"
 )
@@ -33,7 +34,8 @@ import (
 type h3Point struct {
 	x, y float64
 	cell int64
-	i    int32 // index of the cell's data in the snapshot
+	i    int32    // index of the cell's data in the snapshot
+	ring orb.Ring // the cell's outline (boundaries), looked up once per snapshot
 }
 
 // h3Grid is the cells of one resolution, sorted by x for range search.
@@ -50,6 +52,9 @@ func (g h3Grid) in(minX, minY, maxX, maxY float64, f func(p *h3Point)) {
 }
 
 func (g h3Grid) sort() {
+	for i := range g {
+		g[i].ring = boundaries.get(g[i].cell)
+	}
 	slices.SortFunc(g, func(a, b h3Point) int {
 		switch {
 		case a.x < b.x:
@@ -214,7 +219,7 @@ func (s *eventsSnap) sum(i int32, want []bool) (events, open int64) {
 }
 
 func eventsProps(cell int64, res int, events, open int64) []prop {
-	return []prop{strProp("cell", geo.CellString(cell)), numProp("res", int64(res)), numProp("events", events), numProp("open", open)}
+	return []prop{uniqueProp("cell", geo.CellString(cell)), numProp("res", int64(res)), numProp("events", events), numProp("open", open)}
 }
 
 // cells returns the features of tile t at resolution res with statuses (nil: all).
@@ -231,12 +236,12 @@ func (s *eventsSnap) cells(t geo.Tile, res int, statuses []string) []h3Feature {
 	s.byRes[res].in(minX, minY, maxX, maxY, func(p *h3Point) {
 		if want == nil {
 			if events, _ := s.sum(p.i, nil); events > 0 {
-				feats = append(feats, h3Feature{cell: p.cell, props: s.props[p.i]})
+				feats = append(feats, h3Feature{cell: p.cell, ring: p.ring, props: s.props[p.i]})
 			}
 			return
 		}
 		if events, open := s.sum(p.i, want); events > 0 {
-			feats = append(feats, h3Feature{cell: p.cell, props: eventsProps(p.cell, res, events, open)})
+			feats = append(feats, h3Feature{cell: p.cell, ring: p.ring, props: eventsProps(p.cell, res, events, open)})
 		}
 	})
 	return feats
@@ -259,7 +264,7 @@ func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds i
 				return nil
 			}
 			p := make([]prop, 4, 4+len(tags))
-			p[0], p[1] = strProp("cell", geo.CellString(cell)), numProp("res", int64(res))
+			p[0], p[1] = uniqueProp("cell", geo.CellString(cell)), numProp("res", int64(res))
 			p[2], p[3] = numProp("households", int64(households)), numProp("people", int64(people))
 			for i, tag := range tags {
 				// Tag counts under the minimum could single out a household too.
@@ -287,7 +292,7 @@ func (s *householdsSnap) cells(t geo.Tile, res int) []h3Feature {
 	var feats []h3Feature
 	minX, minY, maxX, maxY := h3Window(t, res)
 	s.byRes[res].in(minX, minY, maxX, maxY, func(p *h3Point) {
-		feats = append(feats, h3Feature{cell: p.cell, props: s.props[p.i]})
+		feats = append(feats, h3Feature{cell: p.cell, ring: p.ring, props: s.props[p.i]})
 	})
 	return feats
 }

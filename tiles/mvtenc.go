@@ -14,9 +14,11 @@ type prop struct {
 	num    int64
 	isStr  bool
 	isBool bool // num is 0 or 1
+	unique bool // a string no other feature of the layer has: not worth looking up
 }
 
 func strProp(k, v string) prop       { return prop{key: k, str: v, isStr: true} }
+func uniqueProp(k, v string) prop    { return prop{key: k, str: v, isStr: true, unique: true} }
 func numProp(k string, v int64) prop { return prop{key: k, num: v} }
 func boolProp(k string, v bool) prop {
 	p := prop{key: k, isBool: true}
@@ -113,10 +115,12 @@ func (e *mvtEncoder) value(p prop) uint32 {
 		return e.nvals - 1
 	}
 	if p.isStr {
-		if i, ok := e.strIdx[p.str]; ok {
-			return i
+		if !p.unique {
+			if i, ok := e.strIdx[p.str]; ok {
+				return i
+			}
+			e.strIdx[p.str] = e.nvals
 		}
-		e.strIdx[p.str] = e.nvals
 		// Value{string_value (1): p.str} as layer field 4.
 		e.vals = appendKey(e.vals, 4, 2)
 		e.vals = binary.AppendUvarint(e.vals, uint64(1+uvarintLen(uint64(len(p.str)))+len(p.str)))

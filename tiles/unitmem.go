@@ -359,7 +359,7 @@ func (s *unitSnap) render(l *unitLayer, t geo.Tile) []byte {
 			np++
 			continue
 		}
-		props = append(props[:0], strProp("code", u.code), strProp("name", u.name), strProp("level", u.level))
+		props = append(props[:0], uniqueProp("code", u.code), strProp("name", u.name), strProp("level", u.level))
 		if l.withGridDetails {
 			props = append(props, numProp("version", u.version))
 			if u.hasParent {

@@ -5,6 +5,10 @@
 // rendering, or warm it and keep the cache to measure cache hits.
 //
 //	tilebench -url http://localhost:8080 -conns 2,16 -minzoom 8 -maxzoom 16 -duration 3s
+//
+// With -list it prints the sampled tile paths instead, one per line, for wrk and
+// scripts/tiles.lua: a load generator in C takes less of the cores it shares with
+// the server and the database than this one.
 package main
 
 import (
@@ -50,14 +54,15 @@ func main() {
 	layerList := flag.String("layers", "", "comma-separated layers (default: every layer at the zooms it has data)")
 	query := flag.String("query", "", "query string added to every tile URL (event filters)")
 	seed := flag.Uint64("seed", 1, "seed of the tile sample")
+	list := flag.Bool("list", false, "print the sampled tile paths (for wrk -s scripts/tiles.lua) and exit")
 	flag.Parse()
-	if err := run(*base, *conns, *minZ, *maxZ, *perZoom, *dur, *layerList, *query, *seed); err != nil {
+	if err := run(*base, *conns, *minZ, *maxZ, *perZoom, *dur, *layerList, *query, *seed, *list); err != nil {
 		fmt.Fprintln(os.Stderr, "tilebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(base, connList string, minZ, maxZ, perZoom int, dur time.Duration, layerList, query string, seed uint64) error {
+func run(base, connList string, minZ, maxZ, perZoom int, dur time.Duration, layerList, query string, seed uint64, list bool) error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}, Timeout: 30 * time.Second}
 	resp, err := client.Get(base + "/tiles.json")
 	if err != nil {
@@ -81,6 +86,23 @@ func run(base, connList string, minZ, maxZ, perZoom int, dur time.Duration, laye
 			return fmt.Errorf("-conns: bad level %q", c)
 		}
 		levels = append(levels, n)
+	}
+	if list {
+		for z := minZ; z <= maxZ; z++ {
+			for _, vl := range tj.VectorLayers {
+				if strings.HasSuffix(vl.ID, "_label") || z < vl.MinZoom || z > vl.MaxZoom || (want != nil && !slices.Contains(want, vl.ID)) {
+					continue
+				}
+				for _, t := range sample(bound, z, perZoom, seed) {
+					p := fmt.Sprintf("/tiles/%s/%d/%d/%d.pbf", vl.ID, t.Z, t.X, t.Y)
+					if query != "" {
+						p += "?" + query
+					}
+					fmt.Println(p)
+				}
+			}
+		}
+		return nil
 	}
 	fmt.Printf("bounds %v, %d tiles per zoom, %s per run, query %q\n", tj.Bounds, perZoom, dur, query)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
