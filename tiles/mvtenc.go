@@ -13,13 +13,15 @@ type prop struct {
 	str    string
 	num    int64
 	isStr  bool
-	isBool bool // num is 0 or 1
-	unique bool // a string no other feature of the layer has: not worth looking up
+	isBool bool   // num is 0 or 1
+	unique bool   // a string no other feature of the layer has: not worth looking up
+	raw    []byte // the string as bytes (straight off the wire), when str is unset
 }
 
-func strProp(k, v string) prop       { return prop{key: k, str: v, isStr: true} }
-func uniqueProp(k, v string) prop    { return prop{key: k, str: v, isStr: true, unique: true} }
-func numProp(k string, v int64) prop { return prop{key: k, num: v} }
+func strProp(k, v string) prop        { return prop{key: k, str: v, isStr: true} }
+func uniqueProp(k, v string) prop     { return prop{key: k, str: v, isStr: true, unique: true} }
+func rawProp(k string, v []byte) prop { return prop{key: k, raw: v, isStr: true} }
+func numProp(k string, v int64) prop  { return prop{key: k, num: v} }
 func boolProp(k string, v bool) prop {
 	p := prop{key: k, isBool: true}
 	if v {
@@ -113,6 +115,14 @@ func (e *mvtEncoder) value(p prop) uint32 {
 		e.vals = append(e.vals, byte(p.num))
 		e.nvals++
 		return e.nvals - 1
+	}
+	if p.isStr && p.raw != nil {
+		if i, ok := e.strIdx[string(p.raw)]; ok { // no allocation for the lookup
+			return i
+		}
+		p.str = string(p.raw)
+		p.raw = nil
+		p.unique = false
 	}
 	if p.isStr {
 		if !p.unique {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -388,37 +390,49 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 
 // renderEvents encodes the event points the layer's query finds, as ST_AsMVTGeom
 // and ST_AsMVT would (points snapped to tile units, NULL properties left out).
+// Columns are read off the wire (binary format) rather than scanned: a dense tile
+// has thousands of rows, and scanning allocated four strings for each.
 func (s *Service) renderEvents(ctx context.Context, l *Layer, t geo.Tile, f Filter) ([]byte, error) {
-	rows, _ := s.pool.Query(ctx, l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...)...)
+	rows, err := s.pool.Query(ctx, l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for i, fd := range rows.FieldDescriptions() {
+		// Text columns read the same either way; the others must be binary.
+		if text := i >= 3 && i <= 6; !text && fd.Format != pgx.BinaryFormatCode {
+			return nil, fmt.Errorf("events: column %d (%s) not in binary format", i, fd.Name)
+		}
+	}
 	tr := newTileTransform(t)
 	e := newMVTEncoder()
 	defer e.release()
 	n := 0
-	var (
-		id                                 int64
-		x, y                               float64
-		category, severity, status, source string
-		escalation, ageDays                int32
-		overdue                            *bool
-	)
 	props := make([]prop, 0, 7)
-	_, err := pgx.ForEachRow(rows, []any{&id, &x, &y, &category, &severity, &status, &source, &escalation, &ageDays, &overdue}, func() error {
-		props = append(props[:0], strProp("category", category), strProp("severity", severity), strProp("status", status),
-			strProp("source", source), numProp("escalation", int64(escalation)), numProp("age_days", int64(ageDays)))
-		if overdue != nil {
-			props = append(props, boolProp("overdue", *overdue))
+	for rows.Next() {
+		v := rows.RawValues()
+		if len(v) != 10 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 || len(v[7]) != 4 || len(v[8]) != 4 {
+			return nil, fmt.Errorf("events: unexpected row shape")
+		}
+		id := binary.BigEndian.Uint64(v[0])
+		x := math.Float64frombits(binary.BigEndian.Uint64(v[1]))
+		y := math.Float64frombits(binary.BigEndian.Uint64(v[2]))
+		props = append(props[:0], rawProp("category", v[3]), rawProp("severity", v[4]), rawProp("status", v[5]),
+			rawProp("source", v[6]), numProp("escalation", int64(int32(binary.BigEndian.Uint32(v[7])))),
+			numProp("age_days", int64(int32(binary.BigEndian.Uint32(v[8])))))
+		if v[9] != nil { // overdue: NULL for an open event without a deadline
+			props = append(props, boolProp("overdue", len(v[9]) == 1 && v[9][0] != 0))
 		}
 		px, py := tr.apply(orb.Point{x, y})
 		// The && search is on single-precision boxes and lets through points just
 		// outside the buffer, which ST_AsMVTGeom then clipped away.
 		if px < -Buffer || py < -Buffer || px > Extent+Buffer || py > Extent+Buffer {
-			return nil
+			continue
 		}
-		e.feature(uint64(id), mvtPoint, pointGeom(px, py), props)
+		e.feature(id, mvtPoint, pointGeom(px, py), props)
 		n++
-		return nil
-	})
-	if err != nil || n == 0 {
+	}
+	if err := rows.Err(); err != nil || n == 0 {
 		return nil, err
 	}
 	return e.tile(l.Name), nil
