@@ -283,23 +283,6 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		step(j.log, fmt.Sprintf("check %d", i+1), t0)
 	}
 	t.setPhase("linking")
-	var dropped []indexDef
-	if j.table != "" {
-		bulk, err := useBulk(ctx, tx, j.bulk, j.table, s.Read)
-		if err != nil {
-			return s, err
-		}
-		if bulk {
-			if dropped, err = dropIndexes(ctx, tx, j.table); err != nil {
-				return s, err
-			}
-			fks, err := dropForeignKeys(ctx, tx, j.table)
-			if err != nil {
-				return s, err
-			}
-			dropped = append(dropped, fks...)
-		}
-	}
 	insert := j.sql.insert
 	var hasAreas bool
 	if err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM grid) OR EXISTS (SELECT 1 FROM admin_area)`).Scan(&hasAreas); err != nil {
@@ -307,6 +290,34 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	}
 	if !hasAreas {
 		insert = withoutLinks(insert)
+	}
+	var dropped []indexDef
+	var rollup *eventRollup
+	if j.table != "" {
+		bulk, err := useBulk(ctx, tx, j.bulk, j.table, s.Read)
+		if err != nil {
+			return s, err
+		}
+		if bulk {
+			t0 = time.Now()
+			bare, keys := withoutConflict(insert, j.table)
+			if dropped, err = dropForBulk(ctx, tx, j.table, keys); err != nil {
+				return s, err
+			}
+			insert = bare
+			if j.table == "event" {
+				ok, err := bulkRollupOK(ctx, tx)
+				if err != nil {
+					return s, err
+				}
+				if ok {
+					if rollup, err = beginEventRollup(ctx, tx, j.log); err != nil {
+						return s, err
+					}
+				}
+			}
+			step(j.log, "bulk prepare", t0)
+		}
 	}
 	t0 = time.Now()
 	tag, err := tx.Exec(ctx, insert, j.args)
@@ -316,6 +327,11 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	step(j.log, "insert", t0)
 	if err = createIndexes(ctx, tx, dropped, j.log); err != nil {
 		return s, err
+	}
+	if rollup != nil {
+		if err = rollup.finish(ctx, tx, tag.RowsAffected()); err != nil {
+			return s, err
+		}
 	}
 	s.Loaded = tag.RowsAffected()
 	for i, q := range j.sql.afterInsert {
