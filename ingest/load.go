@@ -171,7 +171,7 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: targetTables[o.Kind], bulk: o.Bulk,
 		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k)},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
-			p := startPipeline(ctx, rd, conv.convert, o.Workers, &t.rows)
+			p := startPipeline(ctx, rd, conv.convertInto, len(k.cols), o.Workers, &t.rows)
 			defer p.stop()
 			return copyRows(ctx, tx, stageTable, k.cols, p)
 		},

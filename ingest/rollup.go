@@ -131,13 +131,20 @@ JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`, rollupD
 		step(r.log, "rollup drop day indexes", t0)
 	}
 	stmts := []struct{ name, sql string }{
-		// One pass over the new rows for all five resolutions, as derived_rebuild
-		// does it (CREATE TABLE AS may use parallel workers).
+		// The new rows grouped once at resolution 10 and each coarser resolution
+		// rolled up from the next finer groups (counts add, the lowest id of a
+		// group is the lowest of its subgroups): about 2.2 rows grouped per event
+		// instead of 5, which on two shared cores beat one parallel pass over
+		// event × generate_series(6, 10) (4.2 s for 1M events).
 		{"group", `CREATE TEMP TABLE ingest_ev_day ON COMMIT DROP AS
-SELECT r::smallint AS res, h3_parent(h3, r) AS cell, tile_china_day(reported_at) AS day, status,
+SELECT 10::smallint AS res, h3_parent(h3, 10) AS cell, tile_china_day(reported_at) AS day, status,
        count(*)::int AS n, min(id) AS id
-FROM event, generate_series(6, 10) r WHERE ` + inRange + `
-GROUP BY 1, 2, 3, 4`},
+FROM event WHERE ` + inRange + `
+GROUP BY 2, 3, 4`},
+		{"group 9", rollUpDay(9)},
+		{"group 8", rollUpDay(8)},
+		{"group 7", rollUpDay(7)},
+		{"group 6", rollUpDay(6)},
 		{"analyze", `ANALYZE ingest_ev_day`},
 		{"day update", `UPDATE tile_event_h3_day t SET n = t.n + d.n, rep = coalesce(t.rep, e.geom_3857)
 FROM ingest_ev_day d JOIN event e ON e.id = d.id
@@ -160,9 +167,10 @@ ORDER BY 1, 2, 3`},
 		// As tile_event_agg adds them.
 		{"load", `INSERT INTO tile_load AS t (kind, code, open_events)
 SELECT k.kind, k.code, count(*)
-FROM (SELECT grid_code, admin_code, status ` + newRows + `) e,
+FROM (SELECT grid_code, admin_code ` + newRows + ` AND tile_open_status(status)
+        AND (grid_code IS NOT NULL OR admin_code IS NOT NULL)) e,
      LATERAL (VALUES ('grid', e.grid_code), ('admin', e.admin_code)) k (kind, code)
-WHERE k.code IS NOT NULL AND tile_open_status(e.status)
+WHERE k.code IS NOT NULL
 GROUP BY 1, 2 ORDER BY 1, 2
 ON CONFLICT (kind, code) DO UPDATE SET open_events = t.open_events + excluded.open_events`},
 		{"drop temp", `DROP TABLE ingest_ev_day, ingest_ev_cell`},
@@ -197,4 +205,12 @@ ON CONFLICT (kind, code) DO UPDATE SET open_events = t.open_events + excluded.op
 		step(r.log, fmt.Sprintf("rollup index %d of %s", i+1, rollupDayTable), t0)
 	}
 	return nil
+}
+
+// rollUpDay adds the groups of resolution res to ingest_ev_day from those of res+1.
+func rollUpDay(res int) string {
+	r := strconv.Itoa(res)
+	return `INSERT INTO ingest_ev_day (res, cell, day, status, n, id)
+SELECT ` + r + `, h3_parent(cell, ` + r + `), day, status, sum(n)::int, min(id)
+FROM ingest_ev_day WHERE res = ` + strconv.Itoa(res+1) + ` GROUP BY 2, 3, 4`
 }
