@@ -149,15 +149,23 @@ GROUP BY 2, 3, 4`},
 		{"day update", `UPDATE tile_event_h3_day t SET n = t.n + d.n, rep = coalesce(t.rep, e.geom_3857)
 FROM ingest_ev_day d JOIN event e ON e.id = d.id
 WHERE t.res = d.res AND t.cell = d.cell AND t.day = d.day AND t.status = d.status`},
+		// In key order: H3 cells close in number are close on the ground, so
+		// the GiST index over (rep, day), which has no sorted build (btree_gist
+		// has no sort support for date), is built in about half the time
+		// (1.15M rows: 14 s unordered, 6 s ordered). The groups are sorted
+		// before the representative points are looked up by id, which keeps the
+		// order without sorting the points (3.2 s instead of 5.8 s).
 		{"day insert", `INSERT INTO tile_event_h3_day (res, cell, day, status, n, rep)
 SELECT d.res, d.cell, d.day, d.status, d.n, e.geom_3857
-FROM ingest_ev_day d JOIN event e ON e.id = d.id
-WHERE NOT EXISTS (SELECT 1 FROM tile_event_h3_day t
-                  WHERE t.res = d.res AND t.cell = d.cell AND t.day = d.day AND t.status = d.status)`},
+FROM (SELECT * FROM ingest_ev_day d
+      WHERE NOT EXISTS (SELECT 1 FROM tile_event_h3_day t
+                        WHERE t.res = d.res AND t.cell = d.cell AND t.day = d.day AND t.status = d.status)
+      ORDER BY 1, 2, 3, 4) d
+JOIN LATERAL (SELECT geom_3857 FROM event e WHERE e.id = d.id) e ON true`},
 		{"cells", `CREATE TEMP TABLE ingest_ev_cell ON COMMIT DROP AS
 SELECT a.res, a.cell, a.status, a.n, e.geom_3857 AS rep
 FROM (SELECT res, cell, status, sum(n)::int AS n, min(id) AS id FROM ingest_ev_day GROUP BY 1, 2, 3) a
-JOIN event e ON e.id = a.id`},
+JOIN LATERAL (SELECT geom_3857 FROM event e WHERE e.id = a.id) e ON true`},
 		{"cell update", `UPDATE tile_event_h3 t SET n = t.n + c.n, rep = coalesce(t.rep, c.rep)
 FROM ingest_ev_cell c WHERE t.res = c.res AND t.cell = c.cell AND t.status = c.status`},
 		{"cell insert", `INSERT INTO tile_event_h3 (res, cell, status, n, rep)
