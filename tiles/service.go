@@ -317,7 +317,7 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 	switch {
 	case f.Category == "" && f.From.IsZero() && f.To.IsZero():
 		rows, _ = s.pool.Query(ctx, sqlEventsH3Agg, t.Z, t.X, t.Y, res, margin, st)
-	case f.Category == "" && fromDay && toDay:
+	case f.Category == "" && fromDay && toDay && res <= maxDayRes:
 		rows, _ = s.pool.Query(ctx, sqlEventsH3Day, pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, margin, from, to, st)
 	default:
 		rows, _ = s.pool.Query(ctx, sqlEventsH3Raw, append([]any{pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, margin}, f.args()...)...)
@@ -365,6 +365,13 @@ func (s *Service) renderHouseholdsH3(ctx context.Context, l *Layer, t geo.Tile) 
 
 // Stats returns the cache's counters.
 func (s *Service) Stats() CacheStats { return s.cache.stats() }
+
+// maxDayRes is the finest resolution of the daily counts (tile_event_h3_day,
+// schema 0206). Finer cells (z12 and up) are answered from the event rows: a tile
+// there holds a few thousand events, which group as fast as the day rows they
+// replace, and keeping 1.6 M per-day rows at resolutions 9 and 10 cost about 19 s
+// of a 1M-household onegrid gen and 0.9 extra rows per event in every load.
+const maxDayRes = 8
 
 // chinaDay returns t as a date parameter if it is a midnight in China time (or zero,
 // as NULL); ok is false for an instant inside a day, which the daily counts cannot

@@ -1,6 +1,8 @@
 -- events_h3 for a window of whole China days: event counts per H3 cell at resolution
 -- $4 for tile $1/$2/$3 (z/x/y), cells found by their representative point within $5
 -- metres of the tile, days in [$6, $7) (NULL = open-ended), statuses $8 (NULL = all).
+-- The daily counts keep resolutions 6..8 only (schema 0206); finer cells are
+-- grouped from the event rows (events_h3_raw.sql).
 SELECT cell, sum(n)::int AS events,
        coalesce(sum(n) FILTER (WHERE status IN ('reported', 'dispatched', 'handling')), 0)::int AS open
 FROM tile_event_h3_day
