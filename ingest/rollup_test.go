@@ -130,8 +130,13 @@ func TestBulkRollupMatchesRebuild(t *testing.T) {
 
 	// Independent figures: every event counted once at each resolution, and
 	// open events per community as the generator drew them.
-	if got := count(t, db, `SELECT sum(n) FROM tile_event_h3_day WHERE res = 10`); got != 5000 {
-		t.Errorf("tile_event_h3_day res 10 counts %d events, want 5000", got)
+	for _, q := range []string{
+		`SELECT sum(n) FROM tile_event_h3_day WHERE res = 8`, `SELECT sum(n) FROM tile_event_h3_day WHERE res = 6`,
+		`SELECT sum(n) FROM tile_event_h3 WHERE res = 10`, `SELECT sum(n) FROM tile_event_h3 WHERE res = 7`,
+	} {
+		if got := count(t, db, q); got != 5000 {
+			t.Errorf("%s = %d, want 5000 (every event once)", q, got)
+		}
 	}
 	if got := count(t, db, `SELECT sum(events) FROM event_rollup_month`); got != 5000 {
 		t.Errorf("event_rollup_month counts %d events, want 5000", got)
