@@ -58,7 +58,7 @@ func BenchmarkConvertGeoJSON(b *testing.B) {
 			b.Fatal(err)
 		}
 		var rows atomic.Int64
-		p := startPipeline(context.Background(), rd, conv.convert, 0, &rows)
+		p := startPipeline(context.Background(), rd, conv.convertInto, len(k.cols), 0, &rows)
 		for p.Next() {
 			if v, _ := p.Values(); v[2] != nil {
 				b.Fatalf("rejected: %v", v)

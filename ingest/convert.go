@@ -87,8 +87,12 @@ func (c *converter) reject(row []any, rec record, fe *FieldError) []any {
 
 // convert returns the staging row of rec; a row that fails carries its reason.
 func (c *converter) convert(rec record) []any {
+	return c.convertInto(rec, make([]any, len(c.k.cols)))
+}
+
+// convertInto fills row, which has a slot per staging column, all nil.
+func (c *converter) convertInto(rec record, row []any) []any {
 	k := c.k
-	row := make([]any, len(k.cols))
 	row[0] = rec.pos()
 	if err := rec.prepare(); err != nil {
 		fe, ok := err.(*FieldError)
@@ -110,11 +114,9 @@ func (c *converter) convert(rec record) []any {
 			at += len(f.cols)
 			continue
 		}
-		vals, err := f.conv(c.cx, s)
-		if err != nil {
+		if err := f.conv(c.cx, s, row[at:at+len(f.cols)]); err != nil {
 			return c.reject(row, rec, &FieldError{Field: f.name, Reason: err.Error()})
 		}
-		copy(row[at:], vals)
 		at += len(f.cols)
 	}
 	v := rowView{k: k, row: row}

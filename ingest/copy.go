@@ -55,8 +55,9 @@ type pipeline struct {
 	rows *atomic.Int64
 }
 
-// startPipeline starts reading rd and converting with conv on workers goroutines.
-func startPipeline(ctx context.Context, rd reader, conv func(record) []any, workers int, rows *atomic.Int64) *pipeline {
+// startPipeline starts reading rd and converting with conv on workers goroutines;
+// conv fills a row of ncols nil values.
+func startPipeline(ctx context.Context, rd reader, conv func(record, []any) []any, ncols, workers int, rows *atomic.Int64) *pipeline {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -99,9 +100,11 @@ func startPipeline(ctx context.Context, rd reader, conv func(record) []any, work
 		go func() {
 			defer wg.Done()
 			for batch := range in {
+				// One allocation for the batch's rows, not one per row.
+				cells := make([]any, len(batch)*ncols)
 				rows := make([][]any, len(batch))
 				for i, rec := range batch {
-					rows[i] = conv(rec)
+					rows[i] = conv(rec, cells[i*ncols:(i+1)*ncols:(i+1)*ncols])
 				}
 				select {
 				case p.out <- rows:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unsafe"
 )
 
 // geojsonReader streams the features of a GeoJSON FeatureCollection with
@@ -14,7 +15,13 @@ type geojsonReader struct {
 	sp   *splitter
 	n    int64
 	done bool
+	// arena holds copies of features' bytes: one allocation per 64 KiB of
+	// features instead of one per feature. A chunk is freed when the last
+	// feature in it is.
+	arena []byte
 }
+
+const arenaSize = 64 << 10
 
 func newGeoJSONReader(r io.Reader) (*geojsonReader, error) {
 	dec := json.NewDecoder(r)
@@ -61,7 +68,7 @@ func (g *geojsonReader) next() (record, error) {
 	if g.done {
 		return nil, io.EOF
 	}
-	b, err := g.sp.next()
+	b, valid, err := g.sp.next()
 	if err == io.EOF {
 		g.done = true
 		return nil, io.EOF
@@ -70,13 +77,26 @@ func (g *geojsonReader) next() (record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read geojson: feature %d: %w", g.n, err)
 	}
-	if !json.Valid(b) {
+	if !valid && !json.Valid(b) {
 		// A syntax error leaves no safe place to resume: the file is broken from
 		// here on, which is an error of the file, not of one row.
 		err := json.Unmarshal(b, new(json.RawMessage))
 		return nil, fmt.Errorf("read geojson: feature %d: %w", g.n, err)
 	}
-	return &geojsonFeature{n: g.n, raw: append([]byte(nil), b...)}, nil
+	return &geojsonFeature{n: g.n, raw: g.copyOf(b)}, nil
+}
+
+// copyOf returns a copy of b that nothing else writes to.
+func (g *geojsonReader) copyOf(b []byte) []byte {
+	if len(b) > arenaSize/4 {
+		return append([]byte(nil), b...)
+	}
+	if len(g.arena)+len(b) > cap(g.arena) {
+		g.arena = make([]byte, 0, arenaSize)
+	}
+	at := len(g.arena)
+	g.arena = append(g.arena, b...)
+	return g.arena[at:len(g.arena):len(g.arena)]
 }
 
 // geojsonFeature is one feature; prepare decodes it (in a worker goroutine).
@@ -86,11 +106,13 @@ type geojsonFeature struct {
 	props []member
 	id    []byte
 	geom  []byte
+	// inline backs props for features with few properties (one allocation less).
+	inline [12]member
 }
 
-// member is a property: its name and raw JSON value.
+// member is a property: its name (unescaped) and raw JSON value.
 type member struct {
-	key string
+	key []byte
 	val []byte
 }
 
@@ -117,8 +139,8 @@ func (f *geojsonFeature) prepare() error {
 		return &FieldError{Unit: "feature", Pos: f.n, Field: "type", Reason: fmt.Sprintf("want \"Feature\", got %s", orNone(typ))}
 	}
 	if p := bytes.TrimSpace(props); len(p) > 0 && p[0] == '{' {
-		f.props = make([]member, 0, 12)
-		_ = eachMember(p, func(k, v []byte) { f.props = append(f.props, member{keyText(k), v}) })
+		f.props = f.inline[:0]
+		_ = eachMember(p, func(k, v []byte) { f.props = append(f.props, member{keyBytes(k), v}) })
 	} else if len(p) > 0 && !bytes.Equal(p, []byte("null")) {
 		return &FieldError{Unit: "feature", Pos: f.n, Field: "properties", Reason: "want an object or null"}
 	}
@@ -137,14 +159,25 @@ func orNone(b []byte) string {
 
 func (f *geojsonFeature) get(col string) (string, bool) {
 	for i := range f.props {
-		if f.props[i].key == col {
-			return jsonScalar(f.props[i].val)
+		if string(f.props[i].key) == col {
+			return rawScalar(f.props[i].val)
 		}
 	}
 	if col == "id" && len(f.id) > 0 {
-		return jsonScalar(f.id)
+		return rawScalar(f.id)
 	}
 	return "", false
+}
+
+// rawScalar is jsonScalar without a copy for a string without escapes: the
+// text shares the feature's bytes, which are never written after the reader
+// copied them (copyOf), so the string cannot change. It saves an allocation
+// per property of every feature.
+func rawScalar(v []byte) (string, bool) {
+	if len(v) > 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		return unsafe.String(&v[1], len(v)-2), true
+	}
+	return jsonScalar(v)
 }
 
 // jsonScalar turns a JSON value into text: strings unquoted, null absent,

@@ -226,13 +226,35 @@ func TestLoadEventsGeoJSON(t *testing.T) {
 	}
 }
 
+// TestLoadAddressesBuildingsHouseholds loads the three kinds normally and in
+// bulk mode (keys, indexes and foreign keys dropped and rebuilt, the insert an
+// anti-join): the same rows, rejects and links, and the same schema after.
 func TestLoadAddressesBuildingsHouseholds(t *testing.T) {
 	t.Parallel()
+	for _, bulk := range []string{"off", "on"} {
+		t.Run("bulk "+bulk, func(t *testing.T) {
+			t.Parallel()
+			testLoadAddressesBuildingsHouseholds(t, bulk)
+		})
+	}
+}
+
+func testLoadAddressesBuildingsHouseholds(t *testing.T, bulk string) {
 	db := pgtest.New(t)
 	load(t, db, Options{Kind: "admin", Path: "testdata/admin.geojson"})
 	load(t, db, Options{Kind: "grids", Path: "testdata/grids.csv"})
+	const defs = `SELECT string_agg(d, E'\n' ORDER BY d) FROM (
+    SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indrelid IN ('address'::regclass, 'building'::regclass, 'household'::regclass)
+    UNION ALL SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid IN ('address'::regclass, 'building'::regclass, 'household'::regclass, 'event'::regclass, 'address_alias'::regclass)) x`
+	before := str(t, db, defs)
+	defer func() {
+		if after := str(t, db, defs); after != before {
+			t.Errorf("indexes and constraints changed:\nbefore %s\nafter  %s", before, after)
+		}
+	}()
 	t.Run("addresses", func(t *testing.T) {
-		s := load(t, db, Options{Kind: "addresses", Path: "testdata/addresses.csv"})
+		s := load(t, db, Options{Kind: "addresses", Path: "testdata/addresses.csv", Bulk: bulk})
 		checkSummary(t, s, 6, 3, 0, 3)
 		checkRejects(t, db, s, []want{
 			{5, "parent_ref", "no parent address a9 in dataset addresses or this file"},
@@ -244,7 +266,7 @@ func TestLoadAddressesBuildingsHouseholds(t *testing.T) {
 		}
 	})
 	t.Run("buildings", func(t *testing.T) {
-		s := load(t, db, Options{Kind: "buildings", Path: "testdata/buildings.geojson", AddressDataset: "addresses"})
+		s := load(t, db, Options{Kind: "buildings", Path: "testdata/buildings.geojson", AddressDataset: "addresses", Bulk: bulk})
 		checkSummary(t, s, 6, 2, 0, 4)
 		checkRejects(t, db, s, []want{
 			{3, "floors", "500 out of range 1..200"},
@@ -257,7 +279,7 @@ func TestLoadAddressesBuildingsHouseholds(t *testing.T) {
 		}
 	})
 	t.Run("households", func(t *testing.T) {
-		s := load(t, db, Options{Kind: "households", Path: "testdata/households.csv", AddressDataset: "addresses", HashKey: []byte("k")})
+		s := load(t, db, Options{Kind: "households", Path: "testdata/households.csv", AddressDataset: "addresses", HashKey: []byte("k"), Bulk: bulk})
 		checkSummary(t, s, 7, 2, 0, 5)
 		checkRejects(t, db, s, []want{
 			{4, "members", "0 out of range 1..50"},
@@ -271,6 +293,13 @@ func TestLoadAddressesBuildingsHouseholds(t *testing.T) {
 		if want := "残疾人;低保 张** 138****5678 440303********1234 32 440303001001001 440303001001"; got != want {
 			t.Errorf("h1 = %s, want %s", got, want)
 		}
+	})
+	t.Run("again", func(t *testing.T) {
+		// Idempotent in either mode: ON CONFLICT or the anti-join skips every row.
+		s := load(t, db, Options{Kind: "addresses", Path: "testdata/addresses.csv", Bulk: bulk})
+		checkSummary(t, s, 6, 0, 3, 3)
+		s = load(t, db, Options{Kind: "households", Path: "testdata/households.csv", AddressDataset: "addresses", HashKey: []byte("k"), Bulk: bulk})
+		checkSummary(t, s, 7, 0, 2, 5)
 	})
 }
 

@@ -104,6 +104,14 @@ func eachMember(b []byte, fn func(key, val []byte)) error {
 	return nil
 }
 
+// keyBytes unescapes a raw key where needed, without a copy where not.
+func keyBytes(k []byte) []byte {
+	if bytes.IndexByte(k, '\\') < 0 {
+		return k
+	}
+	return []byte(keyText(k))
+}
+
 // keyText unescapes a raw key where needed.
 func keyText(k []byte) string {
 	if bytes.IndexByte(k, '\\') < 0 {
@@ -155,7 +163,9 @@ func fastPoint(b []byte) (p orb.Point, ok bool) {
 }
 
 // splitter cuts the elements of a JSON array (the features) out of a stream,
-// one value at a time. The caller checks each with json.Valid.
+// one value at a time. An object or array element is validated while it is cut
+// (scanValue); anything else, or an element scanValue refuses, is cut by
+// counting brackets and the caller checks it with json.Valid.
 type splitter struct {
 	r    io.Reader
 	buf  []byte
@@ -195,20 +205,20 @@ func (s *splitter) fill() (bool, error) {
 	return true, nil
 }
 
-// next returns the next array element (valid until the next call), or io.EOF
-// after the closing ']'.
-func (s *splitter) next() ([]byte, error) {
+// next returns the next array element (valid until the next call) and whether
+// it is known to be valid JSON, or io.EOF after the closing ']'.
+func (s *splitter) next() ([]byte, bool, error) {
 	if s.done {
-		return nil, io.EOF
+		return nil, false, io.EOF
 	}
 	for {
 		if s.pos >= len(s.buf) {
 			more, err := s.fill()
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if !more {
-				return nil, fmt.Errorf("unterminated features array: %w", io.ErrUnexpectedEOF)
+				return nil, false, fmt.Errorf("unterminated features array: %w", io.ErrUnexpectedEOF)
 			}
 			continue
 		}
@@ -220,10 +230,38 @@ func (s *splitter) next() ([]byte, error) {
 		if c == ']' {
 			s.pos++
 			s.done = true
-			return nil, io.EOF
+			return nil, false, io.EOF
 		}
 		break
 	}
+	if c := s.buf[s.pos]; c == '{' || c == '[' {
+		for {
+			end, st := scanValue(s.buf, s.pos)
+			if st == scanOK {
+				v := s.buf[s.pos:end]
+				s.pos = end
+				return v, true, nil
+			}
+			if st == scanBad || s.eof {
+				break
+			}
+			// Read until the unread bytes have doubled before scanning the
+			// element again from its start, so a huge element read in small
+			// chunks is rescanned a logarithmic number of times.
+			want := 2 * (len(s.buf) - s.pos)
+			for !s.eof && len(s.buf)-s.pos < want {
+				if _, err := s.fill(); err != nil {
+					return nil, false, err
+				}
+			}
+		}
+	}
+	b, err := s.cut()
+	return b, false, err
+}
+
+// cut returns the element at s.pos by counting brackets outside strings.
+func (s *splitter) cut() ([]byte, error) {
 	start := s.pos
 	i := start // scan position
 	depth, inStr, esc := 0, false, false

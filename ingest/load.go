@@ -171,7 +171,7 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: targetTables[o.Kind], bulk: o.Bulk,
 		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k)},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
-			p := startPipeline(ctx, rd, conv.convert, o.Workers, &t.rows)
+			p := startPipeline(ctx, rd, conv.convertInto, len(k.cols), o.Workers, &t.rows)
 			defer p.stop()
 			return copyRows(ctx, tx, stageTable, k.cols, p)
 		},
@@ -283,23 +283,6 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		step(j.log, fmt.Sprintf("check %d", i+1), t0)
 	}
 	t.setPhase("linking")
-	var dropped []indexDef
-	if j.table != "" {
-		bulk, err := useBulk(ctx, tx, j.bulk, j.table, s.Read)
-		if err != nil {
-			return s, err
-		}
-		if bulk {
-			if dropped, err = dropIndexes(ctx, tx, j.table); err != nil {
-				return s, err
-			}
-			fks, err := dropForeignKeys(ctx, tx, j.table)
-			if err != nil {
-				return s, err
-			}
-			dropped = append(dropped, fks...)
-		}
-	}
 	insert := j.sql.insert
 	var hasAreas bool
 	if err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM grid) OR EXISTS (SELECT 1 FROM admin_area)`).Scan(&hasAreas); err != nil {
@@ -307,6 +290,34 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	}
 	if !hasAreas {
 		insert = withoutLinks(insert)
+	}
+	var dropped []indexDef
+	var rollup *eventRollup
+	if j.table != "" {
+		bulk, err := useBulk(ctx, tx, j.bulk, j.table, s.Read)
+		if err != nil {
+			return s, err
+		}
+		if bulk {
+			t0 = time.Now()
+			bare, keys := withoutConflict(insert, j.table)
+			if dropped, err = dropForBulk(ctx, tx, j.table, keys); err != nil {
+				return s, err
+			}
+			insert = bare
+			if j.table == "event" {
+				ok, err := bulkRollupOK(ctx, tx)
+				if err != nil {
+					return s, err
+				}
+				if ok {
+					if rollup, err = beginEventRollup(ctx, tx, j.log); err != nil {
+						return s, err
+					}
+				}
+			}
+			step(j.log, "bulk prepare", t0)
+		}
 	}
 	t0 = time.Now()
 	tag, err := tx.Exec(ctx, insert, j.args)
@@ -316,6 +327,11 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	step(j.log, "insert", t0)
 	if err = createIndexes(ctx, tx, dropped, j.log); err != nil {
 		return s, err
+	}
+	if rollup != nil {
+		if err = rollup.finish(ctx, tx, tag.RowsAffected()); err != nil {
+			return s, err
+		}
 	}
 	s.Loaded = tag.RowsAffected()
 	for i, q := range j.sql.afterInsert {

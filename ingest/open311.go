@@ -192,7 +192,7 @@ func LoadOpen311(ctx context.Context, db DB, o Options, areasPath string) (Summa
 			return rawLines(rd, want)
 		},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
-			p := startPipeline(ctx, rd, conv.convert, o.Workers, &t.rows)
+			p := startPipeline(ctx, rd, conv.convertInto, len(k.cols), o.Workers, &t.rows)
 			defer p.stop()
 			return copyRows(ctx, tx, stageTable, k.cols, p)
 		},
