@@ -407,8 +407,8 @@ func (w *writer) dropForLoad(ctx context.Context) error {
 // and query roll-ups current on insert, update and delete of the bulk tables. They
 // are disabled for the load and derived_rebuild() (schema 0205) recomputes their
 // tables once before commit: for a 1M-row COPY the triggers' grouped upserts cost
-// about 45 s of server CPU per table. tile_bump (layer versions), event_notify
-// (one bulk notice), the TRUNCATE triggers and address_no_delete stay enabled.
+// about 45 s of server CPU per table. tile_bump (layer versions), the TRUNCATE
+// triggers and address_no_delete stay enabled.
 var derivedTriggers = []struct{ table, name string }{
 	{"household", "tile_household_agg_insert"},
 	{"household", "tile_household_agg_update"},
@@ -422,6 +422,15 @@ var derivedTriggers = []struct{ table, name string }{
 	{"event", "event_rollup_ins"},
 	{"event", "event_rollup_upd"},
 	{"event", "event_rollup_del"},
+	// Close-time histograms (schema 0301): query_rollup_rebuild() recomputes them
+	// too, so left on they folded a million rows only to be truncated.
+	{"event", "event_close_hist_ins"},
+	{"event", "event_close_hist_upd"},
+	{"event", "event_close_hist_del"},
+	// event_notify only counts a COPY's rows for its one bulk notice, but being on
+	// made PostgreSQL keep every inserted row for it (a transition table of a
+	// million rows); derived sends the same notice itself.
+	{"event", "event_notify"},
 }
 
 // setDerivedTriggers enables or disables derivedTriggers. ALTER TABLE … DISABLE
@@ -449,6 +458,12 @@ func (w *writer) derived(ctx context.Context) error {
 		return fmt.Errorf("derived_rebuild: %w", err)
 	}
 	w.debugStep("citygen derived", "derived_rebuild", t, c0)
+	if n := w.sum.Rows["event"]; n > 0 {
+		// What event_notify sends for a bulk insert (schema 0500), delivered at commit.
+		if _, err := w.tx.Exec(ctx, "SELECT pg_notify('onegrid_event_bulk', json_build_object('count', $1::bigint)::text)", n); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+	}
 	return w.setDerivedTriggers(ctx, true)
 }
 

@@ -9,7 +9,10 @@ SELECT v.id, ST_X(v.geom_3857), ST_Y(v.geom_3857), v.category_code, v.severity, 
        floor(extract(epoch FROM now() - v.reported_at) / 86400)::int AS age_days,
        (v.status IN ('reported', 'dispatched', 'handling') AND v.deadline < now()) AS overdue
 FROM event v, (SELECT ST_TileEnvelope($1, $2, $3) AS e) env
-WHERE v.geom_3857 && ST_Expand(env.e, (ST_XMax(env.e) - ST_XMin(env.e)) * 64 / 4096)
+-- The tile and its buffer as a lon/lat box (Web Mercator boxes map to lon/lat boxes
+-- exactly), widened by about a centimetre against rounding: the service drops
+-- points outside the buffer after snapping them.
+WHERE v.geom && ST_Expand(ST_Transform(ST_Expand(env.e, (ST_XMax(env.e) - ST_XMin(env.e)) * 64 / 4096), 4326), 1e-7)
   AND ($4::timestamptz IS NULL OR v.reported_at >= $4)
   AND ($5::timestamptz IS NULL OR v.reported_at < $5)
   AND ($6::text IS NULL OR starts_with(v.category_code, $6))

@@ -5,7 +5,7 @@
 SELECT h3_parent(v.h3, $4) AS cell, count(*)::int AS events,
        (count(*) FILTER (WHERE v.status IN ('reported', 'dispatched', 'handling')))::int AS open
 FROM event v
-WHERE v.geom_3857 && ST_Expand(ST_TileEnvelope($1, $2, $3), $5)
+WHERE v.geom && ST_Transform(ST_Expand(ST_TileEnvelope($1, $2, $3), $5), 4326) -- a lon/lat box: see events.sql
   AND ($6::timestamptz IS NULL OR v.reported_at >= $6)
   AND ($7::timestamptz IS NULL OR v.reported_at < $7)
   AND ($8::text IS NULL OR starts_with(v.category_code, $8))
