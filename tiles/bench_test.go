@@ -63,18 +63,26 @@ func BenchmarkRender(b *testing.B) {
 	}
 }
 
-// BenchmarkRenderCity renders dense tiles of a generated city (onegrid gen
-// --households 1000000) named by ONEGRID_TILEBENCH_DATABASE_URL; skipped without it.
-func BenchmarkRenderCity(b *testing.B) {
+// openGeneratedCity opens an uncached service on the generated city (onegrid gen
+// --households 1000000) named by ONEGRID_TILEBENCH_DATABASE_URL, and skips
+// without one: the benchmarks and the comparisons with PostGIS on a real-sized city.
+func openGeneratedCity(tb testing.TB) *tiles.Service {
+	tb.Helper()
 	url := os.Getenv("ONEGRID_TILEBENCH_DATABASE_URL")
 	if url == "" {
-		b.Skip("set ONEGRID_TILEBENCH_DATABASE_URL to a database with a generated city")
+		tb.Skip("set ONEGRID_TILEBENCH_DATABASE_URL to a database with a generated city")
 	}
 	s, err := tiles.Open(context.Background(), url, tiles.Config{}, nil)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer s.Close()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// BenchmarkRenderCity renders dense tiles of the generated city (openGeneratedCity).
+func BenchmarkRenderCity(b *testing.B) {
+	s := openGeneratedCity(b)
 	ctx := context.Background()
 	centre := [2]float64{114.0577, 22.5431} // central Futian, the densest part of the generated city
 	for _, tc := range []struct {

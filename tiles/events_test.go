@@ -3,7 +3,6 @@ package tiles_test
 import (
 	"context"
 	"net/url"
-	"os"
 	"testing"
 
 	"github.com/onegrid/onegrid/geo"
@@ -70,14 +69,6 @@ func TestEventsMatchPostGIS(t *testing.T) {
 // TestEventsMatchPostGISCity does the same on a generated city, when one is given
 // (ONEGRID_TILEBENCH_DATABASE_URL, as for the benchmarks).
 func TestEventsMatchPostGISCity(t *testing.T) {
-	url := os.Getenv("ONEGRID_TILEBENCH_DATABASE_URL")
-	if url == "" {
-		t.Skip("ONEGRID_TILEBENCH_DATABASE_URL not set: no generated city to compare on")
-	}
-	s, err := tiles.Open(context.Background(), url, tiles.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openGeneratedCity(t)
 	t.Logf("%d features compared", compareEvents(t, s, [2]float64{114.016, 22.554}, 1))
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -70,15 +69,7 @@ func TestOutlinesMatchPostGIS(t *testing.T) {
 // TestOutlinesMatchPostGISCity does the same on a generated city, when one is
 // given (ONEGRID_TILEBENCH_DATABASE_URL, as for the benchmarks).
 func TestOutlinesMatchPostGISCity(t *testing.T) {
-	url := os.Getenv("ONEGRID_TILEBENCH_DATABASE_URL")
-	if url == "" {
-		t.Skip("ONEGRID_TILEBENCH_DATABASE_URL not set: no generated city to compare on")
-	}
-	s, err := tiles.Open(context.Background(), url, tiles.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openGeneratedCity(t)
 	t.Logf("%d features compared", compareOutlines(t, s, [2]float64{114.05, 22.55}, 2, false))
 }
 
