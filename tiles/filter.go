@@ -11,6 +11,9 @@ import (
 // Statuses are the event statuses a status filter may name.
 var Statuses = []string{"reported", "dispatched", "handling", "resolved", "closed", "cancelled"}
 
+// openStatuses are the statuses counted as open (schema 0200's tile_open_status).
+var openStatuses = []string{"reported", "dispatched", "handling"}
+
 // China is the time zone in which a YYYY-MM-DD filter date is a day.
 var China = time.FixedZone("CST", 8*3600)
 

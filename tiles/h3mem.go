@@ -51,7 +51,8 @@ func (g h3Grid) in(minX, minY, maxX, maxY float64, f func(p *h3Point)) {
 	}
 }
 
-func (g h3Grid) sort() {
+// index sorts the cells for in and attaches their outlines.
+func (g h3Grid) index() {
 	for i := range g {
 		g[i].ring = boundaries.get(g[i].cell)
 	}
@@ -87,75 +88,81 @@ type householdsSnap struct {
 	props   [][]prop
 }
 
-// h3Store loads the snapshots on demand; one load at a time per layer.
+// snapshot holds the latest read of one in-memory layer (H3 aggregates here,
+// outlines in unitmem.go); one read at a time, readers of a fresh one never wait.
+type snapshot[T any] struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[T]
+}
+
+// get returns the current value if fresh says it is recent enough, else what read
+// makes of it (read gets the current value, nil at first, to reuse its parts).
+func (s *snapshot[T]) get(fresh func(*T) bool, read func(old *T) (*T, error)) (*T, error) {
+	if v := s.cur.Load(); v != nil && fresh(v) {
+		return v, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cur.Load()
+	if old != nil && fresh(old) {
+		return old, nil
+	}
+	v, err := read(old)
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(v)
+	return v, nil
+}
+
+// h3Store loads the H3 snapshots on demand.
 type h3Store struct {
 	pool          *pgxpool.Pool
 	minHouseholds int
-
-	evMu, hhMu sync.Mutex
-	ev         atomic.Pointer[eventsSnap]
-	hh         atomic.Pointer[householdsSnap]
+	ev            snapshot[eventsSnap]
+	hh            snapshot[householdsSnap]
 }
 
 // events returns a snapshot of version want or newer.
 func (st *h3Store) events(ctx context.Context, want int64) (*eventsSnap, error) {
-	if s := st.ev.Load(); s != nil && s.version >= want {
+	return st.ev.get(func(s *eventsSnap) bool { return s.version >= want }, func(*eventsSnap) (*eventsSnap, error) {
+		s, err := loadEventsSnap(ctx, st.pool)
+		if err != nil {
+			return nil, fmt.Errorf("read tile_event_h3: %w", err)
+		}
 		return s, nil
-	}
-	st.evMu.Lock()
-	defer st.evMu.Unlock()
-	if s := st.ev.Load(); s != nil && s.version >= want {
-		return s, nil
-	}
-	s, err := loadEventsSnap(ctx, st.pool)
-	if err != nil {
-		return nil, fmt.Errorf("read tile_event_h3: %w", err)
-	}
-	st.ev.Store(s)
-	return s, nil
+	})
 }
 
 // households returns a snapshot of version want or newer.
 func (st *h3Store) households(ctx context.Context, want int64) (*householdsSnap, error) {
-	if s := st.hh.Load(); s != nil && s.version >= want {
+	return st.hh.get(func(s *householdsSnap) bool { return s.version >= want }, func(*householdsSnap) (*householdsSnap, error) {
+		s, err := loadHouseholdsSnap(ctx, st.pool, st.minHouseholds)
+		if err != nil {
+			return nil, fmt.Errorf("read tile_household_h3: %w", err)
+		}
 		return s, nil
-	}
-	st.hhMu.Lock()
-	defer st.hhMu.Unlock()
-	if s := st.hh.Load(); s != nil && s.version >= want {
-		return s, nil
-	}
-	s, err := loadHouseholdsSnap(ctx, st.pool, st.minHouseholds)
-	if err != nil {
-		return nil, fmt.Errorf("read tile_household_h3: %w", err)
-	}
-	st.hh.Store(s)
-	return s, nil
+	})
 }
 
-// openStatuses are the statuses events_h3 counts as open (the SQL layers' list).
-var openStatuses = []string{"reported", "dispatched", "handling"}
+// readSnapshot runs read in one read-only repeatable-read transaction, so that
+// the layer versions it reads (layerVersion) and the data belong together.
+func readSnapshot(ctx context.Context, pool *pgxpool.Pool, read func(tx pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, read)
+}
 
-// layerVersionQuery reads one layer's version inside the snapshot's transaction,
-// so data and version belong together.
-const layerVersionQuery = "SELECT coalesce((SELECT version FROM tile_layer_version WHERE layer = $1), 0)"
-
-// readSnapshot runs read in a read-only repeatable-read transaction after reading
-// the layer's version in it.
-func readSnapshot(ctx context.Context, pool *pgxpool.Pool, layer string, read func(tx pgx.Tx, version int64) error) error {
-	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var v int64
-		if err := tx.QueryRow(ctx, layerVersionQuery, layer).Scan(&v); err != nil {
-			return err
-		}
-		return read(tx, v)
-	})
+// layerVersion reads one row of tile_layer_version (0 if it has none).
+func layerVersion(ctx context.Context, tx pgx.Tx, layer string) (v int64, err error) {
+	err = tx.QueryRow(ctx, "SELECT coalesce((SELECT version FROM tile_layer_version WHERE layer = $1), 0)", layer).Scan(&v)
+	return v, err
 }
 
 func loadEventsSnap(ctx context.Context, pool *pgxpool.Pool) (*eventsSnap, error) {
 	s := &eventsSnap{}
-	err := readSnapshot(ctx, pool, "events_h3", func(tx pgx.Tx, version int64) error {
-		s.version = version
+	err := readSnapshot(ctx, pool, func(tx pgx.Tx) (err error) {
+		if s.version, err = layerVersion(ctx, tx, "events_h3"); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, "SELECT res, cell, status, n, ST_X(rep), ST_Y(rep) FROM tile_event_h3 WHERE rep IS NOT NULL ORDER BY res, cell")
 		statusIdx := map[string]int{}
 		var res int16
@@ -164,7 +171,7 @@ func loadEventsSnap(ctx context.Context, pool *pgxpool.Pool) (*eventsSnap, error
 		var n int32
 		var x, y float64
 		lastRes, lastCell := int16(-1), int64(0)
-		_, err := pgx.ForEachRow(rows, []any{&res, &cell, &status, &n, &x, &y}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&res, &cell, &status, &n, &x, &y}, func() error {
 			if res < 0 || res > maxRes {
 				return nil
 			}
@@ -194,7 +201,7 @@ func loadEventsSnap(ctx context.Context, pool *pgxpool.Pool) (*eventsSnap, error
 	}
 	s.props = make([][]prop, len(s.counts))
 	for r := range s.byRes {
-		s.byRes[r].sort()
+		s.byRes[r].index()
 		for _, p := range s.byRes[r] {
 			events, open := s.sum(p.i, nil)
 			s.props[p.i] = eventsProps(p.cell, r, events, open)
@@ -222,10 +229,10 @@ func eventsProps(cell int64, res int, events, open int64) []prop {
 	return []prop{uniqueProp("cell", geo.CellString(cell)), numProp("res", int64(res)), numProp("events", events), numProp("open", open)}
 }
 
-// cells returns the features of tile t at resolution res with statuses (nil: all).
+// cells returns the features of tile t at resolution res with statuses (none: all).
 func (s *eventsSnap) cells(t geo.Tile, res int, statuses []string) []h3Feature {
 	var want []bool
-	if statuses != nil {
+	if len(statuses) > 0 {
 		want = make([]bool, len(s.statuses))
 		for i, name := range s.statuses {
 			want[i] = slices.Contains(statuses, name)
@@ -249,8 +256,10 @@ func (s *eventsSnap) cells(t geo.Tile, res int, statuses []string) []h3Feature {
 
 func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds int) (*householdsSnap, error) {
 	s := &householdsSnap{}
-	err := readSnapshot(ctx, pool, "households_h3", func(tx pgx.Tx, version int64) error {
-		s.version = version
+	err := readSnapshot(ctx, pool, func(tx pgx.Tx) (err error) {
+		if s.version, err = layerVersion(ctx, tx, "households_h3"); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `SELECT res, cell, households, people, tag_names, tag_counts, ST_X(rep), ST_Y(rep)
 			FROM tile_household_h3 WHERE households >= $1 AND rep IS NOT NULL`, minHouseholds)
 		var res int16
@@ -259,7 +268,7 @@ func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds i
 		var tags []string
 		var counts []int32
 		var x, y float64
-		_, err := pgx.ForEachRow(rows, []any{&res, &cell, &households, &people, &tags, &counts, &x, &y}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&res, &cell, &households, &people, &tags, &counts, &x, &y}, func() error {
 			if res < 0 || res > maxRes {
 				return nil
 			}
@@ -282,7 +291,7 @@ func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds i
 		return nil, err
 	}
 	for r := range s.byRes {
-		s.byRes[r].sort()
+		s.byRes[r].index()
 	}
 	return s, nil
 }

@@ -50,6 +50,7 @@ type mvtEncoder struct {
 	feat   []byte
 	scr    []byte
 	geom   []uint32
+	pts    []tilePoint
 	tags   []uint32
 }
 
@@ -70,7 +71,7 @@ func (e *mvtEncoder) release() {
 	clear(e.strIdx)
 	clear(e.numIdx)
 	e.bools = [2]uint32{}
-	e.feats, e.feat, e.scr, e.geom, e.tags = e.feats[:0], e.feat[:0], e.scr[:0], e.geom[:0], e.tags[:0]
+	e.feats, e.feat, e.scr, e.geom, e.pts, e.tags = e.feats[:0], e.feat[:0], e.scr[:0], e.geom[:0], e.pts[:0], e.tags[:0]
 	encoders.Put(e)
 }
 
@@ -171,24 +172,16 @@ const (
 // polygon adds a polygon feature (rings in tile coordinates, exterior first).
 func (e *mvtEncoder) polygon(id uint64, p orb.Polygon, props []prop) {
 	e.geom = e.geom[:0]
-	var px, py int32
+	var cx, cy int32
 	for _, r := range p {
-		pts := r
 		if r.Closed() {
-			pts = r[:len(r)-1]
+			r = r[:len(r)-1]
 		}
-		for i, pt := range pts {
-			if i == 0 {
-				e.geom = append(e.geom, 1<<3|1) // MoveTo 1
-			} else if i == 1 {
-				e.geom = append(e.geom, uint32(len(pts)-1)<<3|2) // LineTo n
-			}
-			x, y := int32(pt[0]), int32(pt[1])
-			dx, dy := x-px, y-py
-			px, py = x, y
-			e.geom = append(e.geom, uint32((dx<<1)^(dx>>31)), uint32((dy<<1)^(dy>>31)))
+		e.pts = e.pts[:0]
+		for _, pt := range r {
+			e.pts = append(e.pts, tilePoint{int32(pt[0]), int32(pt[1])})
 		}
-		e.geom = append(e.geom, 1<<3|7) // ClosePath
+		e.geom, cx, cy = appendRing(e.geom, e.pts, cx, cy)
 	}
 	e.feature(id, mvtPolygon, e.geom, props)
 }
@@ -223,3 +216,26 @@ func (e *mvtEncoder) tile(name string) []byte {
 	l = binary.AppendUvarint(l, Extent)
 	return appendBytesField(nil, 3, l)
 }
+
+// tilePoint is a point in tile units.
+type tilePoint struct{ x, y int32 }
+
+func zigzag(v int32) uint32 { return uint32((v << 1) ^ (v >> 31)) }
+
+// appendRing appends MoveTo, LineTo and ClosePath for an open ring, the cursor
+// carried over from the previous ring as MVT requires.
+func appendRing(cmds []uint32, pts []tilePoint, cx, cy int32) ([]uint32, int32, int32) {
+	for i, p := range pts {
+		switch i {
+		case 0:
+			cmds = append(cmds, 1<<3|1) // MoveTo 1
+		case 1:
+			cmds = append(cmds, uint32(len(pts)-1)<<3|2) // LineTo n
+		}
+		cmds = append(cmds, zigzag(p.x-cx), zigzag(p.y-cy))
+		cx, cy = p.x, p.y
+	}
+	return append(cmds, 1<<3|7), cx, cy // ClosePath
+}
+
+func pointGeom(x, y int32) []uint32 { return []uint32{1<<3 | 1, zigzag(x), zigzag(y)} }

@@ -51,17 +51,15 @@ var ErrUnknownLayer = errors.New("unknown tile layer")
 
 // Service renders, caches and serves tiles.
 type Service struct {
-	cfg       Config
-	pool      *pgxpool.Pool
-	log       *slog.Logger
-	cache     *cache
-	flight    flight
-	vers      versions
-	fence     fence
-	h3        h3Store
-	admin     unitStore
-	grids     unitStore
-	buildings unitStore
+	cfg      Config
+	pool     *pgxpool.Pool
+	log      *slog.Logger
+	cache    *cache
+	flight   flight
+	vers     versions
+	fence    fence
+	h3       h3Store
+	outlines map[*unitLayer]*unitStore
 
 	listening atomic.Bool
 	notified  atomic.Int64
@@ -113,9 +111,12 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 	}
 	s := &Service{cfg: cfg, pool: pool, log: log, cache: newCache(cfg.CacheBytes)}
 	s.h3 = h3Store{pool: pool, minHouseholds: cfg.MinHouseholds}
-	s.admin = unitStore{layer: adminUnits, pool: pool}
-	s.grids = unitStore{layer: gridUnits, pool: pool}
-	s.buildings = unitStore{layer: buildingUnits, pool: pool}
+	s.outlines = map[*unitLayer]*unitStore{}
+	for _, l := range layers {
+		if l.kind == kindUnits {
+			s.outlines[l.units] = &unitStore{layer: l.units, pool: pool}
+		}
+	}
 	s.vers = versions{read: s.readVersionsFenced, maxAge: cfg.VersionMaxAge}
 	lctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
@@ -273,8 +274,8 @@ var gzipWriters = sync.Pool{New: func() any {
 	return zw
 }}
 
-// Render renders tile t of the named layer (or All) from the database, bypassing
-// the cache.
+// Render renders tile t of the named layer (or All), bypassing the tile cache (the
+// in-memory layers still draw from their snapshots, as fresh as for Get).
 func (s *Service) Render(ctx context.Context, name string, t geo.Tile, f Filter) ([]byte, error) {
 	ls := layers
 	if name != All {
@@ -328,15 +329,8 @@ func (s *Service) render(ctx context.Context, l *Layer, t geo.Tile, f Filter, vs
 	case kindEvents:
 		b, err = s.renderEvents(ctx, l, t, f)
 	case kindUnits:
-		st := &s.admin
-		switch l.units {
-		case gridUnits:
-			st = &s.grids
-		case buildingUnits:
-			st = &s.buildings
-		}
 		var snap *unitSnap
-		if snap, err = st.get(ctx, vset); err == nil {
+		if snap, err = s.outlines[l.units].get(ctx, vset); err == nil {
 			b = snap.render(l.units, t)
 		}
 	}
@@ -356,11 +350,7 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 		if err != nil {
 			return nil, err
 		}
-		var st []string
-		if len(f.Status) > 0 {
-			st = f.Status
-		}
-		return encodeH3(l.Name, t, snap.cells(t, res, st))
+		return encodeH3(l.Name, t, snap.cells(t, res, f.Status))
 	}
 	margin := h3Margin(t, res)
 	var rows pgx.Rows

@@ -181,7 +181,7 @@ func Style(baseURL, query string) map[string]any {
 			"circle-radius": []any{"match", []any{"get", "severity"}, "urgent", 6, "important", 4.5, 3.5},
 			"circle-color": []any{"case",
 				[]any{"==", []any{"get", "overdue"}, true}, "#ff2d55",
-				[]any{"match", []any{"get", "status"}, []any{"literal", []any{"reported", "dispatched", "handling"}}, true, false}, "#f97316",
+				[]any{"match", []any{"get", "status"}, []any{"literal", openStatuses}, true, false}, "#f97316",
 				"#22c55e"},
 			"circle-stroke-color": "#0b1220", "circle-stroke-width": 1,
 		}),

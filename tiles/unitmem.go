@@ -8,8 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -83,7 +81,7 @@ var (
 	}
 )
 
-// unit is one admin unit or grid.
+// unit is one admin unit, grid or building.
 type unit struct {
 	id                 uint64
 	code, name, level  string
@@ -116,45 +114,35 @@ func (s *unitSnap) near(level string, minX, maxX float64) []unit {
 	return us[lo:max(lo, hi)]
 }
 
-// unitStore holds the snapshot of one outline layer; one read at a time.
+// unitStore holds the snapshot of one outline layer.
 type unitStore struct {
 	layer *unitLayer
 	pool  *pgxpool.Pool
-	mu    sync.Mutex
-	snap  atomic.Pointer[unitSnap]
+	snap  snapshot[unitSnap]
 }
 
 // get returns a snapshot at least as new as the versions in vset.
 func (st *unitStore) get(ctx context.Context, vset *versionSet) (*unitSnap, error) {
 	wantOutline, wantLoad := vset.v[st.layer.outlineSource], vset.v[st.layer.loadSource]
-	fresh := func(s *unitSnap) bool {
-		return s != nil && s.outlineVersion >= wantOutline && s.loadVersion >= wantLoad
-	}
-	if s := st.snap.Load(); fresh(s) {
+	return st.snap.get(func(s *unitSnap) bool {
+		return s.outlineVersion >= wantOutline && s.loadVersion >= wantLoad
+	}, func(old *unitSnap) (*unitSnap, error) {
+		s, err := st.read(ctx, old, wantOutline)
+		if err != nil {
+			return nil, fmt.Errorf("read %s outlines: %w", st.layer.name, err)
+		}
 		return s, nil
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	old := st.snap.Load()
-	if fresh(old) {
-		return old, nil
-	}
-	s, err := st.read(ctx, old, wantOutline)
-	if err != nil {
-		return nil, fmt.Errorf("read %s outlines: %w", st.layer.name, err)
-	}
-	st.snap.Store(s)
-	return s, nil
+	})
 }
 
 // read reads the load figures, and the outlines too unless old's are current.
 func (st *unitStore) read(ctx context.Context, old *unitSnap, wantOutline int64) (*unitSnap, error) {
 	s := &unitSnap{}
-	err := pgx.BeginTxFunc(ctx, st.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, layerVersionQuery, st.layer.outlineSource).Scan(&s.outlineVersion); err != nil {
+	err := readSnapshot(ctx, st.pool, func(tx pgx.Tx) (err error) {
+		if s.outlineVersion, err = layerVersion(ctx, tx, st.layer.outlineSource); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, layerVersionQuery, st.layer.loadSource).Scan(&s.loadVersion); err != nil {
+		if s.loadVersion, err = layerVersion(ctx, tx, st.layer.loadSource); err != nil {
 			return err
 		}
 		var units []unit
@@ -162,15 +150,11 @@ func (st *unitStore) read(ctx context.Context, old *unitSnap, wantOutline int64)
 			for _, us := range old.byLevel {
 				units = append(units, us...) // copies: loads are rewritten below
 			}
-		} else {
-			var err error
-			if units, err = st.readOutlines(ctx, tx); err != nil {
-				return err
-			}
+		} else if units, err = st.readOutlines(ctx, tx); err != nil {
+			return err
 		}
 		loads := &loadTable{}
 		if st.layer.loadKind != "" {
-			var err error
 			if loads, err = readLoads(ctx, tx, st.layer.loadKind); err != nil {
 				return err
 			}
@@ -405,7 +389,7 @@ func (tr tileTransform) apply(p orb.Point) (int32, int32) {
 	return int32(math.RoundToEven(tr.fx*p[0] + tr.xoff)), int32(math.RoundToEven(tr.fy*p[1] + tr.yoff))
 }
 
-// drawPolygons returns the MVT geometry commands of mp in the tile (nil when
+// polygons returns the MVT geometry commands of mp in the tile (nil when
 // nothing of it remains): simplified to half a tile unit, snapped to tile units,
 // clipped to the tile and its buffer unless wholly inside, in that order, as
 // ST_AsMVTGeom does.
@@ -432,7 +416,7 @@ func (sc *drawScratch) polygons(mp orb.MultiPolygon, bound, eb orb.Bound, tr til
 				}
 				continue
 			} else if (a > 0) != (ri == 0) {
-				reverse(pts[1:]) // as PostGIS reverses a closed ring: same first point
+				slices.Reverse(pts[1:]) // as PostGIS reverses a closed ring: same first point
 			}
 			cmds, cx, cy = appendRing(cmds, pts, cx, cy)
 		}
@@ -495,8 +479,6 @@ func simplifyRing(r, ring orb.Ring, tolerance float64) orb.Ring {
 	return simplify.DouglasPeucker(tolerance).Ring(r)
 }
 
-type tilePoint struct{ x, y int32 }
-
 // snapRing rounds a closed ring in tile units (clipping puts points between
 // units) and drops repeated points; the result is open (no closing point).
 func snapRing(pts []tilePoint, r orb.Ring) []tilePoint {
@@ -523,29 +505,3 @@ func ringArea2(pts []tilePoint) int64 {
 	}
 	return a
 }
-
-func reverse(pts []tilePoint) {
-	for i, j := 0, len(pts)-1; i < j; i, j = i+1, j-1 {
-		pts[i], pts[j] = pts[j], pts[i]
-	}
-}
-
-func zigzag(v int32) uint32 { return uint32((v << 1) ^ (v >> 31)) }
-
-// appendRing appends MoveTo, LineTo and ClosePath for an open ring, the cursor
-// carried over from the previous ring as MVT requires.
-func appendRing(cmds []uint32, pts []tilePoint, cx, cy int32) ([]uint32, int32, int32) {
-	for i, p := range pts {
-		switch i {
-		case 0:
-			cmds = append(cmds, 1<<3|1) // MoveTo 1
-		case 1:
-			cmds = append(cmds, uint32(len(pts)-1)<<3|2) // LineTo n
-		}
-		cmds = append(cmds, zigzag(p.x-cx), zigzag(p.y-cy))
-		cx, cy = p.x, p.y
-	}
-	return append(cmds, 1<<3|7), cx, cy // ClosePath
-}
-
-func pointGeom(x, y int32) []uint32 { return []uint32{1<<3 | 1, zigzag(x), zigzag(y)} }
