@@ -7,6 +7,10 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/onegrid/onegrid/citygen"
+	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/shareddata"
 )
 
 // derivedTables are every table kept by the household and event triggers, with
@@ -21,6 +25,7 @@ var derivedTables = []struct{ name, key, cols string }{
 	{"tile_household_h3_tag", "res, cell, tag", ""},
 	{"tile_load", "kind, code", ""},
 	{"event_rollup_month", "month, admin_code, category_root", ""},
+	{"event_close_hist_month", "month, admin_code", ""},
 	{"household_rollup", "grid_code, h3_9, admin_code", ""},
 	{"household_tag_rollup", "tag, grid_code, h3_9, admin_code", ""},
 }
@@ -66,12 +71,16 @@ func snapshotDerived(t *testing.T, ctx context.Context, tx pgx.Tx) map[string][]
 	return out
 }
 
-// TestDerivedRebuildMatchesTriggers loads a city's households and events through
-// the maintenance triggers (one INSERT each, in id order, like a COPY), snapshots
+// TestDerivedRebuildMatchesTriggers checks the roll-ups Generate leaves (computed by
+// derived_rebuild on its side connection, side.go). It loads the city's households
+// and events again through the maintenance triggers (one INSERT each, in id order, like a COPY), snapshots
 // every derived table, runs derived_rebuild() and requires the same rows (event
 // representative points: each an event point of its cell, see repInCell).
 func TestDerivedRebuildMatchesTriggers(t *testing.T) {
-	pool, _ := generate(t, 2000, 5, "")
+	pool, sum := generate(t, 2000, 5, "")
+	if !sum.DerivedSide {
+		t.Error("Generate computed the roll-ups in its own transaction, not on the side connection")
+	}
 	ctx := context.Background()
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -168,5 +177,36 @@ func diff(t *testing.T, what string, want, got []string) {
 			t.Errorf("%s: row %d is\n  %s\nwant\n  %s", what, i, got[i], want[i])
 			return
 		}
+	}
+}
+
+// TestSideDerivedTouchesOnlyCopies makes derived_rebuild write a real table (as a
+// migration that adds a roll-up without telling citygen would): Generate must fail,
+// naming the table, and leave the database as it was.
+func TestSideDerivedTouchesOnlyCopies(t *testing.T) {
+	pool := pgtest.New(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		"CREATE TABLE side_probe (n int)",
+		"ALTER FUNCTION derived_rebuild() RENAME TO derived_rebuild_orig",
+		`CREATE FUNCTION derived_rebuild() RETURNS bigint LANGUAGE plpgsql AS $$
+		 BEGIN INSERT INTO side_probe VALUES (1); RETURN derived_rebuild_orig(); END $$`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, Seed: 1, SharedData: shareddata.Dir(t)})
+	if err == nil || !strings.Contains(err.Error(), "side_probe") {
+		t.Fatalf("Generate: err = %v, want a refusal naming side_probe", err)
+	}
+	t.Logf("Generate: %v", err)
+	var n int64
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM household) + (SELECT count(*) FROM event)
+		+ (SELECT count(*) FROM side_probe) + (SELECT count(*) FROM tile_load)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d rows left after the failed run, want none", n)
 	}
 }

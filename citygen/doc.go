@@ -53,5 +53,8 @@
 // All rows stream through COPY inside one transaction, so an interrupted run
 // leaves nothing. Secondary indexes of the bulk tables are dropped inside that
 // transaction and rebuilt from their catalogue definitions before commit, which
-// is several times faster than maintaining them row by row.
+// is several times faster than maintaining them row by row. The tile aggregates and
+// query roll-ups are computed by the schema's derived_rebuild() on a second
+// connection, from a copy of the rows, while the first builds those indexes; the
+// result is streamed back into the same transaction (side.go).
 package citygen

@@ -73,7 +73,12 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Options) (Summary, erro
 		return sum, fmt.Errorf("citygen: begin: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after commit
-	w := &writer{tx: tx, o: o, c: c, sum: &sum, backend: backend}
+	w := &writer{tx: tx, pool: pool, o: o, c: c, sum: &sum, backend: backend}
+	defer func() {
+		if w.side != nil {
+			w.side.close(context.WithoutCancel(ctx))
+		}
+	}()
 	if err := w.prepare(ctx); err != nil {
 		return sum, fmt.Errorf("citygen: %w", err)
 	}
@@ -146,7 +151,9 @@ func parallel(n int, f func(i int) error) error {
 // writer writes one city in one transaction.
 type writer struct {
 	tx      pgx.Tx
-	backend uint32 // server process id, for CPU figures in the debug log
+	pool    *pgxpool.Pool // for the side connection (side.go)
+	side    *side         // derived tables computed on a second connection, or nil
+	backend uint32        // server process id, for CPU figures in the debug log
 	o       Options
 	c       *city
 	sum     *Summary
@@ -453,11 +460,18 @@ func (w *writer) setDerivedTriggers(ctx context.Context, on bool) error {
 // derived recomputes the tile aggregates and query roll-ups of the loaded rows
 // (derived_rebuild, schema 0205) and re-enables their triggers.
 func (w *writer) derived(ctx context.Context) error {
-	t, c0 := time.Now(), w.serverCPU()
-	if _, err := w.tx.Exec(ctx, "SELECT derived_rebuild()"); err != nil {
-		return fmt.Errorf("derived_rebuild: %w", err)
+	if w.side != nil {
+		if err := w.finishSide(ctx, w.side); err != nil {
+			return err
+		}
+		w.sum.DerivedSide = true
+	} else {
+		t, c0 := time.Now(), w.serverCPU()
+		if _, err := w.tx.Exec(ctx, "SELECT derived_rebuild()"); err != nil {
+			return fmt.Errorf("derived_rebuild: %w", err)
+		}
+		w.debugStep("citygen derived", "derived_rebuild", t, c0)
 	}
-	w.debugStep("citygen derived", "derived_rebuild", t, c0)
 	if n := w.sum.Rows["event"]; n > 0 {
 		// What event_notify sends for a bulk insert (schema 0500), delivered at commit.
 		if _, err := w.tx.Exec(ctx, "SELECT pg_notify('onegrid_event_bulk', json_build_object('count', $1::bigint)::text)", n); err != nil {
@@ -470,6 +484,12 @@ func (w *writer) derived(ctx context.Context) error {
 // finish rebuilds what dropForLoad dropped, moves the id sequences past the
 // generated ids and refreshes the planner's statistics.
 func (w *writer) finish(ctx context.Context) error {
+	// The roll-ups are computed on a second connection while this one builds
+	// indexes (side.go).
+	var err error
+	if w.side, err = w.startSide(ctx); err != nil {
+		return err
+	}
 	for _, u := range w.uniques {
 		t, c0 := time.Now(), w.serverCPU()
 		if _, err := w.tx.Exec(ctx, "ALTER TABLE "+pgx.Identifier{u.table}.Sanitize()+" ADD CONSTRAINT "+pgx.Identifier{u.name}.Sanitize()+" "+u.def); err != nil {

@@ -89,6 +89,9 @@ type Summary struct {
 	Hotspots   []Hotspot
 	Phases     []Phase // wall time per phase, in order
 	Seconds    float64 // total wall time
+	// DerivedSide says the roll-ups were computed on a second connection while
+	// indexes were built (side.go); false when the pool had none to spare.
+	DerivedSide bool
 }
 
 // Phase is one timed step of a run. CPU times separate the two processes that
