@@ -101,13 +101,19 @@ for line in open(sys.argv[1]):
 print('onegrid phases: ' + ', '.join(f'{k} {v:.1f} s' for k, v in phase.items()))
 PY
 
+# GDAL twice: as usually run (a logged table with a GiST index), and as a raw
+# loader like onegrid's streaming phase (read, parse, COPY into a table without
+# WAL or index: UNLOGGED, as onegrid's temporary staging table).
 run_timed "$DIR/gdal.run" ogr2ogr -f PostgreSQL PG:"$DATABASE_URL" "$EV" -nln ogr_events -lco GEOMETRY_NAME=geom -overwrite --config PG_USE_COPY YES -gt 65536
+run_timed "$DIR/gdalraw.run" ogr2ogr -f PostgreSQL PG:"$DATABASE_URL" "$EV" -nln ogr_events_raw -lco GEOMETRY_NAME=geom \
+    -lco SPATIAL_INDEX=NONE -lco UNLOGGED=ON -overwrite --config PG_USE_COPY YES -gt 65536
 n_og=$(psql "$DATABASE_URL" -tAX -c "SELECT count(*) FROM event")
 n_gd=$(psql "$DATABASE_URL" -tAX -c "SELECT count(*) FROM ogr_events")
+n_gr=$(psql "$DATABASE_URL" -tAX -c "SELECT count(*) FROM ogr_events_raw")
 
-python3 - "$N" "$(cat "$DIR/og.run")" "$(cat "$DIR/gdal.run")" "$n_og" "$n_gd" "$copy" <<'PY'
+python3 - "$N" "$(cat "$DIR/og.run")" "$(cat "$DIR/gdal.run")" "$n_og" "$n_gd" "$copy" "$(cat "$DIR/gdalraw.run")" "$n_gr" <<'PY'
 import sys, re
-n, og, gd, nog, ngd, copy = int(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split(), sys.argv[4], sys.argv[5], sys.argv[6]
+n, og, gd, nog, ngd, copy, gr, ngr = int(sys.argv[1]), sys.argv[2].split(), sys.argv[3].split(), sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7].split(), sys.argv[8]
 m = re.match(r'([0-9.]+)(ms|s|m)', copy)
 c = float(m.group(1)) * {'ms': 0.001, 's': 1, 'm': 60}[m.group(2)] if m else 0
 def line(name, r, rows):
@@ -115,9 +121,12 @@ def line(name, r, rows):
     print(f"{name}: {wall:.2f} s, {n/wall:,.0f} rows/s ({rows}); CPU: client {r[1]} s, server {r[2]} s; load average {r[3]} -> {r[4]}")
 line("onegrid ingest (stream + checks + link + insert + index rebuild + roll-ups)", og, f"{nog} rows in event")
 if c:
-    print(f"onegrid ingest, streaming phase (read + parse + H3 + COPY to staging): {c:.2f} s, {n/c:,.0f} rows/s")
+    print(f"onegrid ingest, streaming phase (read + parse + validate + H3 + COPY to staging): {c:.2f} s, {n/c:,.0f} rows/s")
 line("ogr2ogr -f PostgreSQL (PG_USE_COPY=YES)", gd, f"{ngd} rows in ogr_events")
-print(f"speed-up end to end: {float(gd[0])/float(og[0]):.2f}x wall", end="")
+line("ogr2ogr raw (PG_USE_COPY=YES, SPATIAL_INDEX=NONE, UNLOGGED=ON)", gr, f"{ngr} rows in ogr_events_raw")
+if c:
+    print(f"raw loaders (onegrid streaming phase vs ogr2ogr raw): {float(gr[0])/c:.2f}x rows/s")
+print(f"end to end (onegrid ingest vs ogr2ogr as usually run): {float(gd[0])/float(og[0]):.2f}x wall", end="")
 try:
     print(f", {(float(gd[1]) + float(gd[2]))/(float(og[1]) + float(og[2])):.2f}x CPU seconds (client + server)")
 except ValueError:
