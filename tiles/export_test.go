@@ -9,6 +9,16 @@ import (
 	"github.com/onegrid/onegrid/geo"
 )
 
+// RenderEventsH3Rows renders events_h3 for a filter from the event rows only,
+// never the daily counts: the reference the split windows must match.
+func (s *Service) RenderEventsH3Rows(ctx context.Context, t geo.Tile, f Filter) ([]byte, error) {
+	feats, err := s.eventsH3FromDB(ctx, t, geo.ResolutionForZoom(t.Z), f, false)
+	if err != nil {
+		return nil, err
+	}
+	return encodeH3("events_h3", t, feats)
+}
+
 // RenderH3BySQL renders an H3 layer (no time window or category) with one query
 // per tile, the way the service did before it held the aggregates in memory: the
 // reference the in-memory path must match.

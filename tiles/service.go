@@ -352,17 +352,31 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 		}
 		return encodeH3(l.Name, t, snap.cells(t, res, f.Status))
 	}
+	feats, err := s.eventsH3FromDB(ctx, t, res, f, true)
+	if err != nil {
+		return nil, err
+	}
+	return encodeH3(l.Name, t, feats)
+}
+
+// eventsH3FromDB counts events per cell of resolution res for a time window or a
+// category: the whole China days of the window from the daily counts (up to
+// maxDayRes, without a category), its partial days and everything else from the
+// event rows. days=false reads only event rows (the reference in tests).
+func (s *Service) eventsH3FromDB(ctx context.Context, t geo.Tile, res int, f Filter, days bool) ([]h3Feature, error) {
 	margin := h3Margin(t, res)
 	var rows pgx.Rows
 	var st any
 	if len(f.Status) > 0 {
 		st = f.Status
 	}
-	from, fromDay := chinaDay(f.From)
-	to, toDay := chinaDay(f.To)
-	if f.Category == "" && fromDay && toDay && res <= maxDayRes {
-		rows, _ = s.pool.Query(ctx, sqlEventsH3Day, pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, margin, from, to, st)
-	} else {
+	if days && f.Category == "" && res <= maxDayRes {
+		if w, ok := splitDays(f.From, f.To); ok {
+			rows, _ = s.pool.Query(ctx, sqlEventsH3Day, pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, margin,
+				w.firstDay, w.endDay, st, w.head[0], w.head[1], w.tail[0], w.tail[1])
+		}
+	}
+	if rows == nil {
 		rows, _ = s.pool.Query(ctx, sqlEventsH3Raw, append([]any{pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, margin}, f.args()...)...)
 	}
 	var feats []h3Feature
@@ -372,10 +386,7 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 		feats = append(feats, h3Feature{cell: cell, props: eventsProps(cell, res, int64(events), int64(open))})
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return encodeH3(l.Name, t, feats)
+	return feats, err
 }
 
 // renderEvents encodes the event points the layer's query finds, as ST_AsMVTGeom
@@ -447,16 +458,42 @@ func (s *Service) Stats() CacheStats { return s.cache.stats() }
 // of a 1M-household onegrid gen and 0.9 extra rows per event in every load.
 const maxDayRes = 8
 
-// chinaDay returns t as a date parameter if it is a midnight in China time (or zero,
-// as NULL); ok is false for an instant inside a day, which the daily counts cannot
-// answer.
-func chinaDay(t time.Time) (day any, ok bool) {
-	if t.IsZero() {
-		return nil, true
+// dayWindow is a time window cut at China midnights: the whole days
+// [firstDay, endDay) as date parameters (nil = open-ended) and the partial days
+// before and after them as [from, to) instants (nil, nil = none).
+type dayWindow struct {
+	firstDay, endDay any
+	head, tail       [2]any
+}
+
+// splitDays cuts the window [from, to) (zero = open-ended) at China midnights; ok
+// is false when it holds no whole day.
+func splitDays(from, to time.Time) (w dayWindow, ok bool) {
+	var first, end time.Time
+	if !from.IsZero() {
+		c := from.In(China)
+		first = time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, China)
+		if first.Before(from) {
+			first = first.AddDate(0, 0, 1)
+			w.head = [2]any{from, first}
+		}
+		w.firstDay = asDate(first)
 	}
-	c := t.In(China)
-	if c.Hour() != 0 || c.Minute() != 0 || c.Second() != 0 || c.Nanosecond() != 0 {
-		return nil, false
+	if !to.IsZero() {
+		c := to.In(China)
+		end = time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, China)
+		if end.Before(to) {
+			w.tail = [2]any{end, to}
+		}
+		w.endDay = asDate(end)
 	}
-	return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC), true
+	if !from.IsZero() && !to.IsZero() && !first.Before(end) {
+		return dayWindow{}, false
+	}
+	return w, true
+}
+
+// asDate is a China day as a date parameter (pgx sends the date of a UTC time).
+func asDate(day time.Time) time.Time {
+	return time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
 }

@@ -452,10 +452,11 @@ func TestHouseholdsTrackWrites(t *testing.T) {
 	}
 }
 
-// TestEventsH3Paths: the three ways events_h3 is answered (all-time counts, daily
-// counts, event rows) agree. A window of whole China days uses the daily counts up
-// to z11 (resolution 8; finer cells always read the event rows); the same window
-// shifted by a nanosecond has to read the event rows.
+// TestEventsH3Paths: the ways events_h3 is answered (all-time counts in memory,
+// daily counts with the partial days at the window's ends from event rows, event
+// rows alone) agree. Windows of whole China days, windows cut inside days (as the
+// screen's "last 30 days" is), open-ended ones and a window inside one day, up to
+// z11 (resolution 8: finer cells always read the event rows) and beyond.
 func TestEventsH3Paths(t *testing.T) {
 	s, conn := openCity(t, tiles.Config{})
 	db, err := pgxConnect(conn)
@@ -467,8 +468,7 @@ func TestEventsH3Paths(t *testing.T) {
 		c := testcity.Now.AddDate(0, 0, d).In(tiles.China)
 		return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, tiles.China)
 	}
-	cells := func(f tiles.Filter, z int) map[string]any {
-		raw, err := s.Render(context.Background(), "events_h3", at(testcity.Centre, z), f)
+	cellsOf := func(raw []byte, err error) map[string]any {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -480,6 +480,25 @@ func TestEventsH3Paths(t *testing.T) {
 		}
 		return out
 	}
+	cells := func(f tiles.Filter, z int) map[string]any {
+		return cellsOf(s.Render(context.Background(), "events_h3", at(testcity.Centre, z), f))
+	}
+	rows := func(f tiles.Filter, z int) map[string]any {
+		return cellsOf(s.RenderEventsH3Rows(context.Background(), at(testcity.Centre, z), f))
+	}
+	// Events at known hours over twelve days, spread over a few kilometres, so
+	// windows cut inside days have events on both sides of each cut.
+	statuses := []string{"reported", "handling", "cancelled", "dispatched"}
+	for d := 0; d < 12; d++ {
+		for k, h := range []int{1, 7, 13, 19, 23} {
+			p := [2]float64{testcity.Centre[0] + 0.004*float64(k-2), testcity.Centre[1] + 0.003*float64(d%4-2)}
+			if _, err := testcity.AddEventAt(context.Background(), db, p, day(-d).Add(time.Duration(h)*time.Hour), statuses[(d+k)%4]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	hour := time.Hour
+	var total int
 	for _, z := range []int{8, 10, 12, 13, 14} {
 		for _, tc := range []struct {
 			name     string
@@ -490,13 +509,31 @@ func TestEventsH3Paths(t *testing.T) {
 			{"last 4 days", day(-4), time.Time{}, nil},
 			{"a week ago", day(-8), day(-2), nil},
 			{"open since 6 days", day(-6), day(1), []string{"dispatched", "handling", "reported"}},
+			{"cut inside days", day(-9).Add(5*hour + 17*time.Minute), day(-2).Add(13 * hour), nil},
+			{"cut inside days, open", day(-9).Add(5 * hour), day(-1).Add(20 * hour), []string{"dispatched", "handling", "reported"}},
+			{"from inside a day, open-ended", day(-5).Add(hour + time.Nanosecond), time.Time{}, nil},
+			{"until inside a day", time.Time{}, day(-3).Add(23 * hour), nil},
+			{"inside one day", day(-3).Add(2 * hour), day(-3).Add(22 * hour), nil},
+			{"across one midnight", day(-3).Add(-2 * hour), day(-3).Add(2 * hour), nil},
 		} {
-			fDay := tiles.Filter{From: tc.from.UTC(), To: tc.to.UTC(), Status: tc.status}
-			fRaw := fDay
-			fRaw.From = fRaw.From.Add(time.Nanosecond)
-			a, b := cells(fDay, z), cells(fRaw, z)
+			f := tiles.Filter{From: tc.from.UTC(), To: tc.to.UTC(), Status: tc.status}
+			if tc.from.IsZero() {
+				f.From = time.Time{}
+			}
+			if tc.to.IsZero() {
+				f.To = time.Time{}
+			}
+			a, b := cells(f, z), rows(f, z)
 			if fmt.Sprint(a) != fmt.Sprint(b) {
-				t.Errorf("z%d %s: daily counts %v, event rows %v", z, tc.name, a, b)
+				t.Errorf("z%d %s: daily counts and partial days %v, event rows %v", z, tc.name, a, b)
+			}
+			total += len(a)
+			if tc.name == "cut inside days" && z == 10 {
+				// The partial days count: the whole days alone give less.
+				whole := tiles.Filter{From: day(-8).UTC(), To: day(-2).UTC()}
+				if fmt.Sprint(cells(whole, z)) == fmt.Sprint(a) {
+					t.Errorf("z%d %s: same counts as its whole days alone, %v", z, tc.name, a)
+				}
 			}
 			if tc.name == "all time" {
 				if c := cells(tiles.Filter{}, z); fmt.Sprint(c) != fmt.Sprint(a) {
@@ -505,15 +542,16 @@ func TestEventsH3Paths(t *testing.T) {
 			}
 		}
 	}
+	if total < 100 {
+		t.Errorf("only %d cells over all cases: the comparison says little", total)
+	}
 	// The daily counts follow a status change (z10: resolution 8, the finest
 	// resolution the daily counts keep).
 	if _, err := db.Exec(context.Background(), `UPDATE event SET status = 'closed', closed_at = reported_at + interval '1 hour' WHERE id = 1`); err != nil {
 		t.Fatal(err)
 	}
 	f := tiles.Filter{From: day(-4).UTC(), Status: []string{"closed"}}
-	g := f
-	g.From = g.From.Add(time.Nanosecond)
-	if a, b := cells(f, 10), cells(g, 10); fmt.Sprint(a) != fmt.Sprint(b) || len(a) == 0 {
+	if a, b := cells(f, 10), rows(f, 10); fmt.Sprint(a) != fmt.Sprint(b) || len(a) == 0 {
 		t.Errorf("after closing event 1: daily %v, rows %v", a, b)
 	}
 }

@@ -151,9 +151,17 @@ func Load(ctx context.Context, db interface {
 func AddEvent(ctx context.Context, db interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, p [2]float64) (int64, error) {
+	return AddEventAt(ctx, db, p, Now, "reported")
+}
+
+// AddEventAt inserts one more event at p, reported at at with status status, and
+// returns its id.
+func AddEventAt(ctx context.Context, db interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, p [2]float64, at time.Time, status string) (int64, error) {
 	var id int64
 	err := db.QueryRow(ctx, `INSERT INTO event (category_code, severity, source, status, reported_at, geom, h3, grid_code)
-		VALUES ('010101', 'urgent', 'app', 'reported', $1, $2, $3, '440304001002G01M01') RETURNING id`,
-		Now, pt(p), cell(p)).Scan(&id)
+		VALUES ('010101', 'urgent', 'app', $4, $1, $2, $3, '440304001002G01M01') RETURNING id`,
+		at, pt(p), cell(p), status).Scan(&id)
 	return id, err
 }
