@@ -118,6 +118,12 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 		}
 	}
 	s.vers = versions{read: s.readVersionsFenced, maxAge: cfg.VersionMaxAge}
+	s.fence = fence{tok: make(chan *pgx.Conn, 1), wake: make(chan struct{}, 1)}
+	if cfg.VersionMaxAge == 0 {
+		// Strict: every request runs or joins a round, which reads the
+		// notifications anyway; with VersionMaxAge they must be read as they come.
+		s.fence.linger = fenceLinger
+	}
 	lctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.wg.Add(1)
