@@ -15,6 +15,7 @@ type prop struct {
 	isStr  bool
 	isBool bool   // num is 0 or 1
 	unique bool   // a string no other feature of the layer has: not worth looking up
+	gid    uint32 // the value's number in its snapshot's valueDict (0: none)
 	raw    []byte // the string as bytes (straight off the wire), when str is unset
 }
 
@@ -38,6 +39,10 @@ func boolProp(k string, v bool) prop {
 type mvtEncoder struct {
 	keys   []string
 	keyIdx map[string]uint32
+	// keyAt[j] is the key index the j-th property of the last feature had:
+	// features of a layer list their properties in much the same order, so a
+	// string comparison usually replaces a map lookup.
+	keyAt []uint32
 	// vals holds the layer's values table, each value already a layer field;
 	// strings and integers are looked up in maps of their own type (hashing a
 	// whole prop cost a quarter of drawing a grids tile).
@@ -46,12 +51,18 @@ type mvtEncoder struct {
 	strIdx map[string]uint32
 	numIdx map[int64]uint32
 	bools  [2]uint32 // index+1 of false and true; 0: not in the table yet
-	feats  []byte
-	feat   []byte
-	scr    []byte
-	geom   []uint32
-	pts    []tilePoint
-	tags   []uint32
+	// byGID holds the value index of props that carry a gid, valid where its gen
+	// is the encoder's: values prepared by a snapshot are found by number, not
+	// hashed. A tile's gids all come from one snapshot, and every value of it that
+	// can repeat has one, so a value is never in both this and the maps.
+	byGID []gidSlot
+	gen   uint32
+	feats []byte
+	feat  []byte
+	scr   []byte
+	geom  []uint32
+	pts   []tilePoint
+	tags  []uint32
 }
 
 // newMVTEncoder returns an empty encoder; release gives it back for reuse (its
@@ -59,14 +70,20 @@ type mvtEncoder struct {
 func newMVTEncoder() *mvtEncoder { return encoders.Get().(*mvtEncoder) }
 
 var encoders = sync.Pool{New: func() any {
-	return &mvtEncoder{keyIdx: map[string]uint32{}, strIdx: map[string]uint32{}, numIdx: map[int64]uint32{}}
+	return &mvtEncoder{keyIdx: map[string]uint32{}, strIdx: map[string]uint32{}, numIdx: map[int64]uint32{}, gen: 1}
 }}
+
+type gidSlot struct{ gen, idx uint32 }
 
 // release empties the encoder and returns it to the pool; it must not be used
 // after.
 func (e *mvtEncoder) release() {
-	e.keys = e.keys[:0]
+	e.keys, e.keyAt = e.keys[:0], e.keyAt[:0]
 	clear(e.keyIdx)
+	if e.gen++; e.gen == 0 { // wrapped: forget every slot
+		clear(e.byGID)
+		e.gen = 1
+	}
 	e.vals, e.nvals = e.vals[:0], 0
 	clear(e.strIdx)
 	clear(e.numIdx)
@@ -79,7 +96,7 @@ func appendKey(b []byte, field, wire int) []byte {
 	return binary.AppendUvarint(b, uint64(field<<3|wire))
 }
 
-func appendBytesField(b []byte, field int, data []byte) []byte {
+func appendBytesField[S string | []byte](b []byte, field int, data S) []byte {
 	b = appendKey(b, field, 2)
 	b = binary.AppendUvarint(b, uint64(len(data)))
 	return append(b, data...)
@@ -93,56 +110,93 @@ func appendPacked(b []byte, field int, vs []uint32, scr []byte) ([]byte, []byte)
 	return appendBytesField(b, field, scr), scr
 }
 
-func (e *mvtEncoder) key(k string) uint32 {
-	if i, ok := e.keyIdx[k]; ok {
-		return i
+// key returns the index of key k, the j-th property of a feature.
+func (e *mvtEncoder) key(j int, k string) uint32 {
+	if j < len(e.keyAt) {
+		if i := e.keyAt[j]; e.keys[i] == k {
+			return i
+		}
 	}
-	i := uint32(len(e.keys))
-	e.keys = append(e.keys, k)
-	e.keyIdx[k] = i
+	i, ok := e.keyIdx[k]
+	if !ok {
+		i = uint32(len(e.keys))
+		e.keys = append(e.keys, k)
+		e.keyIdx[k] = i
+	}
+	if j < len(e.keyAt) {
+		e.keyAt[j] = i
+	} else if j == len(e.keyAt) {
+		e.keyAt = append(e.keyAt, i)
+	}
 	return i
 }
 
-func (e *mvtEncoder) value(p prop) uint32 {
+func (e *mvtEncoder) value(p *prop) uint32 {
+	if p.gid != 0 {
+		if int(p.gid) >= len(e.byGID) {
+			e.byGID = append(e.byGID, make([]gidSlot, int(p.gid)+1-len(e.byGID))...)
+		}
+		sl := &e.byGID[p.gid]
+		if sl.gen == e.gen {
+			return sl.idx
+		}
+		sl.gen, sl.idx = e.gen, e.nvals
+		e.appendValue(p)
+		return sl.idx
+	}
 	if p.isBool {
 		if i := e.bools[p.num]; i > 0 {
 			return i - 1
 		}
 		e.bools[p.num] = e.nvals + 1
-		// Value{bool_value (7): p.num} as layer field 4.
-		e.vals = appendKey(e.vals, 4, 2)
-		e.vals = append(e.vals, 2)
-		e.vals = appendKey(e.vals, 7, 0)
-		e.vals = append(e.vals, byte(p.num))
-		e.nvals++
+		e.appendValue(p)
 		return e.nvals - 1
 	}
 	if p.isStr && p.raw != nil {
 		if i, ok := e.strIdx[string(p.raw)]; ok { // no allocation for the lookup
 			return i
 		}
-		p.str = string(p.raw)
-		p.raw = nil
-		p.unique = false
-	}
-	if p.isStr {
+		e.strIdx[string(p.raw)] = e.nvals
+	} else if p.isStr {
 		if !p.unique {
 			if i, ok := e.strIdx[p.str]; ok {
 				return i
 			}
 			e.strIdx[p.str] = e.nvals
 		}
-		// Value{string_value (1): p.str} as layer field 4.
-		e.vals = appendKey(e.vals, 4, 2)
-		e.vals = binary.AppendUvarint(e.vals, uint64(1+uvarintLen(uint64(len(p.str)))+len(p.str)))
-		e.vals = appendKey(e.vals, 1, 2)
-		e.vals = binary.AppendUvarint(e.vals, uint64(len(p.str)))
-		e.vals = append(e.vals, p.str...)
 	} else {
 		if i, ok := e.numIdx[p.num]; ok {
 			return i
 		}
 		e.numIdx[p.num] = e.nvals
+	}
+	e.appendValue(p)
+	return e.nvals - 1
+}
+
+// appendStringValue appends Value{string_value (1): str} as layer field 4.
+func appendStringValue[S string | []byte](b []byte, str S) []byte {
+	b = appendKey(b, 4, 2)
+	b = binary.AppendUvarint(b, uint64(1+uvarintLen(uint64(len(str)))+len(str)))
+	b = appendKey(b, 1, 2)
+	b = binary.AppendUvarint(b, uint64(len(str)))
+	return append(b, str...)
+}
+
+// appendValue adds p's value to the values table as the next index.
+func (e *mvtEncoder) appendValue(p *prop) {
+	switch {
+	case p.isBool:
+		// Value{bool_value (7): p.num} as layer field 4.
+		e.vals = appendKey(e.vals, 4, 2)
+		e.vals = append(e.vals, 2)
+		e.vals = appendKey(e.vals, 7, 0)
+		e.vals = append(e.vals, byte(p.num))
+	case p.isStr && p.raw != nil:
+		e.vals = appendStringValue(e.vals, p.raw)
+	case p.isStr:
+		e.vals = appendStringValue(e.vals, p.str)
+	default:
 		// Value{sint_value (6): p.num} as layer field 4.
 		z := uint64((p.num << 1) ^ (p.num >> 63))
 		e.vals = appendKey(e.vals, 4, 2)
@@ -151,7 +205,6 @@ func (e *mvtEncoder) value(p prop) uint32 {
 		e.vals = binary.AppendUvarint(e.vals, z)
 	}
 	e.nvals++
-	return e.nvals - 1
 }
 
 func uvarintLen(v uint64) int {
@@ -189,8 +242,8 @@ func (e *mvtEncoder) polygon(id uint64, p orb.Polygon, props []prop) {
 // feature adds a feature with its geometry already as MVT commands.
 func (e *mvtEncoder) feature(id uint64, geomType uint64, geom []uint32, props []prop) {
 	e.tags = e.tags[:0]
-	for _, pr := range props {
-		e.tags = append(e.tags, e.key(pr.key), e.value(pr))
+	for j := range props {
+		e.tags = append(e.tags, e.key(j, props[j].key), e.value(&props[j]))
 	}
 	f := appendKey(e.feat[:0], 1, 0)
 	f = binary.AppendUvarint(f, id)
@@ -202,19 +255,25 @@ func (e *mvtEncoder) feature(id uint64, geomType uint64, geom []uint32, props []
 	e.feat = f
 }
 
-// tile returns a tile holding the layer.
+// tile returns a tile holding the layer, in one allocation.
 func (e *mvtEncoder) tile(name string) []byte {
-	l := appendKey(nil, 15, 0)
-	l = binary.AppendUvarint(l, 2) // version
-	l = appendBytesField(l, 1, []byte(name))
-	l = append(l, e.feats...)
+	n := 2 + 1 + uvarintLen(uint64(len(name))) + len(name) + len(e.feats) + len(e.vals) + 1 + uvarintLen(Extent)
 	for _, k := range e.keys {
-		l = appendBytesField(l, 3, []byte(k))
+		n += 1 + uvarintLen(uint64(len(k))) + len(k)
 	}
-	l = append(l, e.vals...)
-	l = appendKey(l, 5, 0)
-	l = binary.AppendUvarint(l, Extent)
-	return appendBytesField(nil, 3, l)
+	t := make([]byte, 0, 1+uvarintLen(uint64(n))+n)
+	t = appendKey(t, 3, 2)
+	t = binary.AppendUvarint(t, uint64(n))
+	t = appendKey(t, 15, 0)
+	t = binary.AppendUvarint(t, 2) // version
+	t = appendBytesField(t, 1, name)
+	t = append(t, e.feats...)
+	for _, k := range e.keys {
+		t = appendBytesField(t, 3, k)
+	}
+	t = append(t, e.vals...)
+	t = appendKey(t, 5, 0)
+	return binary.AppendUvarint(t, Extent)
 }
 
 // tilePoint is a point in tile units.
