@@ -16,6 +16,7 @@ type prop struct {
 	isBool bool   // num is 0 or 1
 	unique bool   // a string no other feature of the layer has: not worth looking up
 	gid    uint32 // the value's number in its snapshot's valueDict (0: none)
+	kid    uint32 // the key's number there (0: none)
 	raw    []byte // the string as bytes (straight off the wire), when str is unset
 }
 
@@ -51,15 +52,15 @@ type mvtEncoder struct {
 	strIdx map[string]uint32
 	numIdx map[int64]uint32
 	bools  [2]uint32 // index+1 of false and true; 0: not in the table yet
-	// byGID holds the value index of props that carry a gid, valid where its gen
-	// is the encoder's: values prepared by a snapshot are found by number, not
-	// hashed. A tile's gids all come from one snapshot, and every value of it that
-	// can repeat has one, so a value is never in both this and the maps.
+	// byGID and byKID hold the value and key index of props that carry a gid and
+	// a kid, valid where their gen is the encoder's: values and keys prepared by a
+	// snapshot are found by number, not hashed. A tile's gids and kids all come
+	// from one snapshot, and every key and value of it that can repeat has one, so
+	// none is in both these and the maps.
 	byGID []gidSlot
+	byKID []gidSlot
 	gen   uint32
 	feats []byte
-	feat  []byte
-	scr   []byte
 	geom  []uint32
 	pts   []tilePoint
 	tags  []uint32
@@ -82,13 +83,14 @@ func (e *mvtEncoder) release() {
 	clear(e.keyIdx)
 	if e.gen++; e.gen == 0 { // wrapped: forget every slot
 		clear(e.byGID)
+		clear(e.byKID)
 		e.gen = 1
 	}
 	e.vals, e.nvals = e.vals[:0], 0
 	clear(e.strIdx)
 	clear(e.numIdx)
 	e.bools = [2]uint32{}
-	e.feats, e.feat, e.scr, e.geom, e.pts, e.tags = e.feats[:0], e.feat[:0], e.scr[:0], e.geom[:0], e.pts[:0], e.tags[:0]
+	e.feats, e.geom, e.pts, e.tags = e.feats[:0], e.geom[:0], e.pts[:0], e.tags[:0]
 	encoders.Put(e)
 }
 
@@ -102,15 +104,27 @@ func appendBytesField[S string | []byte](b []byte, field int, data S) []byte {
 	return append(b, data...)
 }
 
-func appendPacked(b []byte, field int, vs []uint32, scr []byte) ([]byte, []byte) {
-	scr = scr[:0]
+// packedLen is the length of vs as packed varints.
+func packedLen(vs []uint32) int {
+	n := len(vs)
 	for _, v := range vs {
-		scr = binary.AppendUvarint(scr, uint64(v))
+		if v >= 0x80 {
+			n += uvarintLen(uint64(v)) - 1
+		}
 	}
-	return appendBytesField(b, field, scr), scr
+	return n
 }
 
-// key returns the index of key k, the j-th property of a feature.
+// appendPacked appends vs as a packed field whose payload is n bytes (packedLen).
+func appendPacked(b []byte, field int, vs []uint32, n int) []byte {
+	b = appendKey(b, field, 2)
+	b = binary.AppendUvarint(b, uint64(n))
+	for _, v := range vs {
+		b = binary.AppendUvarint(b, uint64(v))
+	}
+	return b
+}
+
 func (e *mvtEncoder) key(j int, k string) uint32 {
 	if j < len(e.keyAt) {
 		if i := e.keyAt[j]; e.keys[i] == k {
@@ -131,12 +145,27 @@ func (e *mvtEncoder) key(j int, k string) uint32 {
 	return i
 }
 
+// slot returns the slot of id in tab, growing tab as needed.
+func slot(tab *[]gidSlot, id uint32) *gidSlot {
+	if int(id) >= len(*tab) {
+		*tab = append(*tab, make([]gidSlot, int(id)+1-len(*tab))...)
+	}
+	return &(*tab)[id]
+}
+
+// keyByID returns the index of p's key, which has a kid.
+func (e *mvtEncoder) keyByID(p *prop) uint32 {
+	sl := slot(&e.byKID, p.kid)
+	if sl.gen != e.gen {
+		sl.gen, sl.idx = e.gen, uint32(len(e.keys))
+		e.keys = append(e.keys, p.key)
+	}
+	return sl.idx
+}
+
 func (e *mvtEncoder) value(p *prop) uint32 {
 	if p.gid != 0 {
-		if int(p.gid) >= len(e.byGID) {
-			e.byGID = append(e.byGID, make([]gidSlot, int(p.gid)+1-len(e.byGID))...)
-		}
-		sl := &e.byGID[p.gid]
+		sl := slot(&e.byGID, p.gid)
 		if sl.gen == e.gen {
 			return sl.idx
 		}
@@ -243,16 +272,27 @@ func (e *mvtEncoder) polygon(id uint64, p orb.Polygon, props []prop) {
 func (e *mvtEncoder) feature(id uint64, geomType uint64, geom []uint32, props []prop) {
 	e.tags = e.tags[:0]
 	for j := range props {
-		e.tags = append(e.tags, e.key(j, props[j].key), e.value(&props[j]))
+		p := &props[j]
+		var k uint32
+		if p.kid != 0 {
+			k = e.keyByID(p)
+		} else {
+			k = e.key(j, p.key)
+		}
+		e.tags = append(e.tags, k, e.value(p))
 	}
-	f := appendKey(e.feat[:0], 1, 0)
+	// Feature{id (1), tags (2), type (3), geometry (4)} as layer field 2, sized
+	// first so that it is written once, in place.
+	nt, ng := packedLen(e.tags), packedLen(geom)
+	n := 1 + uvarintLen(id) + 1 + uvarintLen(uint64(nt)) + nt + 1 + uvarintLen(geomType) + 1 + uvarintLen(uint64(ng)) + ng
+	f := appendKey(e.feats, 2, 2)
+	f = binary.AppendUvarint(f, uint64(n))
+	f = appendKey(f, 1, 0)
 	f = binary.AppendUvarint(f, id)
-	f, e.scr = appendPacked(f, 2, e.tags, e.scr)
+	f = appendPacked(f, 2, e.tags, nt)
 	f = appendKey(f, 3, 0)
 	f = binary.AppendUvarint(f, geomType)
-	f, e.scr = appendPacked(f, 4, geom, e.scr)
-	e.feats = appendBytesField(e.feats, 2, f)
-	e.feat = f
+	e.feats = appendPacked(f, 4, geom, ng)
 }
 
 // tile returns a tile holding the layer, in one allocation.
