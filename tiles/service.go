@@ -356,7 +356,11 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 		if err != nil {
 			return nil, err
 		}
-		return encodeH3(l.Name, t, snap.cells(t, res, f.Status))
+		fb := featureBufs.Get().(*[]h3Feature)
+		defer featureBufs.Put(fb)
+		*fb = snap.cells((*fb)[:0], t, res, f.Status)
+		defer clear(*fb) // hold on to no snapshot
+		return encodeH3(l.Name, t, *fb)
 	}
 	feats, err := s.eventsH3FromDB(ctx, t, res, f, true)
 	if err != nil {
@@ -451,8 +455,16 @@ func (s *Service) renderHouseholdsH3(ctx context.Context, l *Layer, t geo.Tile, 
 	if err != nil {
 		return nil, err
 	}
-	return encodeH3(l.Name, t, snap.cells(t, geo.ResolutionForZoom(t.Z)))
+	fb := featureBufs.Get().(*[]h3Feature)
+	defer featureBufs.Put(fb)
+	*fb = snap.cells((*fb)[:0], t, geo.ResolutionForZoom(t.Z))
+	defer clear(*fb) // hold on to no snapshot
+	return encodeH3(l.Name, t, *fb)
 }
+
+// featureBufs reuses the cell lists of the in-memory H3 layers (a z10 tile
+// lists about a thousand cells, and growing the list was most of the garbage).
+var featureBufs = sync.Pool{New: func() any { return new([]h3Feature) }}
 
 // Stats returns the cache's counters.
 func (s *Service) Stats() CacheStats { return s.cache.stats() }
