@@ -115,3 +115,6 @@ func (s *Service) DrawH3(ctx context.Context, layer string, t geo.Tile) ([]byte,
 	}
 	return s.renderEventsH3(ctx, l, t, Filter{}, 0)
 }
+
+// AgeDays is ageDays, for the comparison with PostgreSQL.
+var AgeDays = ageDays
