@@ -59,6 +59,9 @@ type mvtEncoder struct {
 	// none is in both these and the maps.
 	byGID []gidSlot
 	byKID []gidSlot
+	// small holds the value index of the integers 0..len-1 (ages in days,
+	// escalation levels), stamped like byGID; larger ones are in numIdx.
+	small [1024]gidSlot
 	gen   uint32
 	feats []byte
 	geom  []uint32
@@ -84,6 +87,7 @@ func (e *mvtEncoder) release() {
 	if e.gen++; e.gen == 0 { // wrapped: forget every slot
 		clear(e.byGID)
 		clear(e.byKID)
+		clear(e.small[:])
 		e.gen = 1
 	}
 	e.vals, e.nvals = e.vals[:0], 0
@@ -193,6 +197,12 @@ func (e *mvtEncoder) value(p *prop) uint32 {
 			}
 			e.strIdx[p.str] = e.nvals
 		}
+	} else if uint64(p.num) < uint64(len(e.small)) {
+		sl := &e.small[p.num]
+		if sl.gen == e.gen {
+			return sl.idx
+		}
+		sl.gen, sl.idx = e.gen, e.nvals
 	} else {
 		if i, ok := e.numIdx[p.num]; ok {
 			return i
