@@ -110,3 +110,30 @@ func BenchmarkRenderCity(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDrawH3City draws the densest H3 tiles of the generated city from the
+// in-memory aggregates, without the version check (openGeneratedCity).
+func BenchmarkDrawH3City(b *testing.B) {
+	s := openGeneratedCity(b)
+	ctx := context.Background()
+	centre := [2]float64{114.0577, 22.5431}
+	for _, tc := range []struct {
+		layer string
+		z     int
+	}{{"households_h3", 10}, {"households_h3", 12}, {"events_h3", 10}, {"households_h3", 16}} {
+		b.Run(fmt.Sprintf("%s/z%d", tc.layer, tc.z), func(b *testing.B) {
+			tile := at(centre, tc.z)
+			raw, err := s.DrawH3(ctx, tc.layer, tile) // loads the aggregate
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(len(raw))/1024, "KB")
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.DrawH3(ctx, tc.layer, tile); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -105,3 +105,16 @@ func (s *Service) RenderEventsBySQL(ctx context.Context, t geo.Tile, f Filter) (
 	err = s.pool.QueryRow(ctx, string(sql), append([]any{t.Z, t.X, t.Y}, f.args()...)...).Scan(&b)
 	return b, err
 }
+
+// DrawH3 draws an unfiltered H3 layer from the in-memory aggregate as it stands,
+// without the per-request version check: the drawing alone, for benchmarks.
+func (s *Service) DrawH3(ctx context.Context, layer string, t geo.Tile) ([]byte, error) {
+	l := layerByName[layer]
+	if layer == "households_h3" {
+		return s.renderHouseholdsH3(ctx, l, t, 0)
+	}
+	return s.renderEventsH3(ctx, l, t, Filter{}, 0)
+}
+
+// AgeDays is ageDays, for the comparison with PostgreSQL.
+var AgeDays = ageDays

@@ -37,7 +37,7 @@ func TestFlightRendersOnce(t *testing.T) {
 }
 
 // TestFlightCancel: the render is cancelled when the last waiting client goes away,
-// not before.
+// not before; the first client, which renders, returns when the render ends.
 func TestFlightCancel(t *testing.T) {
 	var g flight
 	base := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
@@ -57,18 +57,42 @@ func TestFlightCancel(t *testing.T) {
 	go func() { _, err := g.do(ctx2, base, "k", fn); errs <- err }()
 	time.Sleep(10 * time.Millisecond)
 	cancel1()
-	<-errs
 	select {
 	case <-cancelled:
 		t.Fatal("render cancelled while a client still waits")
 	case <-time.After(20 * time.Millisecond):
 	}
 	cancel2()
-	<-errs
 	select {
 	case <-cancelled:
 	case <-time.After(time.Second):
 		t.Fatal("render not cancelled after every client left")
+	}
+	for range 2 {
+		if err := <-errs; err != context.Canceled {
+			t.Errorf("got %v, want %v", err, context.Canceled)
+		}
+	}
+}
+
+// TestFlightLeaderLeaves: a render whose only client goes away is cancelled.
+func TestFlightLeaderLeaves(t *testing.T) {
+	var g flight
+	base := func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		cancel()
+	}()
+	_, err := g.do(ctx, base, "k", func(ctx context.Context) (*cached, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	if err != context.Canceled {
+		t.Fatalf("got %v, want %v", err, context.Canceled)
+	}
+	if len(g.calls) != 0 {
+		t.Fatalf("%d calls left", len(g.calls))
 	}
 }
 

@@ -2,6 +2,8 @@ package tiles_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,5 +110,91 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFreshUnderLoad: while other requests keep the version rounds busy (the
+// listener connection stays lent to them), each request after a commit still
+// shows the new event, cached or not.
+func TestFreshUnderLoad(t *testing.T) {
+	for _, cfg := range []tiles.Config{{}, {CacheBytes: 1 << 20}} {
+		t.Run(fmt.Sprintf("cache%d", cfg.CacheBytes), func(t *testing.T) {
+			s, conn := openCity(t, cfg)
+			db, err := pgxConnect(conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close(context.Background())
+			ctx, stop := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			defer wg.Wait() // before openCity's cleanup closes the service
+			defer stop()
+			for i, layer := range []string{"events", "events_h3", "households_h3", "admin"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for ctx.Err() == nil {
+						if _, err := s.Get(ctx, layer, at(testcity.Centre, 15-i), tiles.Filter{}); err != nil && ctx.Err() == nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			before, beforeH3 := count(t, s, "events", 15), count(t, s, "events_h3", 14)
+			for i := range 20 {
+				if _, err := testcity.AddEvent(context.Background(), db, testcity.Centre); err != nil {
+					t.Fatal(err)
+				}
+				if n := count(t, s, "events", 15); n != before+i+1 {
+					t.Fatalf("%d events after insert %d, want %d", n, i+1, before+i+1)
+				}
+				if n := count(t, s, "events_h3", 14); n != beforeH3+i+1 {
+					t.Fatalf("events_h3 counts %d after insert %d, want %d", n, i+1, beforeH3+i+1)
+				}
+			}
+		})
+	}
+}
+
+// TestFreshAfterReconnect: when the database drops every connection (the listener
+// and the pool's), the service reconnects and each request after a commit still
+// shows the new event.
+func TestFreshAfterReconnect(t *testing.T) {
+	s, conn := openCity(t, tiles.Config{})
+	db, err := pgxConnect(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	waitFor(t, "listener", s.Listening)
+	before, beforeH3 := count(t, s, "events", 15), count(t, s, "events_h3", 14)
+	for _, lent := range []bool{false, true} {
+		if lent {
+			// A request just before the drop: the listener has lent its
+			// connection to the version rounds when it goes.
+			count(t, s, "events_h3", 14)
+		}
+		if _, err := db.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`); err != nil {
+			t.Fatal(err)
+		}
+		// The pool finds its connections dead one request at a time.
+		waitFor(t, "a tile again", func() bool {
+			_, err := s.Get(context.Background(), "events", at(testcity.Centre, 15), tiles.Filter{})
+			return err == nil
+		})
+		if _, err := testcity.AddEvent(context.Background(), db, testcity.Centre); err != nil {
+			t.Fatal(err)
+		}
+		before++
+		if n := count(t, s, "events", 15); n != before {
+			t.Fatalf("lent %v: %d events after the insert, want %d", lent, n, before)
+		}
+		beforeH3++
+		if n := count(t, s, "events_h3", 14); n != beforeH3 {
+			t.Fatalf("lent %v: events_h3 counts %d events after the insert, want %d", lent, n, beforeH3)
+		}
+		waitFor(t, "listener back", s.Listening)
 	}
 }

@@ -200,11 +200,13 @@ func loadEventsSnap(ctx context.Context, pool *pgxpool.Pool) (*eventsSnap, error
 		return nil, err
 	}
 	s.props = make([][]prop, len(s.counts))
+	var d valueDict
 	for r := range s.byRes {
 		s.byRes[r].index()
 		for _, p := range s.byRes[r] {
 			events, open := s.sum(p.i, nil)
 			s.props[p.i] = eventsProps(p.cell, r, events, open)
+			d.number(s.props[p.i])
 		}
 	}
 	return s, nil
@@ -229,8 +231,9 @@ func eventsProps(cell int64, res int, events, open int64) []prop {
 	return []prop{uniqueProp("cell", geo.CellString(cell)), numProp("res", int64(res)), numProp("events", events), numProp("open", open)}
 }
 
-// cells returns the features of tile t at resolution res with statuses (none: all).
-func (s *eventsSnap) cells(t geo.Tile, res int, statuses []string) []h3Feature {
+// cells appends the features of tile t at resolution res with statuses (none:
+// all) to feats.
+func (s *eventsSnap) cells(feats []h3Feature, t geo.Tile, res int, statuses []string) []h3Feature {
 	var want []bool
 	if len(statuses) > 0 {
 		want = make([]bool, len(s.statuses))
@@ -238,7 +241,6 @@ func (s *eventsSnap) cells(t geo.Tile, res int, statuses []string) []h3Feature {
 			want[i] = slices.Contains(statuses, name)
 		}
 	}
-	var feats []h3Feature
 	minX, minY, maxX, maxY := h3Window(t, res)
 	s.byRes[res].in(minX, minY, maxX, maxY, func(p *h3Point) {
 		if want == nil {
@@ -293,12 +295,56 @@ func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds i
 	for r := range s.byRes {
 		s.byRes[r].index()
 	}
+	var d valueDict
+	for _, p := range s.props {
+		d.number(p)
+	}
 	return s, nil
 }
 
-// cells returns the features of tile t at resolution res.
-func (s *householdsSnap) cells(t geo.Tile, res int) []h3Feature {
-	var feats []h3Feature
+// valueDict numbers the distinct property keys (kid) and values (gid) of one
+// snapshot, from 1, so that drawing a tile finds them in the encoder by number
+// instead of hashing each (a third of drawing a households_h3 tile). Unique
+// values (cells) are left unnumbered: they are never looked up.
+type valueDict struct {
+	ids  map[valueKey]uint32
+	keys map[string]uint32
+}
+
+type valueKey struct {
+	str         string
+	num         int64
+	isStr, bool bool
+}
+
+// number gives each prop of ps its key's kid and its value's gid.
+func (d *valueDict) number(ps []prop) {
+	if d.ids == nil {
+		d.ids, d.keys = map[valueKey]uint32{}, map[string]uint32{}
+	}
+	for i := range ps {
+		p := &ps[i]
+		kid, ok := d.keys[p.key]
+		if !ok {
+			kid = uint32(len(d.keys) + 1)
+			d.keys[p.key] = kid
+		}
+		p.kid = kid
+		if p.unique || p.raw != nil {
+			continue
+		}
+		k := valueKey{str: p.str, num: p.num, isStr: p.isStr, bool: p.isBool}
+		id, ok := d.ids[k]
+		if !ok {
+			id = uint32(len(d.ids) + 1)
+			d.ids[k] = id
+		}
+		p.gid = id
+	}
+}
+
+// cells appends the features of tile t at resolution res to feats.
+func (s *householdsSnap) cells(feats []h3Feature, t geo.Tile, res int) []h3Feature {
 	minX, minY, maxX, maxY := h3Window(t, res)
 	s.byRes[res].in(minX, minY, maxX, maxY, func(p *h3Point) {
 		feats = append(feats, h3Feature{cell: p.cell, ring: p.ring, props: s.props[p.i]})

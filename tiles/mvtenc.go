@@ -15,6 +15,8 @@ type prop struct {
 	isStr  bool
 	isBool bool   // num is 0 or 1
 	unique bool   // a string no other feature of the layer has: not worth looking up
+	gid    uint32 // the value's number in its snapshot's valueDict (0: none)
+	kid    uint32 // the key's number there (0: none)
 	raw    []byte // the string as bytes (straight off the wire), when str is unset
 }
 
@@ -38,6 +40,10 @@ func boolProp(k string, v bool) prop {
 type mvtEncoder struct {
 	keys   []string
 	keyIdx map[string]uint32
+	// keyAt[j] is the key index the j-th property of the last feature had:
+	// features of a layer list their properties in much the same order, so a
+	// string comparison usually replaces a map lookup.
+	keyAt []uint32
 	// vals holds the layer's values table, each value already a layer field;
 	// strings and integers are looked up in maps of their own type (hashing a
 	// whole prop cost a quarter of drawing a grids tile).
@@ -46,12 +52,21 @@ type mvtEncoder struct {
 	strIdx map[string]uint32
 	numIdx map[int64]uint32
 	bools  [2]uint32 // index+1 of false and true; 0: not in the table yet
-	feats  []byte
-	feat   []byte
-	scr    []byte
-	geom   []uint32
-	pts    []tilePoint
-	tags   []uint32
+	// byGID and byKID hold the value and key index of props that carry a gid and
+	// a kid, valid where their gen is the encoder's: values and keys prepared by a
+	// snapshot are found by number, not hashed. A tile's gids and kids all come
+	// from one snapshot, and every key and value of it that can repeat has one, so
+	// none is in both these and the maps.
+	byGID []gidSlot
+	byKID []gidSlot
+	// small holds the value index of the integers 0..len-1 (ages in days,
+	// escalation levels), stamped like byGID; larger ones are in numIdx.
+	small [1024]gidSlot
+	gen   uint32
+	feats []byte
+	geom  []uint32
+	pts   []tilePoint
+	tags  []uint32
 }
 
 // newMVTEncoder returns an empty encoder; release gives it back for reuse (its
@@ -59,19 +74,27 @@ type mvtEncoder struct {
 func newMVTEncoder() *mvtEncoder { return encoders.Get().(*mvtEncoder) }
 
 var encoders = sync.Pool{New: func() any {
-	return &mvtEncoder{keyIdx: map[string]uint32{}, strIdx: map[string]uint32{}, numIdx: map[int64]uint32{}}
+	return &mvtEncoder{keyIdx: map[string]uint32{}, strIdx: map[string]uint32{}, numIdx: map[int64]uint32{}, gen: 1}
 }}
+
+type gidSlot struct{ gen, idx uint32 }
 
 // release empties the encoder and returns it to the pool; it must not be used
 // after.
 func (e *mvtEncoder) release() {
-	e.keys = e.keys[:0]
+	e.keys, e.keyAt = e.keys[:0], e.keyAt[:0]
 	clear(e.keyIdx)
+	if e.gen++; e.gen == 0 { // wrapped: forget every slot
+		clear(e.byGID)
+		clear(e.byKID)
+		clear(e.small[:])
+		e.gen = 1
+	}
 	e.vals, e.nvals = e.vals[:0], 0
 	clear(e.strIdx)
 	clear(e.numIdx)
 	e.bools = [2]uint32{}
-	e.feats, e.feat, e.scr, e.geom, e.pts, e.tags = e.feats[:0], e.feat[:0], e.scr[:0], e.geom[:0], e.pts[:0], e.tags[:0]
+	e.feats, e.geom, e.pts, e.tags = e.feats[:0], e.geom[:0], e.pts[:0], e.tags[:0]
 	encoders.Put(e)
 }
 
@@ -79,70 +102,140 @@ func appendKey(b []byte, field, wire int) []byte {
 	return binary.AppendUvarint(b, uint64(field<<3|wire))
 }
 
-func appendBytesField(b []byte, field int, data []byte) []byte {
+func appendBytesField[S string | []byte](b []byte, field int, data S) []byte {
 	b = appendKey(b, field, 2)
 	b = binary.AppendUvarint(b, uint64(len(data)))
 	return append(b, data...)
 }
 
-func appendPacked(b []byte, field int, vs []uint32, scr []byte) ([]byte, []byte) {
-	scr = scr[:0]
+// packedLen is the length of vs as packed varints.
+func packedLen(vs []uint32) int {
+	n := len(vs)
 	for _, v := range vs {
-		scr = binary.AppendUvarint(scr, uint64(v))
+		if v >= 0x80 {
+			n += uvarintLen(uint64(v)) - 1
+		}
 	}
-	return appendBytesField(b, field, scr), scr
+	return n
 }
 
-func (e *mvtEncoder) key(k string) uint32 {
-	if i, ok := e.keyIdx[k]; ok {
-		return i
+// appendPacked appends vs as a packed field whose payload is n bytes (packedLen).
+func appendPacked(b []byte, field int, vs []uint32, n int) []byte {
+	b = appendKey(b, field, 2)
+	b = binary.AppendUvarint(b, uint64(n))
+	for _, v := range vs {
+		b = binary.AppendUvarint(b, uint64(v))
 	}
-	i := uint32(len(e.keys))
-	e.keys = append(e.keys, k)
-	e.keyIdx[k] = i
+	return b
+}
+
+func (e *mvtEncoder) key(j int, k string) uint32 {
+	if j < len(e.keyAt) {
+		if i := e.keyAt[j]; e.keys[i] == k {
+			return i
+		}
+	}
+	i, ok := e.keyIdx[k]
+	if !ok {
+		i = uint32(len(e.keys))
+		e.keys = append(e.keys, k)
+		e.keyIdx[k] = i
+	}
+	if j < len(e.keyAt) {
+		e.keyAt[j] = i
+	} else if j == len(e.keyAt) {
+		e.keyAt = append(e.keyAt, i)
+	}
 	return i
 }
 
-func (e *mvtEncoder) value(p prop) uint32 {
+// slot returns the slot of id in tab, growing tab as needed.
+func slot(tab *[]gidSlot, id uint32) *gidSlot {
+	if int(id) >= len(*tab) {
+		*tab = append(*tab, make([]gidSlot, int(id)+1-len(*tab))...)
+	}
+	return &(*tab)[id]
+}
+
+// keyByID returns the index of p's key, which has a kid.
+func (e *mvtEncoder) keyByID(p *prop) uint32 {
+	sl := slot(&e.byKID, p.kid)
+	if sl.gen != e.gen {
+		sl.gen, sl.idx = e.gen, uint32(len(e.keys))
+		e.keys = append(e.keys, p.key)
+	}
+	return sl.idx
+}
+
+func (e *mvtEncoder) value(p *prop) uint32 {
+	if p.gid != 0 {
+		sl := slot(&e.byGID, p.gid)
+		if sl.gen == e.gen {
+			return sl.idx
+		}
+		sl.gen, sl.idx = e.gen, e.nvals
+		e.appendValue(p)
+		return sl.idx
+	}
 	if p.isBool {
 		if i := e.bools[p.num]; i > 0 {
 			return i - 1
 		}
 		e.bools[p.num] = e.nvals + 1
-		// Value{bool_value (7): p.num} as layer field 4.
-		e.vals = appendKey(e.vals, 4, 2)
-		e.vals = append(e.vals, 2)
-		e.vals = appendKey(e.vals, 7, 0)
-		e.vals = append(e.vals, byte(p.num))
-		e.nvals++
+		e.appendValue(p)
 		return e.nvals - 1
 	}
 	if p.isStr && p.raw != nil {
 		if i, ok := e.strIdx[string(p.raw)]; ok { // no allocation for the lookup
 			return i
 		}
-		p.str = string(p.raw)
-		p.raw = nil
-		p.unique = false
-	}
-	if p.isStr {
+		e.strIdx[string(p.raw)] = e.nvals
+	} else if p.isStr {
 		if !p.unique {
 			if i, ok := e.strIdx[p.str]; ok {
 				return i
 			}
 			e.strIdx[p.str] = e.nvals
 		}
-		// Value{string_value (1): p.str} as layer field 4.
-		e.vals = appendKey(e.vals, 4, 2)
-		e.vals = binary.AppendUvarint(e.vals, uint64(1+uvarintLen(uint64(len(p.str)))+len(p.str)))
-		e.vals = appendKey(e.vals, 1, 2)
-		e.vals = binary.AppendUvarint(e.vals, uint64(len(p.str)))
-		e.vals = append(e.vals, p.str...)
+	} else if uint64(p.num) < uint64(len(e.small)) {
+		sl := &e.small[p.num]
+		if sl.gen == e.gen {
+			return sl.idx
+		}
+		sl.gen, sl.idx = e.gen, e.nvals
 	} else {
 		if i, ok := e.numIdx[p.num]; ok {
 			return i
 		}
 		e.numIdx[p.num] = e.nvals
+	}
+	e.appendValue(p)
+	return e.nvals - 1
+}
+
+// appendStringValue appends Value{string_value (1): str} as layer field 4.
+func appendStringValue[S string | []byte](b []byte, str S) []byte {
+	b = appendKey(b, 4, 2)
+	b = binary.AppendUvarint(b, uint64(1+uvarintLen(uint64(len(str)))+len(str)))
+	b = appendKey(b, 1, 2)
+	b = binary.AppendUvarint(b, uint64(len(str)))
+	return append(b, str...)
+}
+
+// appendValue adds p's value to the values table as the next index.
+func (e *mvtEncoder) appendValue(p *prop) {
+	switch {
+	case p.isBool:
+		// Value{bool_value (7): p.num} as layer field 4.
+		e.vals = appendKey(e.vals, 4, 2)
+		e.vals = append(e.vals, 2)
+		e.vals = appendKey(e.vals, 7, 0)
+		e.vals = append(e.vals, byte(p.num))
+	case p.isStr && p.raw != nil:
+		e.vals = appendStringValue(e.vals, p.raw)
+	case p.isStr:
+		e.vals = appendStringValue(e.vals, p.str)
+	default:
 		// Value{sint_value (6): p.num} as layer field 4.
 		z := uint64((p.num << 1) ^ (p.num >> 63))
 		e.vals = appendKey(e.vals, 4, 2)
@@ -151,7 +244,6 @@ func (e *mvtEncoder) value(p prop) uint32 {
 		e.vals = binary.AppendUvarint(e.vals, z)
 	}
 	e.nvals++
-	return e.nvals - 1
 }
 
 func uvarintLen(v uint64) int {
@@ -189,32 +281,49 @@ func (e *mvtEncoder) polygon(id uint64, p orb.Polygon, props []prop) {
 // feature adds a feature with its geometry already as MVT commands.
 func (e *mvtEncoder) feature(id uint64, geomType uint64, geom []uint32, props []prop) {
 	e.tags = e.tags[:0]
-	for _, pr := range props {
-		e.tags = append(e.tags, e.key(pr.key), e.value(pr))
+	for j := range props {
+		p := &props[j]
+		var k uint32
+		if p.kid != 0 {
+			k = e.keyByID(p)
+		} else {
+			k = e.key(j, p.key)
+		}
+		e.tags = append(e.tags, k, e.value(p))
 	}
-	f := appendKey(e.feat[:0], 1, 0)
+	// Feature{id (1), tags (2), type (3), geometry (4)} as layer field 2, sized
+	// first so that it is written once, in place.
+	nt, ng := packedLen(e.tags), packedLen(geom)
+	n := 1 + uvarintLen(id) + 1 + uvarintLen(uint64(nt)) + nt + 1 + uvarintLen(geomType) + 1 + uvarintLen(uint64(ng)) + ng
+	f := appendKey(e.feats, 2, 2)
+	f = binary.AppendUvarint(f, uint64(n))
+	f = appendKey(f, 1, 0)
 	f = binary.AppendUvarint(f, id)
-	f, e.scr = appendPacked(f, 2, e.tags, e.scr)
+	f = appendPacked(f, 2, e.tags, nt)
 	f = appendKey(f, 3, 0)
 	f = binary.AppendUvarint(f, geomType)
-	f, e.scr = appendPacked(f, 4, geom, e.scr)
-	e.feats = appendBytesField(e.feats, 2, f)
-	e.feat = f
+	e.feats = appendPacked(f, 4, geom, ng)
 }
 
-// tile returns a tile holding the layer.
+// tile returns a tile holding the layer, in one allocation.
 func (e *mvtEncoder) tile(name string) []byte {
-	l := appendKey(nil, 15, 0)
-	l = binary.AppendUvarint(l, 2) // version
-	l = appendBytesField(l, 1, []byte(name))
-	l = append(l, e.feats...)
+	n := 2 + 1 + uvarintLen(uint64(len(name))) + len(name) + len(e.feats) + len(e.vals) + 1 + uvarintLen(Extent)
 	for _, k := range e.keys {
-		l = appendBytesField(l, 3, []byte(k))
+		n += 1 + uvarintLen(uint64(len(k))) + len(k)
 	}
-	l = append(l, e.vals...)
-	l = appendKey(l, 5, 0)
-	l = binary.AppendUvarint(l, Extent)
-	return appendBytesField(nil, 3, l)
+	t := make([]byte, 0, 1+uvarintLen(uint64(n))+n)
+	t = appendKey(t, 3, 2)
+	t = binary.AppendUvarint(t, uint64(n))
+	t = appendKey(t, 15, 0)
+	t = binary.AppendUvarint(t, 2) // version
+	t = appendBytesField(t, 1, name)
+	t = append(t, e.feats...)
+	for _, k := range e.keys {
+		t = appendBytesField(t, 3, k)
+	}
+	t = append(t, e.vals...)
+	t = appendKey(t, 5, 0)
+	return binary.AppendUvarint(t, Extent)
 }
 
 // tilePoint is a point in tile units.

@@ -118,6 +118,12 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 		}
 	}
 	s.vers = versions{read: s.readVersionsFenced, maxAge: cfg.VersionMaxAge}
+	s.fence = fence{tok: make(chan *pgx.Conn, 1), wake: make(chan struct{}, 1)}
+	if cfg.VersionMaxAge == 0 {
+		// Strict: every request runs or joins a round, which reads the
+		// notifications anyway; with VersionMaxAge they must be read as they come.
+		s.fence.linger = fenceLinger
+	}
 	lctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.wg.Add(1)
@@ -350,7 +356,11 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 		if err != nil {
 			return nil, err
 		}
-		return encodeH3(l.Name, t, snap.cells(t, res, f.Status))
+		fb := featureBufs.Get().(*[]h3Feature)
+		defer featureBufs.Put(fb)
+		*fb = snap.cells((*fb)[:0], t, res, f.Status)
+		defer clear(*fb) // hold on to no snapshot
+		return encodeH3(l.Name, t, *fb)
 	}
 	feats, err := s.eventsH3FromDB(ctx, t, res, f, true)
 	if err != nil {
@@ -393,7 +403,14 @@ func (s *Service) eventsH3FromDB(ctx context.Context, t geo.Tile, res int, f Fil
 // and ST_AsMVT would (points snapped to tile units, NULL properties left out).
 // Columns are read off the wire (binary format) rather than scanned: a dense tile
 // has thousands of rows, and scanning allocated four strings for each.
+//
+// age_days and overdue are worked out here, relative to the server's clock when
+// the request is served (as the date in a daily layer's cache key is), the way
+// the SQL did from now(): age_days is floor(date_part('epoch', now - reported_at)
+// / 86400), overdue an open event whose deadline has passed, left out (NULL) for
+// an open event without a deadline.
 func (s *Service) renderEvents(ctx context.Context, l *Layer, t geo.Tile, f Filter) ([]byte, error) {
+	now := time.Now().UnixMicro() - pgEpochUnixMicro
 	rows, err := s.pool.Query(ctx, l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...)...)
 	if err != nil {
 		return nil, err
@@ -412,17 +429,21 @@ func (s *Service) renderEvents(ctx context.Context, l *Layer, t geo.Tile, f Filt
 	props := make([]prop, 0, 7)
 	for rows.Next() {
 		v := rows.RawValues()
-		if len(v) != 10 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 || len(v[7]) != 4 || len(v[8]) != 4 {
+		if len(v) != 10 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 || len(v[7]) != 4 || len(v[8]) != 8 ||
+			(v[9] != nil && len(v[9]) != 8) {
 			return nil, fmt.Errorf("events: unexpected row shape")
 		}
 		id := binary.BigEndian.Uint64(v[0])
 		x := math.Float64frombits(binary.BigEndian.Uint64(v[1]))
 		y := math.Float64frombits(binary.BigEndian.Uint64(v[2]))
+		reported := int64(binary.BigEndian.Uint64(v[8]))
 		props = append(props[:0], rawProp("category", v[3]), rawProp("severity", v[4]), rawProp("status", v[5]),
 			rawProp("source", v[6]), numProp("escalation", int64(int32(binary.BigEndian.Uint32(v[7])))),
-			numProp("age_days", int64(int32(binary.BigEndian.Uint32(v[8])))))
-		if v[9] != nil { // overdue: NULL for an open event without a deadline
-			props = append(props, boolProp("overdue", len(v[9]) == 1 && v[9][0] != 0))
+			numProp("age_days", ageDays(now, reported)))
+		if open := isOpenStatus(v[5]); !open {
+			props = append(props, boolProp("overdue", false))
+		} else if v[9] != nil {
+			props = append(props, boolProp("overdue", int64(binary.BigEndian.Uint64(v[9])) < now))
 		}
 		px, py := tr.apply(orb.Point{x, y})
 		// The && search is on single-precision boxes and lets through points just
@@ -445,7 +466,48 @@ func (s *Service) renderHouseholdsH3(ctx context.Context, l *Layer, t geo.Tile, 
 	if err != nil {
 		return nil, err
 	}
-	return encodeH3(l.Name, t, snap.cells(t, geo.ResolutionForZoom(t.Z)))
+	fb := featureBufs.Get().(*[]h3Feature)
+	defer featureBufs.Put(fb)
+	*fb = snap.cells((*fb)[:0], t, geo.ResolutionForZoom(t.Z))
+	defer clear(*fb) // hold on to no snapshot
+	return encodeH3(l.Name, t, *fb)
+}
+
+// featureBufs reuses the cell lists of the in-memory H3 layers (a z10 tile
+// lists about a thousand cells, and growing the list was most of the garbage).
+var featureBufs = sync.Pool{New: func() any { return new([]h3Feature) }}
+
+// pgEpochUnixMicro is PostgreSQL's timestamp epoch, 2000-01-01 UTC, in Unix
+// microseconds: binary timestamps count microseconds from it.
+const pgEpochUnixMicro = 946_684_800_000_000
+
+// ageDays is floor(date_part('epoch', now - reported) / 86400) with PostgreSQL 15's
+// arithmetic (timestamptz_mi, then interval_justify_hours and the epoch of the
+// interval as a double); times in microseconds.
+func ageDays(now, reported int64) int64 {
+	const usPerDay = 86_400_000_000
+	t := now - reported
+	day := t / usPerDay // C's truncating division, as TMODULO
+	t -= day * usPerDay
+	if day > 0 && t < 0 {
+		t += usPerDay
+		day--
+	} else if day < 0 && t > 0 {
+		t -= usPerDay
+		day++
+	}
+	epoch := float64(t)/1000000.0 + 86400.0*float64(day)
+	return int64(math.Floor(epoch / 86400))
+}
+
+// isOpenStatus reports whether status (raw bytes) is one of openStatuses.
+func isOpenStatus(status []byte) bool {
+	for _, o := range openStatuses {
+		if string(status) == o {
+			return true
+		}
+	}
+	return false
 }
 
 // Stats returns the cache's counters.

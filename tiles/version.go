@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // Channel is the NOTIFY channel on which the database announces layer changes; the
@@ -27,9 +28,10 @@ type versionSet struct {
 // round is one read of tile_layer_version shared by every request that arrived
 // before it began.
 type round struct {
-	done chan struct{}
-	set  *versionSet
-	err  error
+	start chan struct{} // closed when a queued round may begin
+	done  chan struct{}
+	set   *versionSet
+	err   error
 }
 
 // versions hands out layer versions no older than the request asking for them.
@@ -38,7 +40,9 @@ type round struct {
 // committed just before the request would be missed. So each request waits for a
 // read of tile_layer_version that began after it arrived; concurrent requests
 // share reads (at most one in flight and one queued), so under load the cost is
-// one round trip per batch, not per tile. With maxAge > 0 a read younger than
+// one round trip per batch, not per tile. The request that opens a round runs it
+// itself and the others wait for it: handing every round to another goroutine
+// cost two goroutine switches per tile. With maxAge > 0 a read younger than
 // maxAge is trusted, and a NOTIFY from any server's write expires it at once.
 type versions struct {
 	read   func(ctx context.Context) (map[string]int64, error)
@@ -61,47 +65,66 @@ func (vs *versions) get(ctx context.Context) (*versionSet, error) {
 		vs.mu.Unlock()
 		return last, nil
 	}
-	var r *round
 	switch {
 	case vs.running == nil:
-		r = &round{done: make(chan struct{})}
+		r := &round{done: make(chan struct{})}
 		vs.running = r
-		go vs.run(r)
-	case vs.queued == nil:
-		r = &round{done: make(chan struct{})}
-		vs.queued = r
-	default:
-		r = vs.queued
-	}
-	vs.mu.Unlock()
-	select {
-	case <-r.done:
+		vs.mu.Unlock()
+		vs.run(ctx, r)
 		return r.set, r.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case vs.queued == nil:
+		// The next round, which this request runs as soon as the running one ends
+		// (a round must begin after every request it answers arrived).
+		r := &round{start: make(chan struct{}), done: make(chan struct{})}
+		vs.queued = r
+		vs.mu.Unlock()
+		select {
+		case <-r.start:
+			vs.run(ctx, r)
+			return r.set, r.err
+		case <-ctx.Done():
+			// Others may be waiting for the round: run it without this request.
+			go func() {
+				<-r.start
+				vs.run(context.WithoutCancel(ctx), r)
+			}()
+			return nil, ctx.Err()
+		}
+	default:
+		r := vs.queued
+		vs.mu.Unlock()
+		select {
+		case <-r.done:
+			return r.set, r.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 }
 
-func (vs *versions) run(r *round) {
-	for r != nil {
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		v, err := vs.read(ctx)
-		cancel()
-		if err != nil {
-			r.err = fmt.Errorf("read tile versions: %w", err)
-		} else {
-			r.set = &versionSet{v: v, read: start}
-		}
-		vs.mu.Lock()
-		if r.set != nil && (vs.last == nil || !vs.last.read.After(start)) {
-			vs.last = r.set
-		}
-		close(r.done)
-		r = vs.queued
-		vs.running, vs.queued = r, nil
-		vs.mu.Unlock()
+// run reads the versions for round r and starts the queued round, if any. The
+// read is shared, so one impatient request does not cancel it.
+func (vs *versions) run(ctx context.Context, r *round) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	v, err := vs.read(ctx)
+	cancel()
+	if err != nil {
+		r.err = fmt.Errorf("read tile versions: %w", err)
+	} else {
+		r.set = &versionSet{v: v, read: start}
 	}
+	vs.mu.Lock()
+	if r.set != nil && (vs.last == nil || !vs.last.read.After(start)) {
+		vs.last = r.set
+	}
+	close(r.done)
+	next := vs.queued
+	vs.running, vs.queued = next, nil
+	if next != nil {
+		close(next.start)
+	}
+	vs.mu.Unlock()
 }
 
 // expire forgets the last read, so the next request reads again.
@@ -114,36 +137,49 @@ func (vs *versions) expire() {
 // The listener connection is also the fence that makes the per-request version
 // check cheap. PostgreSQL signals every listening backend while a NOTIFYing
 // transaction commits, before the committer hears that its COMMIT succeeded, and a
-// listening backend sends pending notifications before answering the next query on
-// its connection. So once an empty query on the listener connection has been
-// answered, every notification of a commit that finished before the query was sent
+// listening backend sends pending notifications before it next reports
+// ReadyForQuery. So once a Sync message on the listener connection has been
+// answered, every notification of a commit that finished before the Sync was sent
 // has been received: if none arrived since the versions were last read, they are
-// still current and the round costs one empty round trip on a dedicated connection
-// (no pool, no parse, no plan, no rows); otherwise the versions are read again over
-// the same connection. Between rounds the listener waits for notifications, so other
-// servers' writes still expire trusted reads (VersionMaxAge) at once.
+// still current and the round costs one round trip on a dedicated connection
+// (no pool, no query, not even an empty transaction: a Sync outside an extended
+// query costs the backend a third less than an empty query, and the server half);
+// otherwise the versions are read again over the same connection.
+//
+// The request running a round uses the connection itself. While rounds keep
+// coming the listener goroutine leaves the connection alone; only after a quiet
+// spell (linger) does it take it back to wait for notifications, which keeps the
+// socket drained and, with VersionMaxAge, expires trusted reads at once when
+// another server writes. Interrupting that wait for every round, as an earlier
+// version did, cost a quarter of the server's CPU on a small tile (a cancelled
+// read, a context watcher and two goroutine hand-offs per round). Notifications
+// that arrive while no one reads are kept by the kernel and read before the next
+// round's answer, so strictness does not depend on the wait.
 
-// fenceReq is one round's request for the versions, served by the listener.
-type fenceReq struct {
-	done chan struct{}
-	v    map[string]int64
-	err  error
+// fence lends the listener connection to the rounds of the version check.
+type fence struct {
+	// linger is how long the connection stays lent after a round before the
+	// listener takes it back (0: at once).
+	linger time.Duration
+
+	tok  chan *pgx.Conn // holds the connection while it is lent and unused
+	wake chan struct{}  // tells the listener a round ended (linger 0 only)
+
+	mu        sync.Mutex
+	up        bool               // the listener connection is ready
+	down      chan struct{}      // closed when the listener connection goes away
+	want      int                // rounds using or waiting for the connection
+	interrupt context.CancelFunc // ends the listener's wait; nil unless waiting
+	lastUse   time.Time          // when the last round gave the connection back
+	failed    error              // why a round closed the connection
+
+	notes   atomic.Int64     // notifications received on the connection
+	applied int64            // notes when cur was read (holder of the connection only)
+	cur     map[string]int64 // versions as of applied (holder of the connection only)
 }
 
 // errNoFence means the listener is not connected: read the versions from the pool.
 var errNoFence = errors.New("tile change listener not connected")
-
-// fence hands rounds of the version check to the listener goroutine.
-type fence struct {
-	mu        sync.Mutex
-	up        bool               // the listener connection is ready
-	pending   []*fenceReq        // rounds waiting for the listener
-	interrupt context.CancelFunc // ends the listener's idle wait; nil while busy
-
-	notes   atomic.Int64     // notifications received on the connection
-	applied int64            // notes when cur was read (listener goroutine only)
-	cur     map[string]int64 // versions as of applied (listener goroutine only)
-}
 
 // readVersionsFenced reads the versions through the listener's fence, or from the
 // pool when the listener is down.
@@ -154,22 +190,56 @@ func (s *Service) readVersionsFenced(ctx context.Context) (map[string]int64, err
 		f.mu.Unlock()
 		return s.readVersions(ctx)
 	}
-	r := &fenceReq{done: make(chan struct{})}
-	f.pending = append(f.pending, r)
+	f.want++
 	if f.interrupt != nil {
 		f.interrupt()
 		f.interrupt = nil
 	}
+	down := f.down
 	f.mu.Unlock()
+	var conn *pgx.Conn
 	select {
-	case <-r.done:
+	case conn = <-f.tok:
+	case <-down:
 	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
-	if errors.Is(r.err, errNoFence) {
+	var v map[string]int64
+	err := errNoFence
+	if conn != nil {
+		v, err = s.fenceRound(ctx, conn)
+		if err != nil {
+			// The listener reconnects when it takes the connection back (and
+			// reports err); this round and the next go to the pool.
+			conn.Close(context.WithoutCancel(ctx))
+		}
+	}
+	f.mu.Lock()
+	f.want--
+	if conn != nil {
+		if err != nil {
+			if f.up {
+				f.failed = err
+			}
+			f.up = false
+			err = errNoFence
+		}
+		f.lastUse = time.Now()
+		f.tok <- conn
+		if f.want == 0 && f.linger == 0 {
+			select {
+			case f.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+	f.mu.Unlock()
+	switch {
+	case conn == nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, errNoFence):
 		return s.readVersions(ctx)
 	}
-	return r.v, r.err
+	return v, err
 }
 
 // listen LISTENs on Channel over its own connection until ctx ends, expiring the
@@ -208,77 +278,115 @@ func (s *Service) listenOnce(ctx context.Context, connString string) error {
 		f.notes.Add(1)
 		s.vers.expire()
 		s.notified.Add(1)
-		s.log.LogAttrs(ctx, slog.LevelDebug, "tile layers changed", slog.String("layers", n.Payload))
+		s.log.LogAttrs(ctx, slog.LevelDebug, "tile change", slog.String("layers", n.Payload))
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer conn.Close(context.Background())
+	held := true // the listener has the connection (false: lent to rounds)
+	var down chan struct{}
 	defer func() {
-		// Hand waiting rounds back to the pool.
+		// Send rounds to the pool, and wait for a round still using the
+		// connection before closing it.
 		f.mu.Lock()
 		f.up = false
-		reqs := f.pending
-		f.pending, f.interrupt = nil, nil
-		f.mu.Unlock()
-		for _, r := range reqs {
-			r.err = errNoFence
-			close(r.done)
+		if down != nil {
+			close(down)
 		}
+		f.interrupt = nil
+		f.mu.Unlock()
+		if !held {
+			<-f.tok
+		}
+		conn.Close(context.Background())
 	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	f.cur = nil // read afresh on the first round
 	s.vers.expire()
+	down = make(chan struct{})
 	f.mu.Lock()
-	f.up = true
+	f.up, f.down = true, down
 	f.mu.Unlock()
 	s.listening.Store(true)
 	defer s.listening.Store(false)
+	linger := time.NewTimer(0)
+	defer linger.Stop()
 	for {
-		f.mu.Lock()
-		reqs := f.pending
-		f.pending = nil
-		var wctx context.Context
-		var cancel context.CancelFunc
-		if len(reqs) == 0 {
-			wctx, cancel = context.WithCancel(ctx)
-			f.interrupt = cancel
-		}
-		f.mu.Unlock()
-		if len(reqs) == 0 {
-			err := conn.PgConn().WaitForNotification(wctx)
-			cancel()
-			if ctx.Err() != nil {
+		if !held {
+			// Take the connection back once no round has used it for linger.
+			select {
+			case <-ctx.Done():
 				return ctx.Err()
+			case <-linger.C:
+			case <-f.wake:
 			}
-			if err != nil && (wctx.Err() == nil || conn.IsClosed()) {
-				return fmt.Errorf("wait for notification: %w", err)
+			f.mu.Lock()
+			if idle := time.Since(f.lastUse); f.want > 0 || idle < f.linger {
+				linger.Reset(max(f.linger-idle, time.Millisecond))
+				f.mu.Unlock()
+				continue
 			}
-			continue // a notification (counted by OnNotification) or a round to serve
+			conn = <-f.tok // want == 0: the connection is in tok
+			held = true
+			failed := f.failed
+			f.failed = nil
+			f.mu.Unlock()
+			if conn.IsClosed() {
+				if failed == nil {
+					failed = errors.New("connection closed")
+				}
+				return fmt.Errorf("version round: %w", failed)
+			}
 		}
-		v, err := s.fenceRound(ctx, conn)
-		for _, r := range reqs {
-			r.v, r.err = v, err
-			close(r.done)
+		f.mu.Lock()
+		if f.want > 0 {
+			f.tok <- conn
+			held = false
+			linger.Reset(f.linger)
+			f.mu.Unlock()
+			continue
 		}
-		if err != nil {
-			return err
+		wctx, cancel := context.WithCancel(ctx)
+		f.interrupt = cancel
+		f.mu.Unlock()
+		err := conn.PgConn().WaitForNotification(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
+		if err != nil && (wctx.Err() == nil || conn.IsClosed()) {
+			return fmt.Errorf("wait for notification: %w", err)
+		}
+		// A notification (counted by OnNotification) or a round wants the connection.
 	}
 }
 
-// fenceRound returns versions no older than the moment it began: an empty query
-// collects the notifications of every earlier commit; the versions are read again
-// only if one has arrived since the last read.
+// fenceRound returns versions no older than the moment it began: a Sync collects
+// the notifications of every earlier commit (counted by OnNotification as they are
+// received); the versions are read again only if one has arrived since the last
+// read.
 func (s *Service) fenceRound(ctx context.Context, conn *pgx.Conn) (map[string]int64, error) {
 	f := &s.fence
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := conn.PgConn().Exec(ctx, "").ReadAll(); err != nil {
+	pc := conn.PgConn()
+	fe := pc.Frontend()
+	fe.Send(&pgproto3.Sync{})
+	if err := fe.Flush(); err != nil {
 		return nil, fmt.Errorf("fence: %w", err)
+	}
+	for {
+		msg, err := pc.ReceiveMessage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fence: %w", err)
+		}
+		if e, ok := msg.(*pgproto3.ErrorResponse); ok {
+			return nil, fmt.Errorf("fence: %w", pgconn.ErrorResponseToPgError(e))
+		}
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
 	}
 	if n := f.notes.Load(); f.cur == nil || n != f.applied {
 		rows, _ := conn.Query(ctx, versionQuery)
@@ -295,3 +403,8 @@ func (s *Service) fenceRound(ctx context.Context, conn *pgx.Conn) (map[string]in
 	}
 	return f.cur, nil
 }
+
+// fenceLinger is how long the listener leaves its connection lent to the rounds of
+// a strict server after the last one: under load the next round comes within
+// microseconds, and an idle server's connection is waiting again soon after.
+const fenceLinger = 50 * time.Millisecond
