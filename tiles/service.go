@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/klauspost/compress/gzip"
 	"github.com/paulmach/orb"
@@ -97,6 +99,14 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 	// by the simple protocol and are planned with their values (renderEventsH3).
 	rp["plan_cache_mode"] = "force_generic_plan"
 	rp["application_name"] = "onegrid-tiles"
+	// A client that goes away (map clients abort tile requests on every pan)
+	// cancels its query with a cancel request to the server, which keeps the
+	// connection: pgx's default gives up on the connection instead, and a new one
+	// is a new backend whose first queries also fill its empty catalogue caches.
+	// The deadline is the fallback for a server that does not answer the cancel.
+	pcfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
+	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
 	}
@@ -341,6 +351,11 @@ func (s *Service) render(ctx context.Context, l *Layer, t geo.Tile, f Filter, vs
 		}
 	}
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// A cancelled query fails with the server's "canceling statement due to
+			// user request"; the context says why (client gone, tile timeout).
+			err = cerr
+		}
 		return nil, fmt.Errorf("render %s/%d/%d/%d: %w", l.Name, t.Z, t.X, t.Y, err)
 	}
 	return b, nil
