@@ -64,8 +64,10 @@ func errorStatus(err error) *Error {
 
 // fail writes err to the client and logs what the client must not see.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
-		return // the client went away; nobody is listening
+	if r.Context().Err() != nil {
+		// The client went away; nobody is listening. Its query failed with the
+		// context's error or, cancelled by the server, with 57014.
+		return
 	}
 	e := errorStatus(err)
 	if e.Status >= 500 {

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/pgcluster"
@@ -47,6 +50,11 @@ func (m *Main) openDB(ctx context.Context, migrate bool) (*pgxpool.Pool, error) 
 	cfg, err := pgxpool.ParseConfig(conn)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
+	}
+	// A request whose client went away cancels its query and the pool keeps
+	// the connection (as the tile pool does, see tiles.Open).
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
