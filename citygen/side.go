@@ -64,7 +64,7 @@ type side struct {
 	conn    *pgxpool.Conn
 	tx      pgx.Tx
 	cancel  context.CancelFunc
-	done    chan error // derived_rebuild's outcome, once
+	done    chan error // derived_rebuild's outcome, once; nil until it starts
 	err     error
 	waited  bool
 	outCols map[string][]string // output table → columns, in order
@@ -172,7 +172,7 @@ func (w *writer) startSide(ctx context.Context) (*side, error) {
 		return nil, nil
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	s := &side{conn: conn, cancel: cancel, outCols: outCols, done: make(chan error, 1)}
+	s := &side{conn: conn, cancel: cancel, outCols: outCols}
 	fail := func(err error) (*side, error) {
 		s.close(context.WithoutCancel(ctx))
 		return nil, err
@@ -201,6 +201,7 @@ func (w *writer) startSide(ctx context.Context) (*side, error) {
 		}
 		w.debugStep("citygen side copy", in.table, t, c0)
 	}
+	s.done = make(chan error, 1)
 	go func() {
 		t := time.Now()
 		err := s.rebuild(sctx)
