@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/citygen"
 	"github.com/onegrid/onegrid/internal/pgtest"
@@ -208,5 +209,44 @@ func TestSideDerivedTouchesOnlyCopies(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("%d rows left after the failed run, want none", n)
+	}
+}
+
+// TestDerivedWithoutSideConnection: with no connection to spare, Generate computes
+// the roll-ups in its own transaction, and they are what derived_rebuild computes.
+func TestDerivedWithoutSideConnection(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgtest.ConnString(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	sum, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, Seed: 3, SharedData: shareddata.Dir(t)})
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	if sum.DerivedSide {
+		t.Error("Generate used a side connection from a pool of one")
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	generated := snapshotDerived(t, ctx, tx)
+	if _, err := tx.Exec(ctx, "SELECT derived_rebuild()"); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt := snapshotDerived(t, ctx, tx)
+	for _, d := range derivedTables {
+		if len(generated[d.name]) == 0 {
+			t.Errorf("%s: empty after Generate", d.name)
+		}
+		diff(t, d.name+" (Generate vs derived_rebuild)", rebuilt[d.name], generated[d.name])
 	}
 }
