@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,7 +107,7 @@ func (w *writer) sideDDL(ctx context.Context) (ddl []string, outCols map[string]
 		}
 		var keep []string
 		for _, c := range in.cols {
-			i := indexOf(names, c)
+			i := slices.Index(names, c)
 			if i < 0 {
 				return nil, nil, fmt.Errorf("%s has no column %s", in.table, c)
 			}
@@ -142,15 +143,6 @@ func (w *writer) sideDDL(ctx context.Context) (ddl []string, outCols map[string]
 		ddl = append(ddl, "CREATE TEMP VIEW "+pgx.Identifier{v}.Sanitize()+" AS "+def)
 	}
 	return ddl, outCols, nil
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // startSide copies the inputs to a second connection and starts derived_rebuild
