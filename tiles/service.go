@@ -362,8 +362,7 @@ func (s *Service) render(ctx context.Context, l *Layer, t geo.Tile, f Filter, vs
 }
 
 // renderEventsH3 draws events_h3 from the in-memory aggregate when the filter
-// allows (statuses only), else from the database: the daily counts for a window of
-// whole days without a category, the event rows otherwise.
+// allows (statuses only), else from the database (eventsH3FromDB).
 func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Filter, version int64) ([]byte, error) {
 	res := geo.ResolutionForZoom(t.Z)
 	if f.Category == "" && f.From.IsZero() && f.To.IsZero() {
@@ -371,11 +370,7 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 		if err != nil {
 			return nil, err
 		}
-		fb := featureBufs.Get().(*[]h3Feature)
-		defer featureBufs.Put(fb)
-		*fb = snap.cells((*fb)[:0], t, res, f.Status)
-		defer clear(*fb) // hold on to no snapshot
-		return encodeH3(l.Name, t, *fb)
+		return encodePooledH3(l.Name, t, func(buf []h3Feature) []h3Feature { return snap.cells(buf, t, res, f.Status) })
 	}
 	feats, err := s.eventsH3FromDB(ctx, t, res, f, true)
 	if err != nil {
@@ -481,11 +476,17 @@ func (s *Service) renderHouseholdsH3(ctx context.Context, l *Layer, t geo.Tile, 
 	if err != nil {
 		return nil, err
 	}
+	res := geo.ResolutionForZoom(t.Z)
+	return encodePooledH3(l.Name, t, func(buf []h3Feature) []h3Feature { return snap.cells(buf, t, res) })
+}
+
+// encodePooledH3 encodes the cells that list appends to a pooled buffer.
+func encodePooledH3(layer string, t geo.Tile, list func([]h3Feature) []h3Feature) ([]byte, error) {
 	fb := featureBufs.Get().(*[]h3Feature)
 	defer featureBufs.Put(fb)
-	*fb = snap.cells((*fb)[:0], t, geo.ResolutionForZoom(t.Z))
+	*fb = list((*fb)[:0])
 	defer clear(*fb) // hold on to no snapshot
-	return encodeH3(l.Name, t, *fb)
+	return encodeH3(layer, t, *fb)
 }
 
 // featureBufs reuses the cell lists of the in-memory H3 layers (a z10 tile
