@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/onegrid/onegrid/internal/pgtest"
 )
 
@@ -72,5 +74,28 @@ func TestLoadCancelledMidCopy(t *testing.T) {
 		if got := count(t, db, "SELECT count(*) FROM "+tb); got != before[tb] {
 			t.Errorf("%s: %d rows after the cancelled load, %d before", tb, got, before[tb])
 		}
+	}
+}
+
+// TestInterruptedNamesTheCancellation holds the path the test above meets
+// only sometimes: pgx reports a COPY cut short as the server's answer to its
+// CopyFail, a PgError that does not wrap context.Canceled.
+func TestInterruptedNamesTheCancellation(t *testing.T) {
+	copyFail := &pgconn.PgError{Code: "57014", Message: "COPY from stdin failed: context canceled"}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := interrupted(ctx, copyFail); err != copyFail {
+		t.Errorf("live context: got %v, want the database's error unchanged", err)
+	}
+	cancel()
+	err := interrupted(ctx, fmt.Errorf("copy into staging table: %w", copyFail))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v does not match context.Canceled", err)
+	}
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || pg.Code != "57014" {
+		t.Errorf("cancelled context: %v lost the database's error", err)
+	}
+	if again := interrupted(ctx, err); again != err {
+		t.Errorf("wrapped twice: %v", again)
 	}
 }

@@ -184,6 +184,18 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 	return s, nil
 }
 
+// interrupted makes a load that its context ended say so in a way errors.Is
+// matches. pgx reports a COPY cut short by cancellation as the server's answer
+// to its CopyFail (SQLSTATE 57014, "COPY from stdin failed: context
+// canceled"), which does not wrap context.Canceled; callers telling an
+// interrupted load from a failed one need the match.
+func interrupted(ctx context.Context, err error) error {
+	if cause := ctx.Err(); cause != nil && !errors.Is(err, cause) {
+		return fmt.Errorf("%w: %w", cause, err)
+	}
+	return err
+}
+
 func idFieldName(k *kindSpec) string {
 	switch k.name {
 	case "admin":
@@ -239,6 +251,7 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
+			err = interrupted(ctx, err)
 		}
 	}()
 	// Hash aggregates and joins over a million staged rows want memory.

@@ -443,6 +443,7 @@ func LoadOSM(ctx context.Context, db DB, o Options) (s Summary, err error) {
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
+			err = interrupted(ctx, err)
 		}
 	}()
 	if s.RunID, err = startRun(ctx, tx, "osm", o.Path, o.Dataset); err != nil {
