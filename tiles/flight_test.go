@@ -28,7 +28,7 @@ func TestFlightRendersOnce(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
+	waitWaiters(t, &g, "k", 20)
 	close(release)
 	wg.Wait()
 	if n := runs.Load(); n != 1 {
@@ -55,7 +55,7 @@ func TestFlightCancel(t *testing.T) {
 	go func() { _, err := g.do(ctx1, base, "k", fn); errs <- err }()
 	<-started
 	go func() { _, err := g.do(ctx2, base, "k", fn); errs <- err }()
-	time.Sleep(10 * time.Millisecond)
+	waitWaiters(t, &g, "k", 2)
 	cancel1()
 	select {
 	case <-cancelled:
@@ -104,5 +104,26 @@ func TestCacheBound(t *testing.T) {
 	st := c.stats()
 	if st.Bytes > 10_000 || st.Entries == 0 || st.Evictions == 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// waitWaiters waits until n clients wait on key's render: a fixed sleep let a
+// late goroutine on a loaded machine join after the render ended and start a
+// second one, or leave the render with one client too few.
+func waitWaiters(t *testing.T, g *flight, key string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		g.mu.Lock()
+		got := 0
+		if c := g.calls[key]; c != nil {
+			got = c.waiters
+		}
+		g.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d clients wait on %q, want %d", got, key, n)
+		}
 	}
 }
