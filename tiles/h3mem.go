@@ -51,10 +51,12 @@ func (g h3Grid) in(minX, minY, maxX, maxY float64, f func(p *h3Point)) {
 	}
 }
 
-// index sorts the cells for in and attaches their outlines.
+// index sorts the cells for in and attaches the outlines they lack.
 func (g h3Grid) index() {
 	for i := range g {
-		g[i].ring = boundaries.get(g[i].cell)
+		if g[i].ring == nil {
+			g[i].ring = boundaries.get(g[i].cell)
+		}
 	}
 	slices.SortFunc(g, func(a, b h3Point) int {
 		switch {

@@ -1,0 +1,178 @@
+package tiles
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/onegrid/onegrid/geo"
+)
+
+// TestEventIndexMerge: an index brought up to date by merge equals the index
+// built from scratch out of the new rows, entries and cell lists alike; and rows
+// deleted (which a delta cannot show) leave the merged index with more entries
+// than the table, which is how refresh notices them.
+func TestEventIndexMerge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	// Real resolution-12 cells a few kilometres around one point, some sharing
+	// parents, so the cell lists have runs of several cells.
+	var cells []int64
+	for range 400 {
+		c, err := geo.CellAt(114.0125+(rng.Float64()-0.5)*0.05, 22.54+(rng.Float64()-0.5)*0.05, geo.StorageRes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells = append(cells, c)
+	}
+	cats := []string{"01", "0101", "010101", "02", "0201"}
+	row := func(id int64) evRow {
+		return evRow{id: id, cell: cells[rng.IntN(len(cells))], at: rng.Int64N(1 << 40), cat: uint16(rng.IntN(len(cats))), st: uint8(rng.IntN(len(Statuses)))}
+	}
+	truth := map[int64]evRow{}
+	for id := int64(1); id <= 3000; id++ {
+		truth[id] = row(id)
+	}
+	build := func() *evIndex {
+		rows := make([]evRow, 0, len(truth))
+		for _, r := range truth {
+			rows = append(rows, r)
+		}
+		ix := fromRows(rows, cats, Statuses)
+		if err := ix.build(nil); err != nil {
+			t.Fatal(err)
+		}
+		return ix
+	}
+	cur := build()
+	nextID := int64(3001)
+	for round := range 60 {
+		var delta []evRow
+		deleted := 0
+		switch {
+		case round%10 == 9:
+			// Deletions only (and one update): the count differs.
+			for range 1 + rng.IntN(5) {
+				for id := range truth {
+					delete(truth, id)
+					deleted++
+					break
+				}
+			}
+			for id := range truth {
+				r := row(id)
+				truth[id] = r
+				delta = append(delta, r)
+				break
+			}
+		case round%7 == 0:
+			// Nothing changed (a statement that touched no row).
+		default:
+			inDelta := map[int64]bool{}
+			ids := slices.Collect(maps.Keys(truth))
+			for range rng.IntN(40) {
+				r := row(nextID) // a new event
+				if rng.IntN(3) == 0 {
+					nextID++
+				} else {
+					r = row(ids[rng.IntN(len(ids))]) // an update: anything may change
+				}
+				if !inDelta[r.id] {
+					inDelta[r.id] = true
+					truth[r.id] = r
+					delta = append(delta, r)
+				}
+			}
+			if rng.IntN(4) == 0 {
+				// Unchanged rows in the delta too (the xmin test gives a superset).
+				for _, id := range ids[:5] {
+					if !inDelta[id] {
+						inDelta[id] = true
+						delta = append(delta, truth[id])
+					}
+				}
+			}
+		}
+		slices.SortFunc(delta, compareEvRows)
+		got := cur.merge(delta, cats, Statuses)
+		if err := got.build(cur); err != nil {
+			t.Fatal(err)
+		}
+		if deleted > 0 {
+			if len(got.id) == len(truth) {
+				t.Fatalf("round %d: %d rows deleted, merged index has the table's %d entries", round, deleted, len(truth))
+			}
+			cur = build() // refresh reads the table whole
+			continue
+		}
+		want := build()
+		if err := sameIndex(got, want); err != nil {
+			t.Fatalf("round %d (%d changed rows): %v", round, len(delta), err)
+		}
+		cur = got
+	}
+}
+
+func sameIndex(a, b *evIndex) error {
+	switch {
+	case !slices.Equal(a.id, b.id):
+		return fmt.Errorf("ids differ")
+	case !slices.Equal(a.cell, b.cell):
+		return fmt.Errorf("cells differ")
+	case !slices.Equal(a.at, b.at):
+		return fmt.Errorf("times differ")
+	case !slices.Equal(a.cat, b.cat):
+		return fmt.Errorf("categories differ")
+	case !slices.Equal(a.st, b.st):
+		return fmt.Errorf("statuses differ")
+	}
+	for _, r := range evResolutions {
+		ca, cb := a.byRes[r], b.byRes[r]
+		if !slices.Equal(ca.cells, cb.cells) || !slices.Equal(ca.start, cb.start) {
+			return fmt.Errorf("res %d: cell lists differ", r)
+		}
+		if len(ca.grid) != len(cb.grid) {
+			return fmt.Errorf("res %d: grids of %d and %d cells", r, len(ca.grid), len(cb.grid))
+		}
+		for i := range ca.grid {
+			pa, pb := ca.grid[i], cb.grid[i]
+			if pa.x != pb.x || pa.y != pb.y || pa.cell != pb.cell || pa.i != pb.i || len(pa.ring) != len(pb.ring) {
+				return fmt.Errorf("res %d: grid point %d: %+v, want %+v", r, i, pa, pb)
+			}
+		}
+	}
+	return nil
+}
+
+// BenchmarkEventIndexMerge is the work of an incremental refresh of a
+// million-event index outside the database: one new event merged in and the cell
+// lists rebuilt (reusing the grids).
+func BenchmarkEventIndexMerge(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var cells []int64
+	for range 50_000 {
+		c, _ := geo.CellAt(113.9+rng.Float64()*0.3, 22.45+rng.Float64()*0.2, geo.StorageRes)
+		cells = append(cells, c)
+	}
+	rows := make([]evRow, 1_000_000)
+	for i := range rows {
+		rows[i] = evRow{id: int64(i + 1), cell: cells[rng.IntN(len(cells))], at: rng.Int64N(1 << 40), cat: uint16(rng.IntN(180)), st: uint8(rng.IntN(6))}
+	}
+	cats := make([]string, 180)
+	for i := range cats {
+		cats[i] = fmt.Sprintf("%06d", i)
+	}
+	old := fromRows(rows, cats, Statuses)
+	if err := old.build(nil); err != nil {
+		b.Fatal(err)
+	}
+	delta := []evRow{{id: 1_000_001, cell: cells[7], at: 1 << 39}}
+	b.ReportAllocs()
+	for b.Loop() {
+		ix := old.merge(delta, cats, Statuses)
+		if err := ix.build(old); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
