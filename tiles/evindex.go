@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -662,7 +663,7 @@ func scanEvents(ctx context.Context, tx pgx.Tx, t *evTables, sql string, args ..
 
 // fromRows returns an index of rows (sorted here), without its cell lists.
 func fromRows(rows []evRow, cats, statuses []string) *evIndex {
-	slices.SortFunc(rows, compareEvRows)
+	sortEvRows(rows)
 	n := len(rows)
 	ix := &evIndex{cats: cats, statuses: statuses, open: openOf(statuses)}
 	ix.id, ix.cell, ix.at = make([]int64, n), make([]int64, n), make([]int64, n)
@@ -681,4 +682,63 @@ func openOf(statuses []string) []bool {
 		open[i] = slices.Contains(openStatuses, s)
 	}
 	return open
+}
+
+// sortEvRows sorts rows by compareEvRows: by cell with a radix sort on the bits
+// in which the cells differ (43 for res-12 cells: base cell and 12 digits, four
+// passes), then each run of one cell by id. A comparison sort of a million rows
+// took 300 ms, a third of reading the index.
+func sortEvRows(rows []evRow) {
+	if len(rows) < 1024 {
+		slices.SortFunc(rows, compareEvRows)
+		return
+	}
+	const signBit = 1 << 63 // so that unsigned order is int64 order
+	first := uint64(rows[0].cell) ^ signBit
+	var differ uint64
+	for _, r := range rows {
+		differ |= (uint64(r.cell) ^ signBit) ^ first
+	}
+	if differ != 0 {
+		const digitBits = 11
+		lo, hi := bits.TrailingZeros64(differ), 64-bits.LeadingZeros64(differ)
+		tmp := make([]evRow, len(rows))
+		src, dst := rows, tmp
+		for shift := lo; shift < hi; shift += digitBits {
+			var count [1<<digitBits + 1]int
+			for _, r := range src {
+				count[((uint64(r.cell)^signBit)>>shift)&(1<<digitBits-1)+1]++
+			}
+			for i := 1; i < len(count); i++ {
+				count[i] += count[i-1]
+			}
+			for _, r := range src {
+				d := ((uint64(r.cell) ^ signBit) >> shift) & (1<<digitBits - 1)
+				dst[count[d]] = r
+				count[d]++
+			}
+			src, dst = dst, src
+		}
+		if &src[0] != &rows[0] {
+			copy(rows, src)
+		}
+	}
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].cell == rows[i].cell {
+			j++
+		}
+		switch run := rows[i:j]; {
+		case len(run) > 32:
+			slices.SortFunc(run, compareEvRows)
+		case len(run) > 1:
+			// Insertion: rows come in table order, mostly by id already.
+			for k := 1; k < len(run); k++ {
+				for m := k; m > 0 && run[m].id < run[m-1].id; m-- {
+					run[m], run[m-1] = run[m-1], run[m]
+				}
+			}
+		}
+		i = j
+	}
 }

@@ -176,3 +176,37 @@ func BenchmarkEventIndexMerge(b *testing.B) {
 		}
 	}
 }
+
+// TestSortEvRows: the radix sort orders rows as compareEvRows does, for
+// resolution-12 cells and for any int64 (other resolutions, negative values).
+func TestSortEvRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, tc := range []struct {
+		name string
+		cell func() int64
+	}{
+		{"res-12 cells", func() int64 {
+			c, _ := geo.CellAt(113.8+rng.Float64()*0.5, 22.4+rng.Float64()*0.3, geo.StorageRes)
+			return c
+		}},
+		{"few cells", func() int64 { return 0x8c4b9a2b1a5c1ff + int64(rng.IntN(3))<<9 }},
+		{"one cell", func() int64 { return 0x8c4b9a2b1a5c1ff }},
+		{"any int64", func() int64 { return int64(rng.Uint64()) }},
+		{"small signed", func() int64 { return rng.Int64N(2000) - 1000 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, n := range []int{0, 1, 1000, 5000} {
+				rows := make([]evRow, n)
+				for i := range rows {
+					rows[i] = evRow{cell: tc.cell(), id: rng.Int64N(1 << 40), at: int64(i)}
+				}
+				want := slices.Clone(rows)
+				slices.SortFunc(want, compareEvRows)
+				sortEvRows(rows)
+				if !slices.Equal(rows, want) {
+					t.Fatalf("%d rows: radix order differs", n)
+				}
+			}
+		})
+	}
+}
