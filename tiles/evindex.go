@@ -103,29 +103,52 @@ func compareEvRows(a, b evRow) int {
 
 // evQuery is a Filter in the index's terms.
 type evQuery struct {
-	from, to int64  // reported_at in [from, to), microseconds since 2000
-	cat      []bool // per category index: the code has the prefix
-	st       []bool // per status index: selected
+	// window says whether reported_at is bounded: then to [from, from+span),
+	// microseconds since 2000, tested by one unsigned comparison,
+	// uint64(at-from) < span.
+	window bool
+	from   int64
+	span   uint64
+	// pass holds, per category and status (cat*nst + st), 1 if both pass the
+	// filter, plus 2 if the status is open.
+	pass []uint8
+	nst  int
 }
 
 // query translates f. Window bounds become microseconds as pgx sends them to
 // PostgreSQL (the nanoseconds truncated), so an event on a bound is in or out
-// exactly as in SQL.
+// exactly as in SQL; 'infinity' is the largest int64 and '-infinity' the
+// smallest, as in PostgreSQL, so they are in or out as there too.
 func (ix *evIndex) query(f Filter) evQuery {
-	q := evQuery{from: math.MinInt64, to: math.MaxInt64}
-	if !f.From.IsZero() {
-		q.from = pgMicros(f.From)
+	q := evQuery{nst: len(ix.statuses), pass: make([]uint8, len(ix.cats)*len(ix.statuses))}
+	switch {
+	case f.From.IsZero() && f.To.IsZero():
+	case f.To.IsZero():
+		// [from, 'infinity'], from a real time (year 1900 or later).
+		q.window, q.from = true, pgMicros(f.From)
+		q.span = uint64(math.MaxInt64) - uint64(q.from) + 1
+	default:
+		q.window, q.from = true, math.MinInt64
+		if !f.From.IsZero() {
+			q.from = pgMicros(f.From)
+		}
+		if to := pgMicros(f.To); to > q.from {
+			q.span = uint64(to) - uint64(q.from) // the true difference, below 2^64
+		}
 	}
-	if !f.To.IsZero() {
-		q.to = pgMicros(f.To)
-	}
-	q.cat = make([]bool, len(ix.cats))
-	for i, c := range ix.cats {
-		q.cat[i] = strings.HasPrefix(c, f.Category) // starts_with on a COLLATE "C" column: bytes
-	}
-	q.st = make([]bool, len(ix.statuses))
-	for i, s := range ix.statuses {
-		q.st[i] = len(f.Status) == 0 || slices.Contains(f.Status, s)
+	for c, code := range ix.cats {
+		if !strings.HasPrefix(code, f.Category) { // starts_with on a COLLATE "C" column: bytes
+			continue
+		}
+		for s, name := range ix.statuses {
+			if len(f.Status) > 0 && !slices.Contains(f.Status, name) {
+				continue
+			}
+			q.pass[c*q.nst+s] = 1
+			if ix.open[s] {
+				q.pass[c*q.nst+s] = 3
+			}
+		}
 	}
 	return q
 }
@@ -136,24 +159,31 @@ func pgMicros(t time.Time) int64 {
 	return t.Unix()*1_000_000 + int64(t.Nanosecond())/1000 - pgEpochUnixMicro
 }
 
-// count returns the events of entries [lo, hi) that pass q, and how many of them are open.
+// count returns the events of entries [lo, hi) that pass q, and how many of them
+// are open: about 1.5 ms for a million entries. Without a branch on an entry,
+// whose outcomes a filter makes random along the index (a branch on the window
+// cost 4.5 ms for a window that holds half the events).
 func (ix *evIndex) count(lo, hi int32, q *evQuery) (events, open int64) {
-	at, cat, st := ix.at[lo:hi], ix.cat[lo:hi], ix.st[lo:hi]
-	cat, st = cat[:len(at)], st[:len(at)]
-	for i, a := range at {
-		if a < q.from || a >= q.to || !q.cat[cat[i]] {
-			continue
+	cat, st := ix.cat[lo:hi], ix.st[lo:hi]
+	st = st[:len(cat)]
+	var n, o uint64
+	if !q.window {
+		for i, c := range cat {
+			m := q.pass[int(c)*q.nst+int(st[i])]
+			n += uint64(m & 1)
+			o += uint64(m >> 1)
 		}
-		s := st[i]
-		if !q.st[s] {
-			continue
-		}
-		events++
-		if ix.open[s] {
-			open++
-		}
+		return int64(n), int64(o)
 	}
-	return events, open
+	at := ix.at[lo:hi]
+	at = at[:len(cat)]
+	for i, c := range cat {
+		_, in := bits.Sub64(uint64(at[i]-q.from), q.span, 0) // the borrow: 1 inside the window
+		m := q.pass[int(c)*q.nst+int(st[i])] & uint8(-in)
+		n += uint64(m & 1)
+		o += uint64(m >> 1)
+	}
+	return int64(n), int64(o)
 }
 
 // cells appends the features of tile t at resolution res for filter f to feats.

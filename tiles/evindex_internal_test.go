@@ -3,9 +3,11 @@ package tiles
 import (
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/onegrid/onegrid/geo"
 )
@@ -206,6 +208,85 @@ func TestSortEvRows(t *testing.T) {
 				if !slices.Equal(rows, want) {
 					t.Fatalf("%d rows: radix order differs", n)
 				}
+			}
+		})
+	}
+}
+
+// TestEventIndexWindow: window bounds as PostgreSQL applies them to timestamptz
+// parameters from pgx: from inclusive, to exclusive, nanoseconds dropped, and the
+// infinities (which the event triggers refuse, but the column allows) inside
+// every window open on their side.
+func TestEventIndexWindow(t *testing.T) {
+	t1 := time.Date(2026, 10, 2, 3, 0, 0, 0, time.UTC)
+	t2 := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	m1, m2 := pgMicros(t1), pgMicros(t2)
+	cell, _ := geo.CellAt(114.0125, 22.54, geo.StorageRes)
+	var rows []evRow
+	for i, at := range []int64{math.MinInt64, m1 - 1, m1, m1 + 1, m2 - 1, m2, math.MaxInt64} {
+		rows = append(rows, evRow{cell: cell, id: int64(i + 1), at: at, st: 0})
+	}
+	ix := fromRows(rows, []string{"01"}, Statuses)
+	ns := time.Nanosecond
+	for _, tc := range []struct {
+		name     string
+		from, to time.Time
+		want     int64
+	}{
+		{"none", time.Time{}, time.Time{}, 7},
+		{"from", t1, time.Time{}, 5},
+		{"to", time.Time{}, t2, 5},
+		{"from to", t1, t2, 3},
+		{"from inside its microsecond", t1.Add(999 * ns), time.Time{}, 5},
+		{"to inside its microsecond", time.Time{}, t2.Add(999 * ns), 5},
+		{"to a microsecond later", time.Time{}, t2.Add(1000 * ns), 6},
+		{"empty", t2, t1, 0},
+	} {
+		q := ix.query(Filter{From: tc.from, To: tc.to})
+		if got, open := ix.count(0, int32(len(rows)), &q); got != tc.want || open != tc.want {
+			t.Errorf("%s: %d events (%d open), want %d", tc.name, got, open, tc.want)
+		}
+	}
+}
+
+// BenchmarkEventIndexCount draws a whole-city z8 tile (resolution 6) from a
+// synthetic index of a million events over a year, 186 categories: the scan of
+// every entry, for filters of different selectivity.
+func BenchmarkEventIndexCount(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var cells []int64
+	for range 50_000 {
+		c, _ := geo.CellAt(113.9+rng.Float64()*0.3, 22.45+rng.Float64()*0.2, geo.StorageRes)
+		cells = append(cells, c)
+	}
+	t0 := pgMicros(time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC))
+	year := int64(365 * 86400e6)
+	rows := make([]evRow, 1_000_000)
+	for i := range rows {
+		rows[i] = evRow{id: int64(i + 1), cell: cells[rng.IntN(len(cells))], at: t0 + rng.Int64N(year), cat: uint16(rng.IntN(186)), st: uint8(rng.IntN(6))}
+	}
+	cats := make([]string, 186)
+	for i := range cats {
+		cats[i] = fmt.Sprintf("%02d%04d", i%8, i)
+	}
+	ix := fromRows(rows, cats, Statuses)
+	if err := ix.build(nil); err != nil {
+		b.Fatal(err)
+	}
+	tile := geo.TileAt(114.05, 22.55, 8)
+	for _, tc := range []struct {
+		name string
+		f    Filter
+	}{
+		{"category", Filter{Category: "02"}},
+		{"month", Filter{From: time.Date(2026, 10, 2, 3, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)}},
+		{"half", Filter{From: time.Date(2026, 5, 2, 3, 0, 0, 0, time.UTC)}},
+		{"both", Filter{Category: "02", From: time.Date(2026, 10, 2, 3, 0, 0, 0, time.UTC), Status: []string{"reported"}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var feats []h3Feature
+			for b.Loop() {
+				feats, _ = ix.cells(feats[:0], tile, 6, tc.f)
 			}
 		})
 	}
