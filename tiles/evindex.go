@@ -448,7 +448,7 @@ func (st *evStore) startLocked(warm bool) *evLoad {
 		cancel()
 		if err != nil {
 			err = fmt.Errorf("event index: %w", err)
-			if warm {
+			if warm && st.life.Err() == nil { // not when the service is closing
 				st.log.Warn("event index warm-up failed; the first filtered events_h3 tile loads it", "error", err)
 			}
 		}
@@ -481,8 +481,9 @@ const (
 	// snapshot's, $1 being the age of that xmin (see refresh). It scans the
 	// table (95 ms for a million events); count(*) costs less apart (an
 	// index-only scan, 40 ms) than in the same scan.
-	evDeltaQuery = evRowsQuery + ` WHERE age(xmin) <= $1`
-	evCountQuery = `SELECT count(*) FROM event`
+	evDeltaQuery    = evRowsQuery + ` WHERE age(xmin) <= $1`
+	evCountQuery    = `SELECT count(*) FROM event`
+	evEstimateQuery = `SELECT greatest(reltuples, 0)::int FROM pg_class WHERE oid = 'event'::regclass`
 )
 
 // refresh reads the index afresh, or from old (nil: none) and the rows written
@@ -542,7 +543,7 @@ func (st *evStore) refresh(ctx context.Context, old *evIndex) (*evIndex, error) 
 		if ix == nil {
 			path = "full"
 			var err error
-			if ix, err = readAll(ctx, tx); err != nil {
+			if ix, err = readAll(ctx, tx, old); err != nil {
 				return err
 			}
 		}
@@ -583,7 +584,7 @@ func readDelta(ctx context.Context, tx pgx.Tx, old *evIndex, oldAge int32) (*evI
 		return nil, 0, fmt.Errorf("count events: %w", err)
 	}
 	t := newEvTables(old.cats, old.statuses)
-	delta, err := scanEvents(ctx, tx, t, evDeltaQuery, oldAge)
+	delta, err := scanEvents(ctx, tx, t, nil, evDeltaQuery, oldAge)
 	if err != nil {
 		return nil, 0, fmt.Errorf("changed events: %w", err)
 	}
@@ -643,10 +644,18 @@ func (t *evTables) status(name []byte) (uint8, error) {
 	return uint8(len(t.statuses) - 1), nil
 }
 
-// readAll reads every event into a new index (cell lists not built).
-func readAll(ctx context.Context, tx pgx.Tx) (*evIndex, error) {
+// readAll reads every event into a new index (cell lists not built). The rows are
+// read into a buffer sized for the events old (nil: none) or the table statistics
+// count: grown by appending, a million rows' buffer left 40 MB of garbage.
+func readAll(ctx context.Context, tx pgx.Tx, old *evIndex) (*evIndex, error) {
+	var size int
+	if old != nil {
+		size = len(old.id)
+	} else if err := tx.QueryRow(ctx, evEstimateQuery).Scan(&size); err != nil {
+		return nil, fmt.Errorf("estimate events: %w", err)
+	}
 	t := newEvTables(nil, Statuses)
-	rows, err := scanEvents(ctx, tx, t, evRowsQuery)
+	rows, err := scanEvents(ctx, tx, t, make([]evRow, 0, size+size/64+16), evRowsQuery)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
@@ -656,7 +665,7 @@ func readAll(ctx context.Context, tx pgx.Tx) (*evIndex, error) {
 // scanEvents reads the events a query of evRowsQuery's columns returns, numbering
 // their categories and statuses with t. Columns are read off the wire (binary
 // format): scanning them into Go values allocated two strings a row.
-func scanEvents(ctx context.Context, tx pgx.Tx, t *evTables, sql string, args ...any) ([]evRow, error) {
+func scanEvents(ctx context.Context, tx pgx.Tx, t *evTables, out []evRow, sql string, args ...any) ([]evRow, error) {
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
@@ -667,7 +676,6 @@ func scanEvents(ctx context.Context, tx pgx.Tx, t *evTables, sql string, args ..
 			return nil, fmt.Errorf("column %s not in binary format", fd.Name)
 		}
 	}
-	var out []evRow
 	for rows.Next() {
 		v := rows.RawValues()
 		if len(v) != 5 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[2]) != 8 {
