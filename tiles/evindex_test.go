@@ -185,6 +185,39 @@ func TestEventIndexMatchesSQL(t *testing.T) {
 	}
 }
 
+// TestEventIndexMatchesSQLCity does the same on a generated city, when one is
+// given (ONEGRID_TILEBENCH_DATABASE_URL, as for the benchmarks): dense central
+// tiles and their neighbours at every zoom band, for the screen's kinds of filter.
+func TestEventIndexMatchesSQLCity(t *testing.T) {
+	s := openGeneratedCity(t)
+	var filters []tiles.Filter
+	for _, q := range []string{
+		"category=02",
+		"category=0201&status=closed",
+		"from=2026-10-02T03:00:00Z&to=2026-11-01T03:00:00Z",
+		"from=2026-10-25&category=01&status=reported,dispatched,handling",
+		"to=2025-12-01T07:30:00.5Z",
+	} {
+		f, err := tiles.ParseFilter(query(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		filters = append(filters, f)
+	}
+	events := 0
+	for _, z := range []int{8, 9, 10, 11, 12, 13, 14} {
+		c := at([2]float64{114.0577, 22.5431}, z)
+		for dx := -1; dx <= 1; dx++ {
+			for dy := -1; dy <= 1; dy++ {
+				for _, f := range filters {
+					events += compareWithRows(t, s, geo.Tile{Z: z, X: c.X + dx, Y: c.Y + dy}, f)
+				}
+			}
+		}
+	}
+	t.Logf("%d events in the tiles compared", events)
+}
+
 // TestEventIndexFresh: after every kind of committed write the next filtered tile
 // is exact; inserts and updates bring the index up to date from the changed rows,
 // deletes make it read the table whole.
