@@ -148,8 +148,8 @@ func sameIndex(a, b *evIndex) error {
 }
 
 // BenchmarkEventIndexMerge is the work of an incremental refresh of a
-// million-event index outside the database: one new event merged in and the cell
-// lists rebuilt (reusing the grids).
+// million-event index outside the database: one new or changed event merged in
+// and the cell lists rebuilt (reusing the grids).
 func BenchmarkEventIndexMerge(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var cells []int64
@@ -169,13 +169,22 @@ func BenchmarkEventIndexMerge(b *testing.B) {
 	if err := old.build(nil); err != nil {
 		b.Fatal(err)
 	}
-	delta := []evRow{{id: 1_000_001, cell: cells[7], at: 1 << 39}}
-	b.ReportAllocs()
-	for b.Loop() {
-		ix := old.merge(delta, cats, Statuses)
-		if err := ix.build(old); err != nil {
-			b.Fatal(err)
-		}
+	for _, tc := range []struct {
+		name  string
+		delta []evRow
+	}{
+		{"insert", []evRow{{id: 1_000_001, cell: cells[7], at: 1 << 39}}},
+		{"update", []evRow{{id: 500_000, cell: cells[7], at: 1 << 39}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ix := old.merge(tc.delta, cats, Statuses)
+				if err := ix.build(old); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
