@@ -137,3 +137,38 @@ func BenchmarkDrawH3City(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEventIndexCity draws filtered events_h3 tiles of the generated city
+// from the event index (openGeneratedCity), with the per-request version check;
+// "MB" is the index's memory.
+func BenchmarkEventIndexCity(b *testing.B) {
+	s := openGeneratedCity(b)
+	ctx := context.Background()
+	centre := [2]float64{114.0577, 22.5431}
+	for _, tc := range []struct{ name, query string }{
+		{"category", "category=02"},
+		{"window", "from=2026-10-02T03:00:00Z&to=2026-11-01T03:00:00Z"},
+		{"both", "from=2026-10-02T03:00:00Z&to=2026-11-01T03:00:00Z&category=0201&status=reported,dispatched,handling"},
+	} {
+		f, err := tiles.ParseFilter(query(tc.query))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, z := range []int{8, 10, 12} {
+			b.Run(fmt.Sprintf("%s/z%d", tc.name, z), func(b *testing.B) {
+				tile := at(centre, z)
+				raw, err := s.Render(ctx, "events_h3", tile, f) // loads the index
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := s.Render(ctx, "events_h3", tile, f); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(len(raw))/1024, "KB")
+				b.ReportMetric(float64(s.EventIndexBytes())/(1<<20), "MB")
+			})
+		}
+	}
+}

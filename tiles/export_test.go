@@ -9,14 +9,42 @@ import (
 	"github.com/onegrid/onegrid/geo"
 )
 
-// RenderEventsH3Rows renders events_h3 for a filter from the event rows only,
-// never the daily counts: the reference the split windows must match.
+// RenderEventsH3Rows renders events_h3 for a filter by grouping the event rows
+// in PostgreSQL, the way the service answered windowed and category-filtered
+// tiles before it held the event index: the reference the index must match.
 func (s *Service) RenderEventsH3Rows(ctx context.Context, t geo.Tile, f Filter) ([]byte, error) {
-	feats, err := s.eventsH3FromDB(ctx, t, geo.ResolutionForZoom(t.Z), f, false)
+	sql, err := os.ReadFile("testdata/events_h3_raw.sql")
+	if err != nil {
+		return nil, err
+	}
+	res := geo.ResolutionForZoom(t.Z)
+	// The simple protocol: the query is planned with the filter's values.
+	rows, _ := s.pool.Query(ctx, string(sql), append([]any{pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, h3Margin(t, res)}, f.args()...)...)
+	var feats []h3Feature
+	var cell int64
+	var events, open int32
+	_, err = pgx.ForEachRow(rows, []any{&cell, &events, &open}, func() error {
+		feats = append(feats, h3Feature{cell: cell, props: eventsProps(cell, res, int64(events), int64(open))})
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	return encodeH3("events_h3", t, feats)
+}
+
+// EventIndexLoads returns how many times the event index was read whole and how
+// many times it was brought up to date from the rows changed since.
+func (s *Service) EventIndexLoads() (full, incremental int64) {
+	return s.ev.full.Load(), s.ev.incremental.Load()
+}
+
+// EventIndexBytes returns the memory the current event index holds (0: none yet).
+func (s *Service) EventIndexBytes() int {
+	if ix := s.ev.cur.Load(); ix != nil {
+		return ix.bytes()
+	}
+	return 0
 }
 
 // RenderH3BySQL renders an H3 layer (no time window or category) with one query

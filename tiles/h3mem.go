@@ -26,8 +26,8 @@ import (
 // costs a fraction of what the query alone did, and the whole-city zooms, where a
 // tile holds a thousand cells, were the slowest of the service.
 //
-// Filters the aggregates cannot answer (a time window or a category) still go to
-// the database per tile (renderEventsH3).
+// Filters the aggregates cannot answer (a time window or a category) are answered
+// from the event index (evindex.go).
 
 // h3Point is one cell of an aggregate at one resolution, found by its
 // representative point (Web Mercator metres), as the SQL did with rep && envelope.
@@ -51,10 +51,12 @@ func (g h3Grid) in(minX, minY, maxX, maxY float64, f func(p *h3Point)) {
 	}
 }
 
-// index sorts the cells for in and attaches their outlines.
+// index sorts the cells for in and attaches the outlines they lack.
 func (g h3Grid) index() {
 	for i := range g {
-		g[i].ring = boundaries.get(g[i].cell)
+		if g[i].ring == nil {
+			g[i].ring = boundaries.get(g[i].cell)
+		}
 	}
 	slices.SortFunc(g, func(a, b h3Point) int {
 		switch {

@@ -163,10 +163,8 @@ var layers = []*Layer{
 }
 
 var (
-	sqlEventsH3Raw = mustSQL("events_h3_raw.sql")
-	sqlEventsH3Day = mustSQL("events_h3_day.sql")
-	layerByName    = map[string]*Layer{}
-	allSources     []string
+	layerByName = map[string]*Layer{}
+	allSources  []string
 )
 
 func init() {

@@ -61,6 +61,7 @@ type Service struct {
 	vers     versions
 	fence    fence
 	h3       h3Store
+	ev       evStore
 	outlines map[*unitLayer]*unitStore
 
 	listening atomic.Bool
@@ -74,8 +75,10 @@ type Service struct {
 }
 
 // Open connects a pool dedicated to tiles (parallel query and JIT off: a tile
-// query is small and parallel workers only add latency), warms it, and starts the
-// change listener. Close releases them.
+// query is small and parallel workers only add latency), warms it, starts the
+// change listener and, in the background, the load of the event index (errors are
+// logged; the first request that needs it waits for it or loads it). Close
+// releases them.
 func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -94,9 +97,7 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 	rp["max_parallel_workers_per_gather"] = "0"
 	rp["jit"] = "off"
 	// Plan each tile statement once per connection: replanning a custom plan cost
-	// 0.3-0.45 ms a tile, a third of a small tile's time, for the same plan. The
-	// filtered events_h3 queries, whose best plan depends on the filter values, go
-	// by the simple protocol and are planned with their values (renderEventsH3).
+	// 0.3-0.45 ms a tile, a third of a small tile's time, for the same plan.
 	rp["plan_cache_mode"] = "force_generic_plan"
 	rp["application_name"] = "onegrid-tiles"
 	// A client that goes away (map clients abort tile requests on every pan)
@@ -136,6 +137,8 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 	}
 	lctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
+	s.ev = evStore{pool: pool, life: lctx, log: log}
+	s.ev.warm()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -144,9 +147,10 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 	return s, nil
 }
 
-// Close stops the listener and closes the pool.
+// Close stops the listener and any load of the event index, and closes the pool.
 func (s *Service) Close() {
 	s.stop()
+	s.ev.close()
 	s.wg.Wait()
 	s.pool.Close()
 }
@@ -362,7 +366,7 @@ func (s *Service) render(ctx context.Context, l *Layer, t geo.Tile, f Filter, vs
 }
 
 // renderEventsH3 draws events_h3 from the in-memory aggregate when the filter
-// allows (statuses only), else from the database (eventsH3FromDB).
+// allows (statuses only), else from the event index (evindex.go).
 func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Filter, version int64) ([]byte, error) {
 	res := geo.ResolutionForZoom(t.Z)
 	if f.Category == "" && f.From.IsZero() && f.To.IsZero() {
@@ -372,41 +376,19 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 		}
 		return encodePooledH3(l.Name, t, func(buf []h3Feature) []h3Feature { return snap.cells(buf, t, res, f.Status) })
 	}
-	feats, err := s.eventsH3FromDB(ctx, t, res, f, true)
+	ix, err := s.ev.get(ctx, version)
 	if err != nil {
 		return nil, err
 	}
-	return encodeH3(l.Name, t, feats)
-}
-
-// eventsH3FromDB counts events per cell of resolution res for a time window or a
-// category: the whole China days of the window from the daily counts (up to
-// maxDayRes, without a category), its partial days and everything else from the
-// event rows. days=false reads only event rows (the reference in tests).
-func (s *Service) eventsH3FromDB(ctx context.Context, t geo.Tile, res int, f Filter, days bool) ([]h3Feature, error) {
-	margin := h3Margin(t, res)
-	var rows pgx.Rows
-	var st any
-	if len(f.Status) > 0 {
-		st = f.Status
-	}
-	if days && f.Category == "" && res <= maxDayRes {
-		if w, ok := splitDays(f.From, f.To); ok {
-			rows, _ = s.pool.Query(ctx, sqlEventsH3Day, pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, margin,
-				w.firstDay, w.endDay, st, w.head[0], w.head[1], w.tail[0], w.tail[1])
-		}
-	}
-	if rows == nil {
-		rows, _ = s.pool.Query(ctx, sqlEventsH3Raw, append([]any{pgx.QueryExecModeSimpleProtocol, t.Z, t.X, t.Y, res, margin}, f.args()...)...)
-	}
-	var feats []h3Feature
-	var cell int64
-	var events, open int32
-	_, err := pgx.ForEachRow(rows, []any{&cell, &events, &open}, func() error {
-		feats = append(feats, h3Feature{cell: cell, props: eventsProps(cell, res, int64(events), int64(open))})
-		return nil
+	var cerr error
+	b, err := encodePooledH3(l.Name, t, func(buf []h3Feature) []h3Feature {
+		buf, cerr = ix.cells(buf, t, res, f)
+		return buf
 	})
-	return feats, err
+	if cerr != nil {
+		return nil, cerr
+	}
+	return b, err
 }
 
 // renderEvents encodes the event points the layer's query finds, as ST_AsMVTGeom
@@ -528,50 +510,3 @@ func isOpenStatus(status []byte) bool {
 
 // Stats returns the cache's counters.
 func (s *Service) Stats() CacheStats { return s.cache.stats() }
-
-// maxDayRes is the finest resolution of the daily counts (tile_event_h3_day,
-// schema 0206). Finer cells (z12 and up) are answered from the event rows: a tile
-// there holds a few thousand events, which group as fast as the day rows they
-// replace, and keeping 1.6 M per-day rows at resolutions 9 and 10 cost about 19 s
-// of a 1M-household onegrid gen and 0.9 extra rows per event in every load.
-const maxDayRes = 8
-
-// dayWindow is a time window cut at China midnights: the whole days
-// [firstDay, endDay) as date parameters (nil = open-ended) and the partial days
-// before and after them as [from, to) instants (nil, nil = none).
-type dayWindow struct {
-	firstDay, endDay any
-	head, tail       [2]any
-}
-
-// splitDays cuts the window [from, to) (zero = open-ended) at China midnights; ok
-// is false when it holds no whole day.
-func splitDays(from, to time.Time) (w dayWindow, ok bool) {
-	var first, end time.Time
-	if !from.IsZero() {
-		c := from.In(China)
-		first = time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, China)
-		if first.Before(from) {
-			first = first.AddDate(0, 0, 1)
-			w.head = [2]any{from, first}
-		}
-		w.firstDay = asDate(first)
-	}
-	if !to.IsZero() {
-		c := to.In(China)
-		end = time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, China)
-		if end.Before(to) {
-			w.tail = [2]any{end, to}
-		}
-		w.endDay = asDate(end)
-	}
-	if !from.IsZero() && !to.IsZero() && !first.Before(end) {
-		return dayWindow{}, false
-	}
-	return w, true
-}
-
-// asDate is a China day as a date parameter (pgx sends the date of a UTC time).
-func asDate(day time.Time) time.Time {
-	return time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
-}

@@ -453,10 +453,10 @@ func TestHouseholdsTrackWrites(t *testing.T) {
 }
 
 // TestEventsH3Paths: the ways events_h3 is answered (all-time counts in memory,
-// daily counts with the partial days at the window's ends from event rows, event
-// rows alone) agree. Windows of whole China days, windows cut inside days (as the
-// screen's "last 30 days" is), open-ended ones and a window inside one day, up to
-// z11 (resolution 8: finer cells always read the event rows) and beyond.
+// the event index for windows, the event rows grouped by PostgreSQL as the
+// reference) agree. Windows of whole China days, windows cut inside days (as the
+// screen's "last 30 days" is), open-ended ones and a window inside one day, at
+// resolutions 6 to 10.
 func TestEventsH3Paths(t *testing.T) {
 	s, conn := openCity(t, tiles.Config{})
 	db, err := pgxConnect(conn)
@@ -525,7 +525,7 @@ func TestEventsH3Paths(t *testing.T) {
 			}
 			a, b := cells(f, z), rows(f, z)
 			if fmt.Sprint(a) != fmt.Sprint(b) {
-				t.Errorf("z%d %s: daily counts and partial days %v, event rows %v", z, tc.name, a, b)
+				t.Errorf("z%d %s: event index %v, event rows %v", z, tc.name, a, b)
 			}
 			total += len(a)
 			if tc.name == "cut inside days" && z == 10 {
@@ -537,7 +537,7 @@ func TestEventsH3Paths(t *testing.T) {
 			}
 			if tc.name == "all time" {
 				if c := cells(tiles.Filter{}, z); fmt.Sprint(c) != fmt.Sprint(a) {
-					t.Errorf("z%d: all-time counts %v, daily %v", z, c, a)
+					t.Errorf("z%d: all-time counts %v, event index %v", z, c, a)
 				}
 			}
 		}
@@ -545,13 +545,12 @@ func TestEventsH3Paths(t *testing.T) {
 	if total < 100 {
 		t.Errorf("only %d cells over all cases: the comparison says little", total)
 	}
-	// The daily counts follow a status change (z10: resolution 8, the finest
-	// resolution the daily counts keep).
+	// The index follows a status change.
 	if _, err := db.Exec(context.Background(), `UPDATE event SET status = 'closed', closed_at = reported_at + interval '1 hour' WHERE id = 1`); err != nil {
 		t.Fatal(err)
 	}
 	f := tiles.Filter{From: day(-4).UTC(), Status: []string{"closed"}}
 	if a, b := cells(f, 10), rows(f, 10); fmt.Sprint(a) != fmt.Sprint(b) || len(a) == 0 {
-		t.Errorf("after closing event 1: daily %v, rows %v", a, b)
+		t.Errorf("after closing event 1: event index %v, rows %v", a, b)
 	}
 }

@@ -1,3 +1,6 @@
+-- The per-tile query the service ran for windowed or category-filtered events_h3
+-- before it held the event index (evindex.go); the tests keep it as the reference
+-- the index must match.
 -- events_h3 from the event rows, for time or category filters the pre-aggregate
 -- cannot answer: counts per H3 cell at resolution $4 for tile $1/$2/$3 (z/x/y), events
 -- within $5 metres of the tile, reported_at in [$6, $7), category prefix $8, statuses $9
