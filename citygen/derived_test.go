@@ -21,7 +21,6 @@ import (
 // is checked by repInCell instead of compared.
 var derivedTables = []struct{ name, key, cols string }{
 	{"tile_event_h3", "res, cell, status", "res, cell, status, n"},
-	{"tile_event_h3_day", "res, cell, day, status", "res, cell, day, status, n"},
 	{"tile_household_h3", "res, cell", ""},
 	{"tile_household_h3_tag", "res, cell, tag", ""},
 	{"tile_load", "kind, code", ""},
@@ -36,8 +35,7 @@ var derivedTables = []struct{ name, key, cols string }{
 func repInCell(t *testing.T, ctx context.Context, tx pgx.Tx, when string) {
 	t.Helper()
 	for table, match := range map[string]string{
-		"tile_event_h3":     "e.status = t.status",
-		"tile_event_h3_day": "e.status = t.status AND tile_china_day(e.reported_at) = t.day",
+		"tile_event_h3": "e.status = t.status",
 	} {
 		var bad int
 		err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s t WHERE t.rep IS NULL OR NOT EXISTS (

@@ -56,7 +56,7 @@ var sideViews = []string{"event_category_roots"}
 
 // sideOutputs are the tables derived_rebuild writes: every column, key and default.
 var sideOutputs = []string{
-	"tile_event_h3", "tile_event_h3_day", "tile_household_h3", "tile_household_h3_tag", "tile_load",
+	"tile_event_h3", "tile_household_h3", "tile_household_h3_tag", "tile_load",
 	"event_rollup_month", "event_close_hist_month", "household_rollup", "household_tag_rollup",
 }
 

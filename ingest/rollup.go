@@ -12,18 +12,15 @@ import (
 
 // Bulk roll-ups. The statement triggers on event that keep the tile and query
 // roll-ups current (tile_event_agg, event_rollup_trigger, event_close_hist_trigger)
-// cost a 1M-event load 20-35 s: the transition tables hold every new row, each
-// group's representative point is an array_agg of geometries, and the grouped
-// rows are upserted one by one into tile_event_h3_day and tile_event_h3 and their
-// GiST indexes. A bulk load (see bulk.go) disables those three insert triggers
-// inside its transaction, inserts, and then folds the new rows into the roll-ups
-// set-based, once:
+// cost a 1M-event load many seconds: the transition tables hold every new row,
+// each group's representative point is an array_agg of geometries, and the
+// grouped rows are upserted one by one. A bulk load (see bulk.go) disables those
+// three insert triggers inside its transaction, inserts, and then folds the new
+// rows into the roll-ups set-based, once:
 //
-//   - tile_event_h3_day (resolutions 6-8 by day) and tile_event_h3 (6-10) get
-//     the new groups by two grouped passes over the new rows, merged by an UPDATE
-//     of existing groups and an INSERT of the others; when the load is large
-//     compared with tile_event_h3_day, that table's keys and GiST index are
-//     dropped first and built again after (derived_drop_indexes of 0205);
+//   - tile_event_h3 (resolutions 6-10) gets the new groups by one grouped pass
+//     over the new rows rolled up resolution by resolution, merged by an UPDATE
+//     of existing groups and an INSERT of the others;
 //   - tile_load gets the open-event counts as the trigger adds them;
 //   - event_rollup_month and event_close_hist_month are folded by the schema's own
 //     statements (event_rollup_sql, event_close_hist_sql) over the new rows.
@@ -42,7 +39,7 @@ import (
 // eventRollupTriggers are the insert triggers the bulk path replaces, with the
 // md5 of the source of the function each one runs.
 var eventRollupTriggers = []struct{ name, fn, md5 string }{
-	{"tile_event_agg_insert", "tile_event_agg", "b96f22d811080cc5443eda74fe231bae"},          // 0206
+	{"tile_event_agg_insert", "tile_event_agg", "532f598e8487bd05aa3e1e8d23b2fbf9"},          // 0510
 	{"event_rollup_ins", "event_rollup_trigger", "159e1ea3d2bde9cc1ff5c04ea8c662f1"},         // 0300
 	{"event_close_hist_ins", "event_close_hist_trigger", "a1de025ff99499665b528b8b8f34d9db"}, // 0301
 }
@@ -89,13 +86,6 @@ func beginEventRollup(ctx context.Context, tx pgx.Tx, log *slog.Logger) (*eventR
 	return r, nil
 }
 
-// rollupDayTable is the schema's per-day event roll-up, whose indexes a large
-// load rebuilds; it holds resolutions 6 to maxDayRes (0206), tile_event_h3 6 to 10.
-const (
-	rollupDayTable = "tile_event_h3_day"
-	maxDayRes      = "8"
-)
-
 // finish folds the rows inserted since begin into the roll-ups and enables the
 // triggers again. loaded is how many rows the insert added.
 func (r *eventRollup) finish(ctx context.Context, tx pgx.Tx, loaded int64) error {
@@ -104,7 +94,7 @@ func (r *eventRollup) finish(ctx context.Context, tx pgx.Tx, loaded int64) error
 		return fmt.Errorf("event id after insert: %w", err)
 	}
 	if loaded > 0 {
-		if err := r.fold(ctx, tx, hi, loaded); err != nil {
+		if err := r.fold(ctx, tx, hi); err != nil {
 			return err
 		}
 	}
@@ -116,64 +106,27 @@ func (r *eventRollup) finish(ctx context.Context, tx pgx.Tx, loaded int64) error
 	return nil
 }
 
-func (r *eventRollup) fold(ctx context.Context, tx pgx.Tx, hi, loaded int64) error {
+func (r *eventRollup) fold(ctx context.Context, tx pgx.Tx, hi int64) error {
 	// The range as literals: the query roll-ups' statements are built by the
 	// schema's functions from SQL text, and the rest reads the same rows.
 	inRange := `id > ` + strconv.FormatInt(r.lo, 10) + ` AND id < ` + strconv.FormatInt(hi, 10)
 	newRows := `FROM event WHERE ` + inRange
-	var est float64
-	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0) FROM pg_inherits i
-JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::regclass`, rollupDayTable).Scan(&est); err != nil {
-		return fmt.Errorf("estimate rows of %s: %w", rollupDayTable, err)
-	}
-	var redo []string
-	if float64(loaded) >= est/4 {
-		t0 := time.Now()
-		if err := tx.QueryRow(ctx, `SELECT derived_drop_indexes($1::regclass)`, rollupDayTable).Scan(&redo); err != nil {
-			return fmt.Errorf("drop indexes of %s: %w", rollupDayTable, err)
-		}
-		step(r.log, "rollup drop day indexes", t0)
-	}
 	stmts := []struct{ name, sql string }{
-		// tile_event_h3_day holds resolutions 6..maxDayRes (0206). The new rows
-		// are grouped by day at maxDayRes and the coarser resolutions rolled up
-		// from the finer groups (counts add; a group's lowest id is the lowest of
-		// its subgroups); the finer, undated resolutions of tile_event_h3 are a
-		// second pass, at resolution 10 rolled up to 9. Both passes keep small
-		// hash tables (tens of thousands of groups for 1M events).
-		{"group", `CREATE TEMP TABLE ingest_ev_day ON COMMIT DROP AS
-SELECT ` + maxDayRes + `::smallint AS res, h3_parent(h3, ` + maxDayRes + `) AS cell, tile_china_day(reported_at) AS day, status,
-       count(*)::int AS n, min(id) AS id
-FROM event WHERE ` + inRange + `
-GROUP BY 2, 3, 4`},
-		{"group 7", rollUp("ingest_ev_day", "day, status", 7)},
-		{"group 6", rollUp("ingest_ev_day", "day, status", 6)},
-		{"analyze", `ANALYZE ingest_ev_day`},
-		{"day update", `UPDATE tile_event_h3_day t SET n = t.n + d.n, rep = coalesce(t.rep, e.geom_3857)
-FROM ingest_ev_day d JOIN event e ON e.id = d.id
-WHERE t.res = d.res AND t.cell = d.cell AND t.day = d.day AND t.status = d.status`},
-		// In key order, as derived_rebuild writes it: H3 cells close in number
-		// are close on the ground, so the GiST index over (rep, day), which has
-		// no sorted build (btree_gist has no sort support for date), builds in
-		// about half the time. The groups are sorted before the representative
-		// points are looked up by id, which keeps the order without sorting the
-		// points.
-		{"day insert", `INSERT INTO tile_event_h3_day (res, cell, day, status, n, rep)
-SELECT d.res, d.cell, d.day, d.status, d.n, e.geom_3857
-FROM (SELECT * FROM ingest_ev_day d
-      WHERE NOT EXISTS (SELECT 1 FROM tile_event_h3_day t
-                        WHERE t.res = d.res AND t.cell = d.cell AND t.day = d.day AND t.status = d.status)
-      ORDER BY 1, 2, 3, 4) d
-JOIN LATERAL (SELECT geom_3857 FROM event e WHERE e.id = d.id) e ON true`},
-		{"group undated", `CREATE TEMP TABLE ingest_ev_fine ON COMMIT DROP AS
+		// One grouped pass over the new rows at resolution 10; the coarser
+		// resolutions are rolled up from the finer groups (counts add; a group's
+		// lowest id is the lowest of its subgroups). The hash tables stay small
+		// (tens of thousands of groups for 1M events).
+		{"group", `CREATE TEMP TABLE ingest_ev ON COMMIT DROP AS
 SELECT 10::smallint AS res, h3_parent(h3, 10) AS cell, status, count(*)::int AS n, min(id) AS id
 FROM event WHERE ` + inRange + `
 GROUP BY 2, 3`},
-		{"group undated 9", rollUp("ingest_ev_fine", "status", 9)},
+		{"group 9", rollUp("ingest_ev", "status", 9)},
+		{"group 8", rollUp("ingest_ev", "status", 8)},
+		{"group 7", rollUp("ingest_ev", "status", 7)},
+		{"group 6", rollUp("ingest_ev", "status", 6)},
 		{"cells", `CREATE TEMP TABLE ingest_ev_cell ON COMMIT DROP AS
 SELECT a.res, a.cell, a.status, a.n, e.geom_3857 AS rep
-FROM (SELECT res, cell, status, sum(n)::int AS n, min(id) AS id FROM ingest_ev_day GROUP BY 1, 2, 3
-      UNION ALL SELECT res, cell, status, n, id FROM ingest_ev_fine) a
+FROM ingest_ev a
 JOIN LATERAL (SELECT geom_3857 FROM event e WHERE e.id = a.id) e ON true`},
 		{"cell update", `UPDATE tile_event_h3 t SET n = t.n + c.n, rep = coalesce(t.rep, c.rep)
 FROM ingest_ev_cell c WHERE t.res = c.res AND t.cell = c.cell AND t.status = c.status`},
@@ -190,7 +143,7 @@ FROM (SELECT grid_code, admin_code ` + newRows + ` AND tile_open_status(status)
 WHERE k.code IS NOT NULL
 GROUP BY 1, 2 ORDER BY 1, 2
 ON CONFLICT (kind, code) DO UPDATE SET open_events = t.open_events + excluded.open_events`},
-		{"drop temp", `DROP TABLE ingest_ev_day, ingest_ev_fine, ingest_ev_cell`},
+		{"drop temp", `DROP TABLE ingest_ev, ingest_ev_cell`},
 	}
 	for _, s := range stmts {
 		t0 := time.Now()
@@ -213,13 +166,6 @@ ON CONFLICT (kind, code) DO UPDATE SET open_events = t.open_events + excluded.op
 			return fmt.Errorf("roll up new events (%s): %w", q.fn, err)
 		}
 		step(r.log, "rollup "+q.fn, t0)
-	}
-	for i, s := range redo {
-		t0 := time.Now()
-		if _, err := tx.Exec(ctx, s); err != nil {
-			return fmt.Errorf("rebuild index of %s: %w", rollupDayTable, err)
-		}
-		step(r.log, fmt.Sprintf("rollup index %d of %s", i+1, rollupDayTable), t0)
 	}
 	return nil
 }

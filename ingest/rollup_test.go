@@ -24,7 +24,6 @@ import (
 // compared to 1e-6 h.
 var eventRollupTables = []struct{ name, key, cols string }{
 	{"tile_event_h3", "res, cell, status", "t::text"},
-	{"tile_event_h3_day", "res, cell, day, status", "t::text"},
 	{"tile_load", "kind, code", "t::text"},
 	{"event_rollup_month", "month, admin_code, category_root",
 		"(month, admin_code, category_root, events, closed, round(close_hours::numeric, 6), due, on_time)::text"},
@@ -93,10 +92,10 @@ func schemaOf(t *testing.T, db *pgxpool.Pool) string {
 	t.Helper()
 	return str(t, db, `SELECT string_agg(d, E'\n' ORDER BY d) FROM (
     SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index
-    WHERE indrelid IN ('event'::regclass, 'event_step'::regclass, 'tile_event_h3_day'::regclass, 'tile_event_h3'::regclass)
-       OR indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent IN ('tile_event_h3_day'::regclass, 'tile_event_h3'::regclass))
+    WHERE indrelid IN ('event'::regclass, 'event_step'::regclass, 'tile_event_h3'::regclass)
+       OR indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'tile_event_h3'::regclass)
     UNION ALL SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
-    WHERE conrelid IN ('event'::regclass, 'event_step'::regclass, 'tile_event_h3_day'::regclass, 'tile_event_h3'::regclass)
+    WHERE conrelid IN ('event'::regclass, 'event_step'::regclass, 'tile_event_h3'::regclass)
     UNION ALL SELECT tgname || ' ' || tgenabled::text FROM pg_trigger WHERE tgrelid = 'event'::regclass AND NOT tgisinternal) x`)
 }
 
@@ -131,8 +130,9 @@ func TestBulkRollupMatchesRebuild(t *testing.T) {
 	// Independent figures: every event counted once at each resolution, and
 	// open events per community as the generator drew them.
 	for _, q := range []string{
-		`SELECT sum(n) FROM tile_event_h3_day WHERE res = 8`, `SELECT sum(n) FROM tile_event_h3_day WHERE res = 6`,
-		`SELECT sum(n) FROM tile_event_h3 WHERE res = 10`, `SELECT sum(n) FROM tile_event_h3 WHERE res = 7`,
+		`SELECT sum(n) FROM tile_event_h3 WHERE res = 10`, `SELECT sum(n) FROM tile_event_h3 WHERE res = 9`,
+		`SELECT sum(n) FROM tile_event_h3 WHERE res = 8`, `SELECT sum(n) FROM tile_event_h3 WHERE res = 7`,
+		`SELECT sum(n) FROM tile_event_h3 WHERE res = 6`,
 	} {
 		if got := count(t, db, q); got != 5000 {
 			t.Errorf("%s = %d, want 5000 (every event once)", q, got)
