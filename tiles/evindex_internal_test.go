@@ -151,24 +151,7 @@ func sameIndex(a, b *evIndex) error {
 // million-event index outside the database: one new or changed event merged in
 // and the cell lists rebuilt (reusing the grids).
 func BenchmarkEventIndexMerge(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	var cells []int64
-	for range 50_000 {
-		c, _ := geo.CellAt(113.9+rng.Float64()*0.3, 22.45+rng.Float64()*0.2, geo.StorageRes)
-		cells = append(cells, c)
-	}
-	rows := make([]evRow, 1_000_000)
-	for i := range rows {
-		rows[i] = evRow{id: int64(i + 1), cell: cells[rng.IntN(len(cells))], at: rng.Int64N(1 << 40), cat: uint16(rng.IntN(180)), st: uint8(rng.IntN(6))}
-	}
-	cats := make([]string, 180)
-	for i := range cats {
-		cats[i] = fmt.Sprintf("%06d", i)
-	}
-	old := fromRows(rows, cats, Statuses)
-	if err := old.build(nil); err != nil {
-		b.Fatal(err)
-	}
+	old, cells, cats := syntheticIndex(b)
 	for _, tc := range []struct {
 		name  string
 		delta []evRow
@@ -262,26 +245,7 @@ func TestEventIndexWindow(t *testing.T) {
 // synthetic index of a million events over a year, 186 categories: the scan of
 // every entry, for filters of different selectivity.
 func BenchmarkEventIndexCount(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	var cells []int64
-	for range 50_000 {
-		c, _ := geo.CellAt(113.9+rng.Float64()*0.3, 22.45+rng.Float64()*0.2, geo.StorageRes)
-		cells = append(cells, c)
-	}
-	t0 := pgMicros(time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC))
-	year := int64(365 * 86400e6)
-	rows := make([]evRow, 1_000_000)
-	for i := range rows {
-		rows[i] = evRow{id: int64(i + 1), cell: cells[rng.IntN(len(cells))], at: t0 + rng.Int64N(year), cat: uint16(rng.IntN(186)), st: uint8(rng.IntN(6))}
-	}
-	cats := make([]string, 186)
-	for i := range cats {
-		cats[i] = fmt.Sprintf("%02d%04d", i%8, i)
-	}
-	ix := fromRows(rows, cats, Statuses)
-	if err := ix.build(nil); err != nil {
-		b.Fatal(err)
-	}
+	ix, _, _ := syntheticIndex(b)
 	tile := geo.TileAt(114.05, 22.55, 8)
 	for _, tc := range []struct {
 		name string
@@ -299,4 +263,33 @@ func BenchmarkEventIndexCount(b *testing.B) {
 			}
 		})
 	}
+}
+
+// syntheticIndex is a built index of a million events over a year (from
+// November 2025) in 50,000 cells of the generated city's area, in 186
+// categories whose codes share their first two digits eight ways (so that
+// "02" selects an eighth); it returns the cells and category codes too.
+func syntheticIndex(b *testing.B) (*evIndex, []int64, []string) {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var cells []int64
+	for range 50_000 {
+		c, _ := geo.CellAt(113.9+rng.Float64()*0.3, 22.45+rng.Float64()*0.2, geo.StorageRes)
+		cells = append(cells, c)
+	}
+	t0 := pgMicros(time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC))
+	year := int64(365 * 86400e6)
+	cats := make([]string, 186)
+	for i := range cats {
+		cats[i] = fmt.Sprintf("%02d%04d", i%8, i)
+	}
+	rows := make([]evRow, 1_000_000)
+	for i := range rows {
+		rows[i] = evRow{id: int64(i + 1), cell: cells[rng.IntN(len(cells))], at: t0 + rng.Int64N(year), cat: uint16(rng.IntN(len(cats))), st: uint8(rng.IntN(6))}
+	}
+	ix := fromRows(rows, cats, Statuses)
+	if err := ix.build(nil); err != nil {
+		b.Fatal(err)
+	}
+	return ix, cells, cats
 }
