@@ -412,7 +412,7 @@ func (w *writer) dropForLoad(ctx context.Context) error {
 
 // derivedTriggers are the statement-level triggers that keep the tile aggregates
 // and query roll-ups current on insert, update and delete of the bulk tables. They
-// are disabled for the load and derived_rebuild() (schema 0205) recomputes their
+// are disabled for the load and derived_rebuild() (schema 0205, now 0510) recomputes their
 // tables once before commit: for a 1M-row COPY the triggers' grouped upserts cost
 // about 45 s of server CPU per table. tile_bump (layer versions), the TRUNCATE
 // triggers and address_no_delete stay enabled.
@@ -458,7 +458,7 @@ func (w *writer) setDerivedTriggers(ctx context.Context, on bool) error {
 }
 
 // derived recomputes the tile aggregates and query roll-ups of the loaded rows
-// (derived_rebuild, schema 0205) and re-enables their triggers.
+// (derived_rebuild, schema 0205, now 0510) and re-enables their triggers.
 func (w *writer) derived(ctx context.Context) error {
 	if w.side != nil {
 		if err := w.finishSide(ctx, w.side); err != nil {

@@ -17,7 +17,7 @@ import (
 
 // Derived tables on a second connection.
 //
-// On a 1M-household city derived_rebuild() (schema 0205, 0206) is 15-16 s of one
+// On a 1M-household city derived_rebuild() (schema 0205, 0206, 0510) is 15-16 s of one
 // backend's CPU, and the index builds before it 27-28 s more: 45 s in which the
 // generator's own process idles and one of the two cores is unused. A second
 // connection cannot see the generator's uncommitted rows, so it is handed a copy:
