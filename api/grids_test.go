@@ -31,7 +31,7 @@ func TestGridLoad(t *testing.T) {
 				}
 			}
 			var total, open, overdue int64
-			now := time.Now()
+			now := city.Now
 			for _, e := range city.Events {
 				if in(e.GridCode) && !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
 					total++

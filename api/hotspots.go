@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/hotspot"
 )
@@ -21,9 +22,6 @@ import (
 //	GET /api/v1/hotspots/emerging  emerging hot spot patterns over time slices
 //	GET /api/v1/hotspots/latest    the latest stored standard run (instant)
 //	GET /api/v1/hotspots/alerts    alerts raised by stored runs
-
-// shanghai is the zone a bare date (2026-10-01) is read in.
-var shanghai = time.FixedZone("CST", 8*3600)
 
 // query reads and validates query parameters, remembering the first problem.
 type query struct {
@@ -109,7 +107,7 @@ func (q *query) time(name string, def time.Time) time.Time {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t
 	}
-	if t, err := time.ParseInLocation(time.DateOnly, s, shanghai); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, s, clock.China); err == nil {
 		return t
 	}
 	q.fail(name, "must be an RFC 3339 time (2026-10-01T08:00:00+08:00) or a date (2026-10-01)")

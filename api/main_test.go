@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
 	qry "github.com/onegrid/onegrid/query"
@@ -21,16 +22,23 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// fixtureServer returns a server over a fresh database holding the fixture city.
+// fixtureServer returns a server over a fresh database holding the fixture city,
+// its clock fixed at the city's "today".
 func fixtureServer(t *testing.T, qc qry.Config) (*httptest.Server, *fixture.City) {
 	t.Helper()
+	return fixtureServerAt(t, qc, fixture.New())
+}
+
+// fixtureServerAt is fixtureServer over the given city (fixture.NewAt moves it
+// in time).
+func fixtureServerAt(t *testing.T, qc qry.Config, city *fixture.City) (*httptest.Server, *fixture.City) {
+	t.Helper()
 	db := pgtest.New(t)
-	city := fixture.New()
 	if err := city.Load(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ts := httptest.NewServer(New(Config{Query: qc}, db, log))
+	ts := httptest.NewServer(New(Config{Query: qc, Now: clock.Fixed(city.Now)}, db, log))
 	t.Cleanup(ts.Close)
 	return ts, city
 }

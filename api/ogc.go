@@ -214,7 +214,7 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 	writeFeatureCollection(w, page.Features, map[string]any{
 		"numberMatched":  page.NumberMatched,
 		"numberReturned": len(page.Features),
-		"timeStamp":      time.Now().UTC().Format(time.RFC3339),
+		"timeStamp":      s.cfg.Now().UTC().Format(time.RFC3339),
 		"links":          links,
 	})
 }

@@ -3,8 +3,12 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/onegrid/onegrid/clock"
+	qry "github.com/onegrid/onegrid/query"
 )
 
 func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
@@ -14,6 +18,15 @@ func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 // taxonomy (the category filter). All of it is small: a city has about a thousand
 // admin units and a few hundred categories.
 type overview struct {
+	// Now is the server's clock: the page counts its windows ("today", the last
+	// 7 or 30 days) and event ages from it, never from the browser's clock.
+	Now time.Time `json:"now"`
+	// Window is the default window of the panel and the event layers: the
+	// DefaultLoadWindow before Now.
+	Window qry.Window `json:"window"`
+	// TimeZone is the zone of the screen's calendar days, as a UTC offset in
+	// seconds (China time: 28800).
+	TimeZoneOffset int `json:"time_zone_offset"`
 	// Bounds is [minlon, minlat, maxlon, maxlat] of the admin areas (WGS-84), null
 	// when there are none.
 	Bounds     *[4]float64    `json:"bounds"`
@@ -53,7 +66,10 @@ const (
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	out := overview{Units: []overviewUnit{}, Categories: []category{}, Tags: []string{}}
+	now := s.cfg.Now().UTC()
+	_, offset := now.In(clock.China).Zone()
+	out := overview{Now: now, Window: qry.Window{}.OrLast(now, qry.DefaultLoadWindow), TimeZoneOffset: offset,
+		Units: []overviewUnit{}, Categories: []category{}, Tags: []string{}}
 	var b [4]float64
 	batch := &pgx.Batch{}
 	batch.Queue(overviewBoundsSQL).QueryRow(func(row pgx.Row) error {

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	qry "github.com/onegrid/onegrid/query"
 )
@@ -78,7 +77,7 @@ func TestBuildingAndEventSummary(t *testing.T) {
 	from, to := "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"
 	for _, unit := range []string{"", "440304000000", "440304002000", "440304001001", "440304002001001"} {
 		t.Run("summary "+unit, func(t *testing.T) {
-			var s eventSummary
+			var s qry.EventSummary
 			if code := getJSON(t, ts, "/api/v1/events/summary"+qs("unit", unit, "from", from, "to", to, "severity", "general,urgent"), &s); code != 200 {
 				t.Fatalf("status %d", code)
 			}
@@ -103,7 +102,7 @@ func TestBuildingAndEventSummary(t *testing.T) {
 				}
 				if e.Open() {
 					open++
-					if e.Deadline.Before(time.Now()) {
+					if e.Deadline.Before(city.Now) {
 						overdue++
 					}
 				}

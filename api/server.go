@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/hotspot"
 	qry "github.com/onegrid/onegrid/query"
 	"github.com/onegrid/onegrid/tiles"
@@ -37,6 +38,10 @@ type Config struct {
 	Query qry.Config
 	// Hotspots runs hotspot analyses; nil builds one on the pool with defaults.
 	Hotspots *hotspot.Service
+	// Now is the server's clock (nil: the system clock). The page takes "now"
+	// and its default window from it, and so do the query defaults (Query.Now,
+	// set from it when nil) and a default Hotspots.
+	Now clock.Clock
 }
 
 // Server is onegrid's HTTP handler.
@@ -59,8 +64,12 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	cfg.Now = clock.Or(cfg.Now)
+	if cfg.Query.Now == nil {
+		cfg.Query.Now = cfg.Now
+	}
 	if cfg.Hotspots == nil {
-		cfg.Hotspots = hotspot.New(db, hotspot.Config{Log: log})
+		cfg.Hotspots = hotspot.New(db, hotspot.Config{Log: log, Now: cfg.Now})
 	}
 	if cfg.StreamHeartbeat <= 0 {
 		cfg.StreamHeartbeat = 15 * time.Second

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/onegrid/onegrid/clock"
 )
 
 // Dataset is the dataset name on every generated row.
 const Dataset = "citygen"
 
-// China Standard Time: periods and timestamps are local, as the screens show them.
-var cst = time.FixedZone("CST", 8*3600)
+// China Standard Time: periods and timestamps are local, as the screens show them
+// (the database uses Asia/Shanghai, the same offset since 1991).
+var cst = clock.China
 
 // DefaultEnd is the default end of the event period: fixed, so runs are reproducible.
 var DefaultEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, cst)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 )
 
@@ -412,15 +413,15 @@ func timeRange(b *sqlBuilder, from, to time.Time) string {
 // ok is false when the window holds no whole month.
 func monthSplit(w Window) (m1, m2 time.Time, ok bool) {
 	if !w.From.IsZero() {
-		f := w.From.In(ChinaTime)
-		m1 = time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, ChinaTime)
+		f := w.From.In(clock.China)
+		m1 = time.Date(f.Year(), f.Month(), 1, 0, 0, 0, 0, clock.China)
 		if m1.Before(f) {
 			m1 = m1.AddDate(0, 1, 0)
 		}
 	}
 	if !w.To.IsZero() {
-		t := w.To.In(ChinaTime)
-		m2 = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, ChinaTime)
+		t := w.To.In(clock.China)
+		m2 = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, clock.China)
 	}
 	if !m1.IsZero() && !m2.IsZero() && !m1.Before(m2) {
 		return time.Time{}, time.Time{}, false
@@ -535,10 +536,10 @@ func (s *Store) histMedians(ctx context.Context, a *Aggregate, get func(string) 
 	b := &sqlBuilder{}
 	var conds []string
 	if !a.Window.From.IsZero() {
-		conds = append(conds, "r.month >= "+b.arg(a.Window.From.In(ChinaTime).Format(time.DateOnly))+"::date")
+		conds = append(conds, "r.month >= "+b.arg(a.Window.From.In(clock.China).Format(time.DateOnly))+"::date")
 	}
 	if !a.Window.To.IsZero() {
-		conds = append(conds, "r.month < "+b.arg(a.Window.To.In(ChinaTime).Format(time.DateOnly))+"::date")
+		conds = append(conds, "r.month < "+b.arg(a.Window.To.In(clock.China).Format(time.DateOnly))+"::date")
 	}
 	sql := "SELECT h.k, n.name, h.bins, h.counts FROM (SELECT " + keyExpr(a, "r") + " AS k, r.bins, r.counts FROM event_close_hist_month r" +
 		and(conds...) + ") h LEFT JOIN admin_area n ON n.code = h.k WHERE h.k IS NOT NULL"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
 )
@@ -28,7 +29,7 @@ func TestHistMedianExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := New(db, Config{})
-	month := func(y int, m time.Month) time.Time { return time.Date(y, m, 1, 0, 0, 0, 0, ChinaTime) }
+	month := func(y int, m time.Month) time.Time { return time.Date(y, m, 1, 0, 0, 0, 0, clock.China) }
 	windows := []Window{
 		{},
 		{From: month(2025, 11), To: month(2026, 11)},
@@ -158,7 +159,7 @@ func TestHistMedianBenchCity(t *testing.T) {
 	defer pool.Close()
 	s := New(pool, Config{})
 	ctx := context.Background()
-	end := time.Date(2026, 11, 1, 0, 0, 0, 0, ChinaTime)
+	end := time.Date(2026, 11, 1, 0, 0, 0, 0, clock.China)
 	for _, gb := range []string{"district", "street", "community"} {
 		a := &Aggregate{GroupBy: gb, Metric: "median_close_hours", Window: Window{From: end.AddDate(-1, 0, 0), To: end}}
 		got := map[string]*counts{}

@@ -44,11 +44,11 @@ const (
 	gridSubtreeSQL   = `WITH RECURSIVE t(code, depth) AS (SELECT $1::text COLLATE "C", 0 UNION ALL SELECT g.code, t.depth + 1 FROM grid g JOIN t ON g.parent_code = t.code WHERE g.valid_to IS NULL AND t.depth < 8) SELECT array_agg(DISTINCT code) FROM t`
 	gridHouseholdSQL = `SELECT coalesce(sum(households), 0)::bigint, coalesce(sum(people), 0)::bigint FROM household_rollup WHERE grid_code = ANY($1)`
 	gridTagSQL       = `SELECT tag, sum(households)::bigint FROM household_tag_rollup WHERE grid_code = ANY($1) GROUP BY tag HAVING sum(households) > 0 ORDER BY tag`
-	gridEventSQL     = `SELECT count(*), count(*) FILTER (WHERE status IN ('reported', 'dispatched', 'handling')), count(*) FILTER (WHERE status IN ('reported', 'dispatched', 'handling') AND deadline < now()) FROM event WHERE grid_code = ANY($1) AND reported_at >= $2 AND reported_at < $3`
+	gridEventSQL     = `SELECT count(*), count(*) FILTER (WHERE status IN ('reported', 'dispatched', 'handling')), count(*) FILTER (WHERE status IN ('reported', 'dispatched', 'handling') AND deadline < $4) FROM event WHERE grid_code = ANY($1) AND reported_at >= $2 AND reported_at < $3`
 )
 
 // GridLoad returns the load of the current version of grid code; events are
-// counted over w (default: the 30 days before now).
+// counted over w (default: the 30 days before the clock's now).
 func (s *Store) GridLoad(ctx context.Context, code string, w Window) (*GridLoad, error) {
 	l := &GridLoad{TaggedPeople: map[string]int64{}}
 	err := s.db.QueryRow(ctx, gridCurrentSQL, code).Scan(&l.Code, &l.Name, &l.Level, &l.Version)
@@ -81,14 +81,10 @@ func (s *Store) GridLoad(ctx context.Context, code string, w Window) (*GridLoad,
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("grid %s load: %w", code, err)
 	}
+	now := s.cfg.Now().UTC().Truncate(time.Second)
+	w = w.OrLast(now, DefaultLoadWindow)
 	l.Events.From, l.Events.To = w.From, w.To
-	if l.Events.To.IsZero() {
-		l.Events.To = time.Now().UTC().Truncate(time.Second)
-	}
-	if l.Events.From.IsZero() {
-		l.Events.From = l.Events.To.Add(-DefaultLoadWindow)
-	}
-	if err := s.db.QueryRow(ctx, gridEventSQL, codes, l.Events.From, l.Events.To).Scan(&l.Events.Total, &l.Events.Open, &l.Events.Overdue); err != nil {
+	if err := s.db.QueryRow(ctx, gridEventSQL, codes, l.Events.From, l.Events.To, now).Scan(&l.Events.Total, &l.Events.Open, &l.Events.Overdue); err != nil {
 		return nil, fmt.Errorf("grid %s load: %w", code, err)
 	}
 	if b, ok := s.cfg.Band[l.Level]; ok {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/onegrid/onegrid/clock"
 )
 
 // ParamError is bad input: the parameter at fault and what is wrong with it.
@@ -152,7 +154,7 @@ func ParseTime(param, s string) (time.Time, error) {
 		}
 		return t, nil
 	}
-	if t, err := time.ParseInLocation(time.DateOnly, s, ChinaTime); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, s, clock.China); err == nil {
 		if t.Year() < 1900 || t.Year() > 2200 {
 			return time.Time{}, paramErr(param, "year %d out of range 1900..2200", t.Year())
 		}
@@ -161,17 +163,27 @@ func ParseTime(param, s string) (time.Time, error) {
 	return time.Time{}, paramErr(param, "not an RFC 3339 time (2026-01-31T08:00:00+08:00) or date (2026-01-31): %q", s)
 }
 
-// ChinaTime is UTC+8, the zone whose calendar days the event roll-up counts
-// (the database uses Asia/Shanghai, the same offset since 1991).
-var ChinaTime = time.FixedZone("CST", 8*3600)
-
 // Window is a half-open time interval [From, To); a zero end is open.
 type Window struct {
-	From, To time.Time
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
 }
 
 // IsZero reports whether neither end is set.
 func (w Window) IsZero() bool { return w.From.IsZero() && w.To.IsZero() }
+
+// OrLast fills the ends a request left open: a missing end is now (the clock's
+// reading, never the machine's), a missing start is span before the end. It is
+// the one definition of "the last N days" behind every default window.
+func (w Window) OrLast(now time.Time, span time.Duration) Window {
+	if w.To.IsZero() {
+		w.To = now
+	}
+	if w.From.IsZero() {
+		w.From = w.To.Add(-span)
+	}
+	return w
+}
 
 // ParseWindow parses from and to (either may be empty) and checks from < to.
 func ParseWindow(fromParam, from, toParam, to string) (Window, error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onegrid/onegrid/clock"
 	"github.com/paulmach/orb/geojson"
 )
 
@@ -63,7 +64,7 @@ func TestParseWindow(t *testing.T) {
 }
 
 func TestMonthSplit(t *testing.T) {
-	cst := ChinaTime
+	cst := clock.China
 	cases := []struct {
 		name   string
 		w      Window

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/onegrid/onegrid/clock"
 )
 
 // DB is what the package needs from the database: a *pgxpool.Pool or a pgx.Tx.
@@ -30,6 +31,9 @@ type Config struct {
 	MaxGroups int
 	// Band is the size band a grid's load is checked against, per grid level.
 	Band map[string]Band
+	// Now is the server's clock (nil: the system clock): default windows end at
+	// it and an open event is overdue when its deadline is before it.
+	Now clock.Clock
 }
 
 // Band is the size a grid of some level should have.
@@ -71,6 +75,7 @@ func New(db DB, cfg Config) *Store {
 	if cfg.Band == nil {
 		cfg.Band = DefaultBands()
 	}
+	cfg.Now = clock.Or(cfg.Now)
 	return &Store{db: db, cfg: cfg}
 }
 

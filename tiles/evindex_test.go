@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/testcity"
 	"github.com/onegrid/onegrid/tiles"
@@ -49,8 +50,8 @@ func addEvents(ctx context.Context, db interface {
 
 // chinaDay is the China midnight d days from testcity.Now.
 func chinaDay(d int) time.Time {
-	c := testcity.Now.AddDate(0, 0, d).In(tiles.China)
-	return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, tiles.China)
+	c := testcity.Now.AddDate(0, 0, d).In(clock.China)
+	return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, clock.China)
 }
 
 // spreadEvents adds n events over a few kilometres around the test city's centre,

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/onegrid/onegrid/clock"
 )
 
 // Statuses are the event statuses a status filter may name.
@@ -13,9 +15,6 @@ var Statuses = []string{"reported", "dispatched", "handling", "resolved", "close
 
 // openStatuses are the statuses counted as open (schema 0200's tile_open_status).
 var openStatuses = []string{"reported", "dispatched", "handling"}
-
-// China is the time zone in which a YYYY-MM-DD filter date is a day.
-var China = time.FixedZone("CST", 8*3600)
 
 // Filter narrows the event layers. The zero Filter selects every event.
 type Filter struct {
@@ -85,7 +84,7 @@ func parseTime(param, s string, endOfDay bool) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if len(s) == len("2006-01-02") {
-		d, err := time.ParseInLocation("2006-01-02", s, China)
+		d, err := time.ParseInLocation("2006-01-02", s, clock.China)
 		if err != nil {
 			return time.Time{}, &FilterError{param, "must be an RFC 3339 time or a YYYY-MM-DD date"}
 		}

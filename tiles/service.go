@@ -24,6 +24,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/paulmach/orb"
 
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 )
 
@@ -43,6 +44,9 @@ type Config struct {
 	VersionMaxAge time.Duration
 	// MaxConns is the size of the tile connection pool (0: pgxpool's default).
 	MaxConns int32
+	// Now is the server's clock (nil: the system clock): event ages and overdue
+	// flags are relative to it, and daily layers' cache keys carry its date.
+	Now clock.Clock
 }
 
 // DefaultMinHouseholds is the default suppression threshold of households_h3.
@@ -89,6 +93,7 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 	if cfg.MinHouseholds <= 0 {
 		cfg.MinHouseholds = DefaultMinHouseholds
 	}
+	cfg.Now = clock.Or(cfg.Now)
 	pcfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, fmt.Errorf("tiles: database url: %w", err)
@@ -258,7 +263,7 @@ func (s *Service) cacheKey(name string, ls []*Layer, t geo.Tile, f Filter, vset 
 		b.WriteString("|" + f.Key())
 	}
 	if daily {
-		b.WriteString("|" + time.Now().In(China).Format("2006-01-02"))
+		b.WriteString("|" + s.cfg.Now().In(clock.China).Format("2006-01-02"))
 	}
 	return b.String()
 }
@@ -396,13 +401,13 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 // Columns are read off the wire (binary format) rather than scanned: a dense tile
 // has thousands of rows, and scanning allocated four strings for each.
 //
-// age_days and overdue are worked out here, relative to the server's clock when
-// the request is served (as the date in a daily layer's cache key is), the way
-// the SQL did from now(): age_days is floor(date_part('epoch', now - reported_at)
+// age_days and overdue are worked out here, relative to the server's clock
+// (Config.Now) when the request is served (as the date in a daily layer's cache
+// key is), the way the SQL did from now(): age_days is floor(date_part('epoch', now - reported_at)
 // / 86400), overdue an open event whose deadline has passed, left out (NULL) for
 // an open event without a deadline.
 func (s *Service) renderEvents(ctx context.Context, l *Layer, t geo.Tile, f Filter) ([]byte, error) {
-	now := time.Now().UnixMicro() - pgEpochUnixMicro
+	now := s.cfg.Now().UnixMicro() - pgEpochUnixMicro
 	rows, err := s.pool.Query(ctx, l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...)...)
 	if err != nil {
 		return nil, err

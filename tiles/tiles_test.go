@@ -19,6 +19,7 @@ import (
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/geojson"
 
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/pgtest"
 	"github.com/onegrid/onegrid/internal/testcity"
@@ -76,7 +77,7 @@ type goldenCase struct {
 
 func goldenCases() []goldenCase {
 	c := testcity.Centre
-	day := func(d int) string { return testcity.Now.AddDate(0, 0, d).In(tiles.China).Format("2006-01-02") }
+	day := func(d int) string { return testcity.Now.AddDate(0, 0, d).In(clock.China).Format("2006-01-02") }
 	return []goldenCase{
 		{"admin_z9_district", "admin", at(c, 9), "", map[string]int{"admin": 1, "admin_label": 1}},
 		{"admin_z11_streets", "admin", at(c, 11), "", map[string]int{"admin": 2}},
@@ -465,8 +466,8 @@ func TestEventsH3Paths(t *testing.T) {
 	}
 	defer db.Close(context.Background())
 	day := func(d int) time.Time {
-		c := testcity.Now.AddDate(0, 0, d).In(tiles.China)
-		return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, tiles.China)
+		c := testcity.Now.AddDate(0, 0, d).In(clock.China)
+		return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, clock.China)
 	}
 	cellsOf := func(raw []byte, err error) map[string]any {
 		if err != nil {

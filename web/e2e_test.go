@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
@@ -122,8 +123,9 @@ func (b *browserLog) check(t *testing.T) {
 	b.failures = nil
 }
 
-// startServer serves the API, tiles and page over the fixture city on 127.0.0.1:0.
-func startServer(t *testing.T) (string, *pgxpool.Pool) {
+// startServer serves the API, tiles and page over the city on 127.0.0.1:0, with
+// the server's clock fixed at the city's "today" (the machine's date plays no part).
+func startServer(t *testing.T, city *fixture.City) (string, *pgxpool.Pool) {
 	t.Helper()
 	ctx := context.Background()
 	conn := pgtest.ConnString(t)
@@ -132,16 +134,17 @@ func startServer(t *testing.T) (string, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	if err := fixture.New().Load(ctx, db); err != nil {
+	if err := city.Load(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ts, err := tiles.Open(ctx, conn, tiles.Config{CacheBytes: 16 << 20, MaxConns: 4}, log)
+	now := clock.Fixed(city.Now)
+	ts, err := tiles.Open(ctx, conn, tiles.Config{CacheBytes: 16 << 20, MaxConns: 4, Now: now}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ts.Close)
-	h := api.New(api.Config{Tiles: ts, Web: web.Dist(), StreamHeartbeat: 5 * time.Second}, db, log)
+	h := api.New(api.Config{Tiles: ts, Web: web.Dist(), StreamHeartbeat: 5 * time.Second, Now: now}, db, log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -209,23 +212,10 @@ func waitKPIs(code string) chromedp.Action[chromedp.Void] {
 	})()`, code), chromedp.WithPollingTimeout(15*time.Second))
 }
 
-func TestCommandCentre(t *testing.T) {
-	bin := chromium()
-	need(t, bin != "", "chromium not installed (scripts/setup.sh installs it)")
-	need(t, web.Built(), "web/dist is not built: run `make web` (make test does) before go test")
-	base, db := startServer(t)
-	city := fixture.New()
-	out := artifacts(t)
-
-	// Warm the server: the page, its assets and the tile layer versions.
-	for _, p := range []string{"/", "/tiles.json", "/api/v1/overview"} {
-		resp, err := http.Get(base + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
-
+// startBrowser starts headless Chromium for the test; the whole browser session
+// is bounded so a stuck test ends within two minutes.
+func startBrowser(t *testing.T, bin string) context.Context {
+	t.Helper()
 	allocCtx, cancel := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(bin),
 		chromedp.UserDataDir(t.TempDir()),
@@ -241,25 +231,107 @@ func TestCommandCentre(t *testing.T) {
 		chromedp.Flag("enable-unsafe-swiftshader", true),
 		chromedp.WindowSize(1600, 900),
 	)
-	defer cancel()
-	// Warm the server as a first visitor would (tile renders, statement caches),
-	// in a browser context of its own, so the measured visit starts with an empty
-	// browser cache against a warm server.
+	t.Cleanup(cancel)
 	browserCtx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	// The whole browser session is bounded: the test must finish within two minutes.
+	t.Cleanup(cancel)
 	browserCtx, cancel = context.WithTimeout(browserCtx, 100*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := chromedp.Do(browserCtx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start the browser: %v", err)
 	}
+	return browserCtx
+}
+
+// TestCommandCentreAnyDay opens the page over the fixture city moved a year
+// before and a year after the machine's date, each with the server's clock at
+// the city's "today": the default window, its figures and the event layers
+// follow the server's clock, not the browser's or the database's.
+func TestCommandCentreAnyDay(t *testing.T) {
+	bin := chromium()
+	need(t, bin != "", "chromium not installed (scripts/setup.sh installs it)")
+	need(t, web.Built(), "web/dist is not built: run `make web` (make test does) before go test")
+	browserCtx := startBrowser(t, bin)
+	wall := time.Now().UTC().Truncate(time.Second)
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+	}{{"a year before", wall.AddDate(-1, 0, 0)}, {"a year after", wall.AddDate(1, 0, 0)}} {
+		t.Run(tc.name, func(t *testing.T) {
+			city := fixture.NewAt(tc.now)
+			base, _ := startServer(t, city)
+			blog := &browserLog{origin: base}
+			ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext(), chromedp.WithListener(blog.listen))
+			defer cancel()
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"),
+				chromedp.Poll[chromedp.Void](`window.__onegrid && window.__onegrid.ready`, chromedp.WithPollingTimeout(30*time.Second)),
+				waitKPIs("")); err != nil {
+				blog.check(t)
+				t.Fatalf("load the page: %v", err)
+			}
+			win := eval[struct{ From, To string }](t, ctx, `window.__onegrid.kpiWindow`)
+			from, _ := time.Parse(time.RFC3339, win.From)
+			to, _ := time.Parse(time.RFC3339, win.To)
+			if d := to.Sub(city.Now); d < 0 || d > 2*time.Minute || to.Sub(from) < 29*24*time.Hour {
+				t.Errorf("default window %s..%s, want the 30 days up to the server's now %s", win.From, win.To, city.Now.Format(time.RFC3339))
+			}
+			events, open, overdue := 0, 0, 0
+			for _, e := range city.Events {
+				if !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
+					events++
+					if e.Open() {
+						open++
+						if e.Deadline.Before(city.Now) {
+							overdue++
+						}
+					}
+				}
+			}
+			if events == 0 {
+				t.Fatal("the fixture has no event in the default window: the test proves nothing")
+			}
+			kpis := eval[map[string]string](t, ctx, pageKPIs)
+			want := map[string]string{"events": fmt.Sprint(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
+			for k, v := range want {
+				if kpis[k] != v {
+					t.Errorf("panel %s = %q, want %s (window %s..%s)", k, kpis[k], v, win.From, win.To)
+				}
+			}
+			layers := eval[[]string](t, ctx, `[...new Set(window.__onegrid.map.queryRenderedFeatures().map(f => f.layer.id))]`)
+			if !slices.Contains(layers, "ev-circle") && !slices.Contains(layers, "eh3-fill") {
+				t.Errorf("rendered layers %v show no events", layers)
+			}
+			blog.check(t)
+		})
+	}
+}
+
+func TestCommandCentre(t *testing.T) {
+	bin := chromium()
+	need(t, bin != "", "chromium not installed (scripts/setup.sh installs it)")
+	need(t, web.Built(), "web/dist is not built: run `make web` (make test does) before go test")
+	city := fixture.New()
+	base, db := startServer(t, city)
+	out := artifacts(t)
+
+	// Warm the server: the page, its assets and the tile layer versions.
+	for _, p := range []string{"/", "/tiles.json", "/api/v1/overview"} {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+
+	browserCtx := startBrowser(t, bin)
+	// Warm the server as a first visitor would (tile renders, statement caches),
+	// in a browser context of its own, so the measured visit starts with an empty
+	// browser cache against a warm server.
 	warmCtx, warmCancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	if err := chromedp.Do(warmCtx, chromedp.Navigate(base+"/"),
 		chromedp.Poll[chromedp.Void](`window.__onegrid && window.__onegrid.ready`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		t.Fatalf("warm-up visit: %v", err)
 	}
 	warmCancel()
-
 	blog := &browserLog{origin: base}
 	var ctx context.Context
 	var firstIdle float64
@@ -352,7 +424,7 @@ func TestCommandCentre(t *testing.T) {
 			people += h.Members
 		}
 		events, open, overdue := 0, 0, 0
-		now := time.Now()
+		now := city.Now
 		for _, e := range city.Events {
 			if !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
 				events++
@@ -519,9 +591,9 @@ func TestCommandCentre(t *testing.T) {
 		var id int64
 		err = db.QueryRow(context.Background(), `
 			INSERT INTO event (category_code, severity, source, status, title, reported_at, deadline, geom, h3, admin_code, grid_code, grid_version)
-			VALUES ('020101', 'urgent', 'patrol', 'reported', '楼道堆物', now(), now() + interval '24 hours',
+			VALUES ('020101', 'urgent', 'patrol', 'reported', '楼道堆物', $4, $4::timestamptz + interval '24 hours',
 				ST_SetSRID(ST_MakePoint($1, $2), 4326), $3, '440304002001', '44030400200100101', 2)
-			RETURNING id`, p[0], p[1], cell).Scan(&id)
+			RETURNING id`, p[0], p[1], cell, city.Now).Scan(&id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -49,7 +49,7 @@ func runHotspots(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc := hotspot.New(db, hotspot.Config{Log: m.Log})
+	svc := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock})
 
 	if *standard {
 		rep, err := svc.RunStandard(ctx)
@@ -68,7 +68,7 @@ func runHotspots(ctx context.Context, m *Main, args []string) error {
 	}
 
 	p := hotspot.Params{Area: *area, Category: *category, Res: *res, K: *k, By: *by, Smooth: *smooth}
-	p.To = time.Now()
+	p.To = m.Config.clock()
 	if *toS != "" {
 		if p.To, err = parseTime(*toS); err != nil {
 			return usageError{msg: "--to: " + err.Error()}

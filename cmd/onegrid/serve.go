@@ -36,7 +36,7 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	hot := hotspot.New(db, hotspot.Config{Log: m.Log})
+	hot := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock})
 	if m.Config.HotspotInterval > 0 {
 		go hot.Schedule(ctx, m.Config.HotspotInterval)
 	}
@@ -44,7 +44,7 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Tiles: ts, Web: web.Dist(), Hotspots: hot}, db, m.Log)
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Tiles: ts, Web: web.Dist(), Hotspots: hot, Now: m.Config.clock}, db, m.Log)
 	if !web.Built() {
 		m.Log.Warn("the command-centre page is not built: / says so; run make web and rebuild")
 	}
@@ -90,6 +90,7 @@ func (m *Main) openTiles(ctx context.Context) (*tiles.Service, error) {
 		MinHouseholds: m.Config.TileMinHouseholds,
 		VersionMaxAge: m.Config.TileVersionMaxAge,
 		MaxConns:      int32(conns),
+		Now:           m.Config.clock,
 	}, m.Log)
 	if err != nil {
 		return nil, err

@@ -24,12 +24,18 @@ const app = {
   state, map: null, ctl: null, cats: new Map(), units: new Map(), districts: 0, tags: [],
   ready: false, streamOpen: false, kpis: null, kpiRequest: null, eventsSeen: 0,
   metrics: { navigationStart: 0 },
+  // The server's clock minus the browser's, in ms: windows, ages and the clock on
+  // the screen count from the server's "now" (GET /api/v1/overview), never from
+  // the browser's, so a server whose clock is set (a demo, a test) is followed.
+  clockOffset: 0,
 };
 window.__onegrid = app;
 
 // ---- time window and filters ----
 
 const DAY = 86400e3;
+/** The server's now, in ms since the epoch. */
+const nowMs = () => Date.now() + app.clockOffset;
 /** Midnight (China time, UTC+8) of the day containing d. */
 function cstMidnight(d) {
   const shifted = new Date(d.getTime() + 8 * 3600e3);
@@ -40,7 +46,7 @@ const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The window [from, to) of the current preset. A live window ends a minute from now, so refreshed tiles have new URLs and include what just arrived. */
 export function windowRange() {
-  const now = new Date();
+  const now = new Date(nowMs());
   const end = new Date(Math.ceil(now.getTime() / 1000) * 1000 + 60e3);
   switch (state.preset) {
     case 'today': return { from: cstMidnight(now), to: end };
@@ -73,7 +79,7 @@ function filtersChanged() {
 async function loadHotspots() {
   if (!state.visible.has('hotspots') || !app.ctl) return;
   const w = windowRange();
-  const q = new URLSearchParams({ format: 'geojson', from: iso(w.from), to: iso(new Date(Math.min(w.to, Date.now()))) });
+  const q = new URLSearchParams({ format: 'geojson', from: iso(w.from), to: iso(new Date(Math.min(w.to, nowMs()))) });
   if (state.category) q.set('category', state.category);
   const fc = await api.getJSON(`/api/v1/hotspots?${q}`).catch((err) => { console.warn('hotspots:', err.message); return undefined; });
   if (fc === null) { // the server has no hotspot service: drop the toggle
@@ -187,7 +193,7 @@ async function loadKpis() {
   const w = windowRange();
   app.kpiWindow = { from: iso(w.from), to: iso(w.to) };
   const day = (d) => new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
-  document.getElementById('scope-window').textContent = `${t('windowLabel')} ${day(w.from)} — ${day(new Date(Math.min(w.to, Date.now())))}`;
+  document.getElementById('scope-window').textContent = `${t('windowLabel')} ${day(w.from)} — ${day(new Date(Math.min(w.to, nowMs())))}`;
   try {
     const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal);
     if (ctrl.signal.aborted) return;
@@ -382,7 +388,7 @@ function wireControls() {
     if (state.preset === 'custom' && !fromEl.value) {
       const w = windowRange();
       fromEl.value = new Date(w.from.getTime() + 8 * 3600e3).toISOString().slice(0, 10);
-      toEl.value = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+      toEl.value = new Date(nowMs() + 8 * 3600e3).toISOString().slice(0, 10);
       state.customFrom = fromEl.value; state.customTo = toEl.value;
     }
     mark();
@@ -405,9 +411,9 @@ function wireControls() {
     }
   });
   const clock = document.getElementById('clock');
-  const tick = () => { clock.textContent = dateTime(new Date()); };
-  tick();
-  setInterval(tick, 10e3);
+  app.tickClock = () => { clock.textContent = dateTime(new Date(nowMs())); };
+  app.tickClock();
+  setInterval(app.tickClock, 10e3);
 }
 
 function fillCategories() {
@@ -457,7 +463,12 @@ async function boot() {
   wireControls();
   const overviewP = api.getJSON('/api/v1/overview').catch(() => null);
   const tilesP = api.tileLayers().catch(() => new Map());
-  app.ctl = createMap('map', Promise.all([overviewP, tilesP]).then(([o, tiles]) => ({
+  const synced = overviewP.then((o) => {
+    if (o?.now) app.clockOffset = Date.parse(o.now) - Date.now();
+    app.tickClock();
+    return o;
+  });
+  app.ctl = createMap('map', Promise.all([synced, tilesP]).then(([o, tiles]) => ({
     tiles, bounds: o?.bounds ?? tiles.bounds, eventQuery: eventQuery(),
   })));
   app.map = app.ctl.map;
@@ -466,7 +477,7 @@ async function boot() {
     // A tile that fails is retried by the next view change; say which one.
     console.error('map:', e.error?.message ?? String(e.error), e.error?.status ?? '', e.error?.url ?? '', e.sourceId ?? '');
   });
-  const overview = await overviewP;
+  const overview = await synced;
   app.metrics.dataMs = performance.now();
   for (const c of overview?.categories ?? []) app.cats.set(c.code, c);
   for (const u of overview?.units ?? []) app.units.set(u.code, u);
