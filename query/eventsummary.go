@@ -31,7 +31,7 @@ type EventSummaryQuery struct {
 }
 
 // eventSummarySQL counts events in the window whose grid (or, outside every grid,
-// admin area) lies in the unit: codes start with the unit's prefix. $6 is now.
+// admin area) lies in the unit $3 (” for everything). $6 is now.
 const eventSummarySQL = `
 SELECT count(*),
        count(*) FILTER (WHERE status IN ('reported', 'dispatched', 'handling')),
@@ -40,8 +40,8 @@ SELECT count(*),
        count(*) FILTER (WHERE closed_at IS NOT NULL AND deadline IS NOT NULL AND closed_at <= deadline)
 FROM event
 WHERE reported_at >= $1 AND reported_at < $2
-  AND ($3 = '' OR coalesce(grid_code, admin_code) LIKE $3 || '%')
-  AND ($4 = '' OR starts_with(category_code, $4))
+  AND inside(coalesce(grid_code, admin_code, ''), unit_prefix($3))
+  AND inside(category_code, $4)
   AND ($5::text[] IS NULL OR severity = ANY ($5))`
 
 // EventSummary counts the event loop's events in a unit and window.
@@ -49,12 +49,8 @@ func (s *Store) EventSummary(ctx context.Context, q EventSummaryQuery) (*EventSu
 	now := s.cfg.Now()
 	w := q.Window.OrLast(now, DefaultLoadWindow)
 	out := &EventSummary{Unit: q.Unit, From: w.From, To: w.To}
-	prefix := ""
-	if q.Unit != "" {
-		prefix = UnitPrefix(q.Unit)
-	}
 	var due, onTime int64
-	if err := s.db.QueryRow(ctx, eventSummarySQL, w.From, w.To, prefix, q.Category, q.Severities, now).
+	if err := s.db.QueryRow(ctx, eventSummarySQL, w.From, w.To, q.Unit, q.Category, q.Severities, now).
 		Scan(&out.Events, &out.Open, &out.Overdue, &due, &onTime); err != nil {
 		return nil, fmt.Errorf("event summary %q: %w", q.Unit, err)
 	}
