@@ -12,6 +12,7 @@ import (
 	"github.com/onegrid/onegrid/api"
 	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/hotspot"
+	"github.com/onegrid/onegrid/schema"
 	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/web"
 )
@@ -60,6 +61,11 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 	}
 	if err := checkAppRole(ctx, db); err != nil {
 		return err
+	}
+	if missing, err := schema.CheckLeakproof(ctx, db); err != nil {
+		return err
+	} else if len(missing) > 0 {
+		m.Log.Warn("functions lack LEAKPROOF, so row-level security keeps their conditions off the indexes: as a superuser, run schema/0703 and 0704 again (see README)", "functions", missing)
 	}
 	hot := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock})
 	if m.Config.HotspotInterval > 0 {
