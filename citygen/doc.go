@@ -5,7 +5,9 @@
 // # What it builds
 //
 // Districts come from the DataV outlines (GCJ-02, converted to WGS-84) and streets
-// from the national gazetteer. Streets tile their district and communities tile
+// from the national gazetteer: both ship in data/ with their sources and licences
+// (data/README.md) and are embedded in the binary, so generating needs nothing
+// outside the repository. Streets tile their district and communities tile
 // their street: both are Voronoi cells of seeds placed by density-weighted k-means,
 // clipped by the parent in PostGIS, so small streets and communities sit where the
 // population is dense. Inside a community a square lattice of building plots

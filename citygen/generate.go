@@ -43,7 +43,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Options) (Summary, erro
 		o.Log.Info("citygen phase", "phase", name, "seconds", p.Seconds, "cpu", p.CPU, "server_cpu", p.ServerCPU)
 		return now
 	}
-	src, err := loadSource(o.SharedData)
+	src, err := loadSource(sourceData)
 	if err != nil {
 		return sum, fmt.Errorf("citygen: %w", err)
 	}

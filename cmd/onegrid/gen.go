@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/onegrid/onegrid/citygen"
+	"github.com/onegrid/onegrid/clock"
 )
 
 func init() { commands["gen"] = runGen }
@@ -25,14 +25,13 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 	fs.IntVar(&o.Households, "households", 100_000, fmt.Sprintf("households to generate (%d..%d)", citygen.MinHouseholds, citygen.MaxHouseholds))
 	fs.Uint64Var(&seed, "seed", 1, "random seed: the same seed gives the same city, ids included")
 	fs.IntVar(&o.Months, "months", 12, "months of events")
-	fs.StringVar(&end, "end", citygen.DefaultEnd.Format("2006-01-02"), "end of the event period (exclusive), a date in China Standard Time")
+	fs.StringVar(&end, "end", "", "end of the event period (exclusive): a date (midnight, China time) or an RFC 3339 time; default the clock's reading (--now)")
 	fs.Float64Var(&o.EventsPerHousehold, "events-per-household", 1, "background events per household per year")
 	fs.IntVar(&o.Hotspots, "hotspots", 5, "planted event hotspots")
 	fs.StringVar(&out, "out", ".", "directory for output files (the hotspot truth file)")
 	fs.StringVar(&o.TruthPath, "truth", "", "hotspot ground-truth JSON file (default <out>/hotspots_truth.json)")
 	fs.BoolVar(&o.Replace, "replace", false, "replace an earlier generated city instead of refusing")
 	keep := fs.Bool("keep", false, "keep an earlier generated city and succeed without generating (for make demo)")
-	fs.StringVar(&o.SharedData, "shared-data", env("ONEGRID_SHARED_DATA", ""), "shared data directory (ONEGRID_SHARED_DATA; default ../shared/data from the working directory or the executable)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{}
 	}
@@ -40,16 +39,16 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 		return usageError{msg: "gen takes flags only"}
 	}
 	o.Seed = seed
-	t, err := time.ParseInLocation("2006-01-02", end, citygen.DefaultEnd.Location())
-	if err != nil {
-		return usageError{msg: fmt.Sprintf("--end %q: want YYYY-MM-DD", end)}
+	if end != "" {
+		t, err := parseInstant(end)
+		if err != nil {
+			return usageError{msg: fmt.Sprintf("--end %q: %v", end, err)}
+		}
+		o.End = t
 	}
-	o.End = t
+	o.Now = m.Config.clock
 	if o.TruthPath == "" {
 		o.TruthPath = filepath.Join(out, "hotspots_truth.json")
-	}
-	if o.SharedData, err = sharedDataDir(o.SharedData); err != nil {
-		return err
 	}
 	o.Log = m.Log
 	db, err := m.openDB(ctx, true)
@@ -96,30 +95,13 @@ func joinNames(ns []string) string {
 	return s
 }
 
-// sharedDataDir resolves the shared data directory: the flag or
-// ONEGRID_SHARED_DATA if given, else ../shared/data relative to the working
-// directory (or two levels up, for worktrees), else relative to the executable.
-func sharedDataDir(given string) (string, error) {
-	const probe = "boundaries"
-	if given != "" {
-		if _, err := os.Stat(filepath.Join(given, probe)); err != nil {
-			return "", fmt.Errorf("shared data %s: %w (want the directory holding boundaries/)", given, err)
-		}
-		return given, nil
+// parseInstant reads an RFC 3339 time or a date (midnight, China time), as --now does.
+func parseInstant(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
 	}
-	var tried []string
-	// ../../shared/data serves worktrees kept one level below the main checkout.
-	if wd, err := os.Getwd(); err == nil {
-		tried = append(tried, filepath.Join(wd, "..", "shared", "data"), filepath.Join(wd, "..", "..", "shared", "data"))
+	if t, err := time.ParseInLocation(time.DateOnly, s, clock.China); err == nil {
+		return t, nil
 	}
-	if exe, err := os.Executable(); err == nil {
-		d := filepath.Dir(exe)
-		tried = append(tried, filepath.Join(d, "..", "shared", "data"), filepath.Join(d, "..", "..", "shared", "data"))
-	}
-	for _, d := range tried {
-		if _, err := os.Stat(filepath.Join(d, probe)); err == nil {
-			return filepath.Clean(d), nil
-		}
-	}
-	return "", errors.New("shared data not found: pass --shared-data DIR or set ONEGRID_SHARED_DATA to the directory holding boundaries/shenzhen_districts_gcj02.geojson")
+	return time.Time{}, errors.New("want a date (2026-11-01, midnight China time) or an RFC 3339 time (2026-11-01T08:00:00+08:00)")
 }
