@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -78,19 +79,50 @@ func (m *Main) openDB(ctx context.Context, migrate bool) (*pgxpool.Pool, error) 
 
 func init() {
 	commands["migrate"] = func(ctx context.Context, m *Main, args []string) error {
-		if len(args) > 0 {
-			return usageError{msg: "migrate takes no arguments"}
+		fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), "usage: onegrid migrate [global flags]\n\nApply the pending schema migrations (serve, gen, ingest and hotspots do so too).")
+		}
+		if err := m.parseFlags(fs, args); err != nil {
+			return err
+		}
+		if err := unexpectedArgs(fs); err != nil {
+			return err
 		}
 		_, err := m.openDB(ctx, true)
 		return err
 	}
 }
 
+const dbUsage = `usage: onegrid db start|stop|status|psql [psql args]
+
+Manage the embedded database by hand: start (it keeps running until db stop;
+prints its connection strings), stop, status (exit 3 when not running), psql
+(a psql session on the database; what follows psql goes to psql).
+`
+
 // runDB manages the embedded database by hand: a cluster started here keeps
 // running after the command returns, until `onegrid db stop`.
 func runDB(ctx context.Context, m *Main, args []string) error {
+	fs := flag.NewFlagSet("db", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), dbUsage) }
+	if err := m.parseFlagsToArg(fs, args); err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) == 0 {
-		return usageError{msg: "usage: onegrid db start|stop|status|psql [psql args]"}
+		return usageError{msg: "db needs start, stop, status or psql (onegrid db -h)"}
+	}
+	if args[0] != "psql" {
+		// Flags may follow the subcommand too; psql's arguments are psql's.
+		sub := flag.NewFlagSet("db "+args[0], flag.ContinueOnError)
+		sub.Usage = func() { fmt.Fprint(sub.Output(), dbUsage) }
+		if err := m.parseFlags(sub, args[1:]); err != nil {
+			return err
+		}
+		if err := unexpectedArgs(sub); err != nil {
+			return err
+		}
 	}
 	if m.Config.DatabaseURL != "" && args[0] != "psql" {
 		return errors.New("DATABASE_URL is set: onegrid uses that server and manages no embedded database")

@@ -18,7 +18,6 @@ func init() { commands["gen"] = runGen }
 // runGen generates a synthetic city into the database (wiring only: see citygen).
 func runGen(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
 	var o citygen.Options
 	var end, out string
 	var seed uint64
@@ -32,11 +31,15 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&o.TruthPath, "truth", "", "hotspot ground-truth JSON file (default <out>/hotspots_truth.json)")
 	fs.BoolVar(&o.Replace, "replace", false, "replace an earlier generated city instead of refusing")
 	keep := fs.Bool("keep", false, "keep an earlier generated city and succeed without generating (for make demo)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{}
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), genUsage)
+		fs.PrintDefaults()
 	}
-	if fs.NArg() > 0 {
-		return usageError{msg: "gen takes flags only"}
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := unexpectedArgs(fs); err != nil {
+		return err
 	}
 	o.Seed = seed
 	if end != "" {
@@ -105,3 +108,13 @@ func parseInstant(s string) (time.Time, error) {
 	}
 	return time.Time{}, errors.New("want a date (2026-11-01, midnight China time) or an RFC 3339 time (2026-11-01T08:00:00+08:00)")
 }
+
+const genUsage = `usage: onegrid gen [flags]
+
+Generate a synthetic Shenzhen-like city into the database: districts, streets,
+communities, grids, micro-grids, buildings, addresses, households and a period
+of events ending now (--end), with planted hotspots. With --keep, a city
+generated earlier is kept.
+
+flags:
+`
