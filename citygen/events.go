@@ -97,14 +97,16 @@ var sources = []string{"patrol", "hotline", "app", "qr", "sensor"}
 var sourceShares = []float64{0.45, 0.20, 0.15, 0.12, 0.08}
 var satisfactionShares = []float64{0.03, 0.05, 0.12, 0.25, 0.55} // 1..5
 
-// row draws one event at building br, reported at t, of category cat.
-func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Category) ([]any, error) {
+// row draws one event at building br, reported at t, of category cat, as the
+// values of eventCols (dataset_id dsID), with its status at g.o.End. closes is
+// when an event still open at g.o.End will be closed (zero otherwise).
+func (g *eventGen) row(r *rand.Rand, id int64, dsID string, br *bldRef, t time.Time, cat Category) (vals []any, closes time.Time, err error) {
 	b := br.b
 	x := b.minX - g.jx + r.Float64()*(b.maxX-b.minX+2*g.jx)
 	y := b.minY - g.jy + r.Float64()*(b.maxY-b.minY+2*g.jy)
 	h, err := geo.CellAt(x, y, geo.StorageRes)
 	if err != nil {
-		return nil, err
+		return nil, closes, err
 	}
 	severity, factor := "general", 1.0
 	switch v := r.Float64(); {
@@ -135,15 +137,7 @@ func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Cate
 	case r.Float64() < 0.01:
 		status = "cancelled"
 	case closed.After(g.o.End):
-		age := g.o.End.Sub(t)
-		switch f := float64(age) / float64(took); {
-		case f < 0.1:
-			status = "reported"
-		case f < 0.3:
-			status = "dispatched"
-		default:
-			status = "handling"
-		}
+		status, closes = openStatus(g.o.End, t, closed), closed
 	default:
 		closedAt = closed
 		if closed.After(g.o.End.Add(-48 * time.Hour)) {
@@ -160,7 +154,19 @@ func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Cate
 		addr = b.addrID + 1 + int64(r.IntN(b.hh))
 	}
 	return []any{id, cat.Code, severity, src, status, cat.Name, t, happened, closedAt, deadline,
-		escalation, satisfaction, addr, ewkbPoint(x, y), h, br.c.code, br.mg.code, 1, Dataset, "e" + strconv.FormatInt(id, 10)}, nil
+		escalation, satisfaction, addr, ewkbPoint(x, y), h, br.c.code, br.mg.code, br.gridVersion(), Dataset, dsID}, closes, nil
+}
+
+// openStatus is the status at end of an event reported at t that will be
+// closed at closes (after end): by the share of its handling time gone.
+func openStatus(end, t, closes time.Time) string {
+	switch f := float64(end.Sub(t)) / float64(closes.Sub(t)); {
+	case f < 0.1:
+		return "reported"
+	case f < 0.3:
+		return "dispatched"
+	}
+	return "handling"
 }
 
 // poisson draws a Poisson count: Knuth's method below 30, a rounded normal above.
@@ -245,14 +251,23 @@ func (w *writer) events(ctx context.Context) error {
 	hs := w.planHotspots()
 	id := w.idBase["event"]
 	rate := w.o.EventsPerHousehold * float64(w.o.Months) / 12
+	var pending []pendingClose // the events still open at the end, read after the copy
+	next := func(r *rand.Rand, br *bldRef, t time.Time, cat Category) ([]any, error) {
+		id++
+		dsID := "e" + strconv.FormatInt(id, 10)
+		row, closes, err := g.row(r, id, dsID, br, t, cat)
+		if !closes.IsZero() {
+			pending = append(pending, pendingClose{dsID, closes})
+		}
+		return row, err
+	}
 	_, err := w.copyRows(ctx, "event", eventCols, func(emit func([]any) error) error {
 		for _, br := range w.c.blds {
 			r := stream(w.o.Seed, "events", uint64(br.b.id))
 			n := poisson(r, float64(br.b.hh)*rate)
 			for range n {
 				t := g.start.Add(time.Duration(r.Float64() * g.periodS * float64(time.Second)))
-				id++
-				row, err := g.row(r, id, br, t, g.category(r))
+				row, err := next(r, br, t, g.category(r))
 				if err != nil {
 					return err
 				}
@@ -274,8 +289,7 @@ func (w *writer) events(ctx context.Context) error {
 				for range poisson(r, h.ExtraPerMonth) {
 					br := h.blds[r.IntN(len(h.blds))]
 					t := ms.Add(time.Duration(r.Float64() * float64(span)))
-					id++
-					row, err := g.row(r, id, br, t, cat)
+					row, err := next(r, br, t, cat)
 					if err != nil {
 						return err
 					}
@@ -289,5 +303,11 @@ func (w *writer) events(ctx context.Context) error {
 		return nil
 	})
 	w.sum.Hotspots = hs
-	return err
+	if err != nil {
+		return err
+	}
+	if err := w.recordModel(ctx, hs); err != nil {
+		return err
+	}
+	return writePending(ctx, w.tx, pending)
 }

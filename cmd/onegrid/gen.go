@@ -15,7 +15,8 @@ import (
 
 func init() { commands["gen"] = runGen }
 
-// runGen generates a synthetic city into the database (wiring only: see citygen).
+// runGen generates a synthetic city into the database, or with --keep brings
+// the one there up to date (wiring only: see citygen).
 func runGen(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	var o citygen.Options
@@ -30,7 +31,7 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&out, "out", ".", "directory for output files (the hotspot truth file)")
 	fs.StringVar(&o.TruthPath, "truth", "", "hotspot ground-truth JSON file (default <out>/hotspots_truth.json)")
 	fs.BoolVar(&o.Replace, "replace", false, "replace an earlier generated city instead of refusing")
-	keep := fs.Bool("keep", false, "keep an earlier generated city and succeed without generating (for make demo)")
+	keep := fs.Bool("keep", false, "keep an earlier generated city and bring its events up to --end instead of refusing (make demo)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), genUsage)
 		fs.PrintDefaults()
@@ -58,8 +59,19 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *keep && !o.Replace {
+		cs, err := citygen.CatchUp(ctx, db, citygen.CatchUpOptions{End: o.End, Now: o.Now, TruthPath: o.TruthPath, Log: m.Log})
+		if err == nil {
+			printCatchUp(m, cs)
+			return nil
+		}
+		if !errors.Is(err, citygen.ErrNoCity) {
+			return err
+		}
+	}
 	sum, err := citygen.Generate(ctx, db, o)
 	if *keep && errors.Is(err, citygen.ErrExists) {
+		// Rows of a city that CatchUp cannot read (no households or events).
 		fmt.Fprintln(m.Stdout, "a generated city exists: kept (use --replace to regenerate)")
 		return nil
 	}
@@ -85,6 +97,21 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "%d hotspots written to %s\ntotal %.1f s\n", len(sum.Hotspots), o.TruthPath, sum.Seconds)
 	return nil
+}
+
+// printCatchUp says what gen --keep did to a city that existed.
+func printCatchUp(m *Main, s citygen.CatchUpSummary) {
+	const layout = "2006-01-02 15:04:05"
+	if !s.To.After(s.From) {
+		fmt.Fprintf(m.Stdout, "a generated city exists and its events are up to date (to %s China time): kept (use --replace to regenerate)\n", s.From.In(clock.China).Format(layout))
+		return
+	}
+	fmt.Fprintf(m.Stdout, "a generated city exists: kept and brought up to date, %s – %s China time:\n", s.From.In(clock.China).Format(layout), s.To.In(clock.China).Format(layout))
+	fmt.Fprintf(m.Stdout, "  %d events added (%d in the planted hotspots); of the earlier events %d closed and %d moved on; %.1f s\n",
+		s.Events, s.HotspotEvents, s.Closed, s.Advanced, s.Seconds)
+	if s.Inferred {
+		fmt.Fprintln(m.Stdout, "  (the city was generated before onegrid recorded its model: the model was inferred from its rows)")
+	}
 }
 
 func joinNames(ns []string) string {
@@ -114,7 +141,7 @@ const genUsage = `usage: onegrid gen [flags]
 Generate a synthetic Shenzhen-like city into the database: districts, streets,
 communities, grids, micro-grids, buildings, addresses, households and a period
 of events ending now (--end), with planted hotspots. With --keep, a city
-generated earlier is kept.
+generated earlier is kept and brought up to date instead.
 
 flags:
 `
