@@ -107,16 +107,24 @@ func CatchUp(ctx context.Context, db DB, o CatchUpOptions) (CatchUpSummary, erro
 	if end.After(m.end) {
 		w := &writer{tx: tx, sum: &Summary{Rows: map[string]int64{}},
 			o: Options{Seed: m.seed, Months: m.months, End: end, EventsPerHousehold: m.eph, Log: o.Log}}
+		step := time.Now()
+		logStep := func(name string) {
+			o.Log.Debug("citygen catch-up step", "step", name, "seconds", time.Since(step).Seconds())
+			step = time.Now()
+		}
 		blds, err := readBuildings(ctx, tx, end)
 		if err != nil {
 			return sum, fmt.Errorf("citygen: catch up: %w", err)
 		}
+		logStep("read buildings")
 		if err := w.progress(ctx, m, end, &sum); err != nil {
 			return sum, fmt.Errorf("citygen: catch up: earlier events: %w", err)
 		}
+		logStep("earlier events")
 		if err := w.catchUpEvents(ctx, m, blds, end, &sum); err != nil {
 			return sum, fmt.Errorf("citygen: catch up: events: %w", err)
 		}
+		logStep("new events")
 		m.end, sum.To = end, end
 	}
 	if end.After(sum.From) || !m.recorded {
