@@ -275,10 +275,12 @@ func (w *writer) catchUpEvents(ctx context.Context, m model, blds []liveBuilding
 		// stream (how many random numbers the event takes depends on its status
 		// at the end) and writes it when it falls inside the period.
 		add := func(purpose string, no, unit uint64, k int, br *bldRef, t time.Time, cat Category, dsID string) (bool, error) {
-			row, closes, err := g.row(eventStream(m.seed, purpose, no, unit, uint64(k)), 0, dsID, br, t, cat)
+			row, err := g.row(eventStream(m.seed, purpose, no, unit, uint64(k)), 0, br, t, cat)
 			if err != nil || t.Before(from) || !t.Before(end) || taken[dsID] {
 				return false, err
 			}
+			closes := g.closed
+			row[colGridVersion], row[colDatasetID] = br.gridVersion(), dsID
 			if row[colStatus] != "cancelled" {
 				row[colStatus], row[colClosedAt], row[colSatisfaction] = settle(end, t, closes, eventStream(m.seed, purpose+" closed", no, unit, uint64(k)))
 				if row[colClosedAt] == nil {
@@ -344,8 +346,9 @@ type openEvent struct {
 
 var openRank = map[string]int{"reported": 0, "dispatched": 1, "handling": 2}
 
-// progress moves on the generated events that were open at m.end, as the model
-// would have by end: an event whose close time has come is closed (resolved
+// progress moves on the generated events that were open at m.end (those gen
+// or a catch-up wrote, which have a dataset_id; events written through the
+// event write path are left to the loop), as the model would have by end: an event whose close time has come is closed (resolved
 // when within the last 48 hours, else closed with a satisfaction rating as
 // often as Generate rates), another takes the status its share of handling time
 // gives it, and a resolved one is closed after 48 hours. An open event without
@@ -355,7 +358,7 @@ var openRank = map[string]int{"reported": 0, "dispatched": 1, "handling": 2}
 func (w *writer) progress(ctx context.Context, m model, end time.Time, sum *CatchUpSummary) error {
 	rows, err := w.tx.Query(ctx, `SELECT e.id, e.dataset_id, e.reported_at, e.deadline, e.status, e.closed_at, p.closes_at
 		FROM event e LEFT JOIN citygen_pending p ON p.dataset_id = e.dataset_id
-		WHERE e.dataset = $1 AND e.status IN ('reported', 'dispatched', 'handling', 'resolved') AND e.reported_at < $2
+		WHERE e.dataset = $1 AND e.dataset_id IS NOT NULL AND e.status IN ('reported', 'dispatched', 'handling', 'resolved') AND e.reported_at < $2
 		ORDER BY e.id`, Dataset, m.end)
 	if err != nil {
 		return err
@@ -426,12 +429,33 @@ func (w *writer) progress(ctx context.Context, m model, end time.Time, sum *Catc
 	return writePending(ctx, w.tx, drawn)
 }
 
-// Positions in eventCols of what settle sets.
+// Positions in eventCols of what a catch-up sets after row.
 var (
 	colStatus       = slices.Index(eventCols, "status")
 	colClosedAt     = slices.Index(eventCols, "closed_at")
 	colSatisfaction = slices.Index(eventCols, "satisfaction")
+	colGridVersion  = slices.Index(eventCols, "grid_version")
+	colDatasetID    = slices.Index(eventCols, "dataset_id")
 )
+
+// isOpen reports whether a status is one of the loop's open ones.
+func isOpen(status any) bool {
+	s, ok := status.(string)
+	_, open := openRank[s]
+	return ok && open
+}
+
+// openStatus is the status at end of an event reported at t that is resolved
+// at closes (after end), as row gives it: by the share of its handling time gone.
+func openStatus(end, t, closes time.Time) string {
+	switch f := float64(end.Sub(t)) / float64(closes.Sub(t)); {
+	case f < 0.1:
+		return "reported"
+	case f < 0.3:
+		return "dispatched"
+	}
+	return "handling"
+}
 
 // settle is the state at end of an event reported at t that is closed at
 // closes, as Generate gives it: open (by the share of its handling time gone)

@@ -68,7 +68,8 @@ type eventGen struct {
 	byCode  map[string]int
 	start   time.Time
 	periodS float64
-	jx, jy  float64 // jitter, degrees
+	jx, jy  float64   // jitter, degrees
+	closed  time.Time // when the event row drew last is resolved: for one left open
 }
 
 func newEventGen(o Options) *eventGen {
@@ -97,16 +98,14 @@ var sources = []string{"patrol", "hotline", "app", "qr", "sensor"}
 var sourceShares = []float64{0.45, 0.20, 0.15, 0.12, 0.08}
 var satisfactionShares = []float64{0.03, 0.05, 0.12, 0.25, 0.55} // 1..5
 
-// row draws one event at building br, reported at t, of category cat, as the
-// values of eventCols (dataset_id dsID), with its status at g.o.End. closes is
-// when an event still open at g.o.End will be closed (zero otherwise).
-func (g *eventGen) row(r *rand.Rand, id int64, dsID string, br *bldRef, t time.Time, cat Category) (vals []any, closes time.Time, err error) {
+// row draws one event at building br, reported at t, of category cat.
+func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Category) ([]any, error) {
 	b := br.b
 	x := b.minX - g.jx + r.Float64()*(b.maxX-b.minX+2*g.jx)
 	y := b.minY - g.jy + r.Float64()*(b.maxY-b.minY+2*g.jy)
 	h, err := geo.CellAt(x, y, geo.StorageRes)
 	if err != nil {
-		return nil, closes, err
+		return nil, err
 	}
 	severity, factor := "general", 1.0
 	switch v := r.Float64(); {
@@ -137,7 +136,15 @@ func (g *eventGen) row(r *rand.Rand, id int64, dsID string, br *bldRef, t time.T
 	case r.Float64() < 0.01:
 		status = "cancelled"
 	case closed.After(g.o.End):
-		status, closes = openStatus(g.o.End, t, closed), closed
+		age := g.o.End.Sub(t)
+		switch f := float64(age) / float64(took); {
+		case f < 0.1:
+			status = "reported"
+		case f < 0.3:
+			status = "dispatched"
+		default:
+			status = "handling"
+		}
 	default:
 		closedAt = closed
 		if closed.After(g.o.End.Add(-48 * time.Hour)) {
@@ -153,20 +160,9 @@ func (g *eventGen) row(r *rand.Rand, id int64, dsID string, br *bldRef, t time.T
 	if (src == "hotline" || src == "app") && b.hh > 0 {
 		addr = b.addrID + 1 + int64(r.IntN(b.hh))
 	}
+	g.closed = closed // read by the callers for an event left open
 	return []any{id, cat.Code, severity, src, status, cat.Name, t, happened, closedAt, deadline,
-		escalation, satisfaction, addr, ewkbPoint(x, y), h, br.c.code, br.mg.code, br.gridVersion(), Dataset, dsID}, closes, nil
-}
-
-// openStatus is the status at end of an event reported at t that will be
-// closed at closes (after end): by the share of its handling time gone.
-func openStatus(end, t, closes time.Time) string {
-	switch f := float64(end.Sub(t)) / float64(closes.Sub(t)); {
-	case f < 0.1:
-		return "reported"
-	case f < 0.3:
-		return "dispatched"
-	}
-	return "handling"
+		escalation, satisfaction, addr, ewkbPoint(x, y), h, br.c.code, br.mg.code, 1, Dataset, "e" + strconv.FormatInt(id, 10)}, nil
 }
 
 // poisson draws a Poisson count: Knuth's method below 30, a rounded normal above.
@@ -254,10 +250,9 @@ func (w *writer) events(ctx context.Context) error {
 	var pending []pendingClose // the events still open at the end, read after the copy
 	next := func(r *rand.Rand, br *bldRef, t time.Time, cat Category) ([]any, error) {
 		id++
-		dsID := "e" + strconv.FormatInt(id, 10)
-		row, closes, err := g.row(r, id, dsID, br, t, cat)
-		if !closes.IsZero() {
-			pending = append(pending, pendingClose{dsID, closes})
+		row, err := g.row(r, id, br, t, cat)
+		if err == nil && isOpen(row[colStatus]) {
+			pending = append(pending, pendingClose{row[colDatasetID].(string), g.closed})
 		}
 		return row, err
 	}
