@@ -29,9 +29,9 @@ demo: build
 	$(BIN) --addr $(DEMO_ADDR) serve
 
 # What make demo loads, with $(BIN) built: the generated city from the data in the
-# repository (once; later runs bring its events up to now), then the optional
-# extras from $(SHARED_DATA) where it exists. cmd/onegrid's TestBareClone runs it
-# in a copy of the repository with nothing beside it.
+# repository (once; later runs bring its events up to now), the optional extras
+# from $(SHARED_DATA) where it exists, and the demo users. cmd/onegrid's
+# TestBareClone runs it in a copy of the repository with nothing beside it.
 demo-load:
 	$(BIN) migrate
 	$(BIN) gen --households $(DEMO_HOUSEHOLDS) --keep --out bin
@@ -40,6 +40,7 @@ demo-load:
 		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/sf311.rejects.csv --areas "$(SHARED_DATA)/events/sf_tracts_neighborhoods.geojson" \
 			open311 "$(SHARED_DATA)/events/sf311_cases_sample.csv"; \
 	else echo "demo: $(SHARED_DATA) not found: skipping the Sha Tin and San Francisco areas"; fi
+	$(BIN) users demo
 
 vet:
 	$(GO) vet ./...
