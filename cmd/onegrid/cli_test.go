@@ -84,7 +84,8 @@ func TestGlobalFlagsAnywhere(t *testing.T) {
 // TestHelp: -h and --help print the usage to stdout and exit 0, for the program
 // and for every command.
 func TestHelp(t *testing.T) {
-	cases := [][]string{{"-h"}, {"--help"}, {"help"}, {"--addr", "x:1", "-help"}, {"db", "start", "-h"}, {"help", "ingest"}}
+	cases := [][]string{{"-h"}, {"--help"}, {"help"}, {"--addr", "x:1", "-help"}, {"db", "start", "-h"}, {"db", "app-role", "-h"},
+		{"help", "ingest"}, {"users", "help"}, {"users", "add", "wang", "-h"}}
 	for name := range commands {
 		cases = append(cases, []string{name, "--help"}, []string{name, "-h"})
 	}
@@ -124,6 +125,11 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"ingest", "events", "a.csv", "b.csv"}, `ingest: unexpected argument "b.csv"`},
 		{[]string{"db", "start", "now"}, `db start: unexpected argument "now"`},
 		{[]string{"db", "restart"}, `unknown db command "restart"`},
+		{[]string{"db", "app-role", "a", "b"}, `db app-role: unexpected argument "b"`},
+		{[]string{"users"}, "users needs a command"},
+		{[]string{"users", "frobnicate"}, `users: unknown command "frobnicate"`},
+		{[]string{"users", "list", "everyone"}, `users list: unexpected argument "everyone"`},
+		{[]string{"users", "add", "--roles"}, "users add: flag --roles needs a value"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"serve", "--addr"}, "serve: flag --addr needs a value"},
 		{[]string{"--db-port", "0", "serve"}, "--db-port 0: must be 1..65535"},
