@@ -25,3 +25,6 @@ CREATE TABLE citygen_pending (
     dataset_id text PRIMARY KEY,
     closes_at  timestamptz NOT NULL
 );
+
+-- Only the schema's owner (gen, like ingest) reads and writes these; they are
+-- not granted to the application role (scope/rls_test.go lists them as exempt).
