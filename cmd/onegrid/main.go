@@ -90,10 +90,11 @@ usage: onegrid [global flags] <command> [flags]
 commands:
   serve       serve the command-centre screen, tiles and APIs (migrates first)
   migrate     apply pending schema migrations
-  db          manage the embedded database: db start|stop|status|psql
+  db          manage the embedded database: db start|stop|status|psql|app-role
   gen         generate a synthetic city into the database, or bring it up to date
   ingest      load a file: ingest <kind> <file>
   hotspots    run hotspot analysis
+  users       manage users, roles, units and API tokens: users add|list|…
   help        this text; help <command> for a command's flags
 
 Global flags may come before or after the command (onegrid serve --addr :8081);
