@@ -100,6 +100,11 @@ func TestHelp(t *testing.T) {
 			}
 		})
 	}
+	for name := range commands {
+		if name != "probe" && !strings.Contains(usage, "\n  "+name+" ") {
+			t.Errorf("the usage does not list the command %s", name)
+		}
+	}
 	stdout, _, _, _ := run(t, "gen", "-h")
 	for _, want := range []string{"--households", "--keep", "--end", "Global flags"} {
 		if !strings.Contains(stdout, strings.TrimPrefix(want, "-")) {
