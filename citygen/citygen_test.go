@@ -8,22 +8,25 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/citygen"
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/internal/pgtest"
-	"github.com/onegrid/onegrid/internal/shareddata"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// testEnd ends the test cities' events: tests never depend on the day they run.
+var testEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, clock.China)
+
 func generate(t *testing.T, households int, seed uint64, truth string) (*pgxpool.Pool, citygen.Summary) {
 	t.Helper()
-	data := shareddata.Dir(t)
 	pool := pgtest.New(t)
 	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{
-		Households: households, Seed: seed, Hotspots: 4, SharedData: data, TruthPath: truth,
+		Households: households, Seed: seed, Hotspots: 4, End: testEnd, TruthPath: truth,
 	})
 	if err != nil {
 		t.Fatalf("Generate: %v", err)
@@ -163,7 +166,7 @@ func TestInvariants(t *testing.T) {
 		}
 	})
 	t.Run("refuses a second city", func(t *testing.T) {
-		_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, SharedData: shareddata.Dir(t)})
+		_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, End: testEnd})
 		if !errors.Is(err, citygen.ErrExists) || !strings.Contains(err.Error(), "--replace") {
 			t.Fatalf("err = %v, want ErrExists", err)
 		}
@@ -206,7 +209,7 @@ func TestDeterministic(t *testing.T) {
 
 func TestReplace(t *testing.T) {
 	pool, first := generate(t, 1000, 1, "")
-	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{Households: 1200, Seed: 1, SharedData: shareddata.Dir(t), Replace: true})
+	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{Households: 1200, Seed: 1, End: testEnd, Replace: true})
 	if err != nil {
 		t.Fatalf("replace: %v", err)
 	}

@@ -68,7 +68,8 @@ type eventGen struct {
 	byCode  map[string]int
 	start   time.Time
 	periodS float64
-	jx, jy  float64 // jitter, degrees
+	jx, jy  float64   // jitter, degrees
+	closed  time.Time // when the event row drew last is resolved: for one left open
 }
 
 func newEventGen(o Options) *eventGen {
@@ -159,6 +160,7 @@ func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Cate
 	if (src == "hotline" || src == "app") && b.hh > 0 {
 		addr = b.addrID + 1 + int64(r.IntN(b.hh))
 	}
+	g.closed = closed // read by the callers for an event left open
 	return []any{id, cat.Code, severity, src, status, cat.Name, t, happened, closedAt, deadline,
 		escalation, satisfaction, addr, ewkbPoint(x, y), h, br.c.code, br.mg.code, 1, Dataset, "e" + strconv.FormatInt(id, 10)}, nil
 }
@@ -245,14 +247,22 @@ func (w *writer) events(ctx context.Context) error {
 	hs := w.planHotspots()
 	id := w.idBase["event"]
 	rate := w.o.EventsPerHousehold * float64(w.o.Months) / 12
+	var pending []pendingClose // the events still open at the end, read after the copy
+	next := func(r *rand.Rand, br *bldRef, t time.Time, cat Category) ([]any, error) {
+		id++
+		row, err := g.row(r, id, br, t, cat)
+		if err == nil && isOpen(row[colStatus]) {
+			pending = append(pending, pendingClose{row[colDatasetID].(string), g.closed})
+		}
+		return row, err
+	}
 	_, err := w.copyRows(ctx, "event", eventCols, func(emit func([]any) error) error {
 		for _, br := range w.c.blds {
 			r := stream(w.o.Seed, "events", uint64(br.b.id))
 			n := poisson(r, float64(br.b.hh)*rate)
 			for range n {
 				t := g.start.Add(time.Duration(r.Float64() * g.periodS * float64(time.Second)))
-				id++
-				row, err := g.row(r, id, br, t, g.category(r))
+				row, err := next(r, br, t, g.category(r))
 				if err != nil {
 					return err
 				}
@@ -274,8 +284,7 @@ func (w *writer) events(ctx context.Context) error {
 				for range poisson(r, h.ExtraPerMonth) {
 					br := h.blds[r.IntN(len(h.blds))]
 					t := ms.Add(time.Duration(r.Float64() * float64(span)))
-					id++
-					row, err := g.row(r, id, br, t, cat)
+					row, err := next(r, br, t, cat)
 					if err != nil {
 						return err
 					}
@@ -289,5 +298,11 @@ func (w *writer) events(ctx context.Context) error {
 		return nil
 	})
 	w.sum.Hotspots = hs
-	return err
+	if err != nil {
+		return err
+	}
+	if err := w.recordModel(ctx, hs); err != nil {
+		return err
+	}
+	return writePending(ctx, w.tx, pending)
 }

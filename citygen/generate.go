@@ -43,7 +43,16 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Options) (Summary, erro
 		o.Log.Info("citygen phase", "phase", name, "seconds", p.Seconds, "cpu", p.CPU, "server_cpu", p.ServerCPU)
 		return now
 	}
-	src, err := loadSource(o.SharedData)
+	if !o.Replace {
+		// Refuse before planning (seconds for a large city); prepare checks
+		// again under the lock.
+		if exists, err := cityExists(ctx, pool); err != nil {
+			return sum, fmt.Errorf("citygen: %w", err)
+		} else if exists {
+			return sum, ErrExists
+		}
+	}
+	src, err := loadSource(sourceData)
 	if err != nil {
 		return sum, fmt.Errorf("citygen: %w", err)
 	}
@@ -182,13 +191,9 @@ func (w *writer) prepare(ctx context.Context) error {
 	if _, err := w.tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '512MB'"); err != nil {
 		return fmt.Errorf("set maintenance_work_mem: %w", err)
 	}
-	var exists bool
-	err := w.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM admin_area WHERE dataset = $1)
-		OR EXISTS (SELECT 1 FROM address WHERE dataset = $1)
-		OR EXISTS (SELECT 1 FROM grid WHERE dataset = $1)
-		OR EXISTS (SELECT 1 FROM event WHERE dataset = $1)`, Dataset).Scan(&exists)
+	exists, err := cityExists(ctx, w.tx)
 	if err != nil {
-		return fmt.Errorf("look for an earlier city: %w", err)
+		return err
 	}
 	if exists && !w.o.Replace {
 		return ErrExists
@@ -666,4 +671,19 @@ func (w *writer) assignIDs() {
 			}
 		}
 	}
+}
+
+// cityExists reports whether the database holds rows of a generated city.
+func cityExists(ctx context.Context, db interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (bool, error) {
+	var exists bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM admin_area WHERE dataset = $1)
+		OR EXISTS (SELECT 1 FROM address WHERE dataset = $1)
+		OR EXISTS (SELECT 1 FROM grid WHERE dataset = $1)
+		OR EXISTS (SELECT 1 FROM event WHERE dataset = $1)`, Dataset).Scan(&exists)
+	if err != nil {
+		return false, fmt.Errorf("look for an earlier city: %w", err)
+	}
+	return exists, nil
 }

@@ -87,10 +87,16 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parse parses args with fs (from flagSet) and validates the result.
 func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	return c.validate()
+}
+
+// validate checks the values and makes the clock; each error names its flag.
+func (c *Config) validate() error {
 	if c.DBPort <= 0 || c.DBPort > 65535 {
 		return fmt.Errorf("--db-port %d: must be 1..65535", c.DBPort)
 	}

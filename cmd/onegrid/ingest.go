@@ -31,7 +31,6 @@ flags:
 // rows were rejected, unless --allow-rejects.
 func runIngest(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
 	var (
 		mapFlag      = fs.String("map", "", "column mapping: field=column,field=column")
 		mappingFile  = fs.String("mapping", "", "JSON mapping file: {\"field\": \"column\", …}")
@@ -48,15 +47,17 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 		progress     = fs.Bool("progress", isTerminal(m.Stderr) && os.Getenv("CI") != "true", "show progress on stderr (default: when stderr is a terminal, never under CI=true)")
 	)
 	fs.Usage = func() {
-		fmt.Fprint(m.Stderr, ingestUsage)
+		fmt.Fprint(fs.Output(), ingestUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{}
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 2 {
+		return usageError{msg: fmt.Sprintf("ingest: unexpected argument %q", fs.Arg(2))}
 	}
 	if fs.NArg() != 2 {
-		fs.Usage()
-		return usageError{msg: "ingest needs <kind> <file>"}
+		return usageError{msg: "ingest needs <kind> <file> (onegrid ingest -h)"}
 	}
 	kind, path := fs.Arg(0), fs.Arg(1)
 	mapping := ingest.Mapping{}

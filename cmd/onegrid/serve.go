@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -21,8 +22,16 @@ func init() { commands["serve"] = runServe }
 
 // runServe serves HTTP until ctx ends (SIGINT/SIGTERM), then shuts down gracefully.
 func runServe(ctx context.Context, m *Main, args []string) error {
-	if len(args) > 0 {
-		return usageError{msg: "serve takes no arguments (flags go before the command)"}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: onegrid serve [global flags]\n\nServe the command-centre screen, its tiles and APIs at --addr; migrate first.")
+		fs.PrintDefaults()
+	}
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := unexpectedArgs(fs); err != nil {
+		return err
 	}
 	// Listen first so a busy port fails before the database is started.
 	ln, err := net.Listen("tcp", m.Config.Addr)
