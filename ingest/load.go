@@ -258,6 +258,9 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	if _, err = tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
 		return s, fmt.Errorf("set work_mem: %w", err)
 	}
+	if err = checkClient(ctx, tx); err != nil {
+		return s, err
+	}
 	if s.RunID, err = startRun(ctx, tx, j.kind, j.file, j.dataset); err != nil {
 		return s, err
 	}
@@ -313,7 +316,12 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		}
 		if bulk {
 			t0 = time.Now()
-			bare, keys := withoutConflict(insert, j.table)
+			bare, keys := withoutConflict(insert)
+			if keys {
+				if err = markPresent(ctx, tx, j.table, j.args); err != nil {
+					return s, err
+				}
+			}
 			if dropped, err = dropForBulk(ctx, tx, j.table, keys); err != nil {
 				return s, err
 			}
@@ -347,6 +355,17 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		}
 	}
 	s.Loaded = tag.RowsAffected()
+	if dropped != nil && s.Loaded > 0 {
+		// A bulk load adds many rows against what the table held: without fresh
+		// statistics the queries right after it (tiles, hotspots, the next
+		// load's checks) would be planned for the table as it was, empty
+		// perhaps. ANALYZE samples the rows this transaction inserted too.
+		t0 = time.Now()
+		if _, err = tx.Exec(ctx, `ANALYZE `+pgx.Identifier{j.table}.Sanitize()); err != nil {
+			return s, fmt.Errorf("analyze %s: %w", j.table, err)
+		}
+		step(j.log, "analyze", t0)
+	}
 	for i, q := range j.sql.afterInsert {
 		if _, err = tx.Exec(ctx, q, j.args); err != nil {
 			return s, fmt.Errorf("after insert %d: %w", i+1, err)
@@ -376,4 +395,27 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	}
 	s.Elapsed = time.Since(start)
 	return s, nil
+}
+
+// checkClient makes the load's backend notice within a second that its client
+// has gone (a loader killed mid-insert) and stop, releasing its locks, where
+// the server does not already check (client_connection_check_interval is 0 by
+// default; the embedded cluster sets 1s). On a platform without the check the
+// setting is refused; the load goes on without it.
+func checkClient(ctx context.Context, tx pgx.Tx) error {
+	var v string
+	if err := tx.QueryRow(ctx, `SELECT current_setting('client_connection_check_interval')`).Scan(&v); err != nil {
+		return fmt.Errorf("read client_connection_check_interval: %w", err)
+	}
+	if v != "0" {
+		return nil
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if _, err := sp.Exec(ctx, `SET LOCAL client_connection_check_interval = '1s'`); err != nil {
+		return sp.Rollback(ctx)
+	}
+	return sp.Commit(ctx)
 }
