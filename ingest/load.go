@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // step logs how long a step of a load took.
@@ -54,6 +55,7 @@ type Summary struct {
 	RunID       int64
 	Read        int64 // rows (features, elements) read
 	Loaded      int64 // rows inserted
+	Unassigned  int64 // events: of Loaded, those outside every grid current at their time (stored with no grid)
 	Unchanged   int64 // rows already present from an earlier load of the dataset
 	Rejected    int64
 	RejectsPath string           // "" when nothing was rejected
@@ -169,7 +171,7 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 	st := stageJob{
 		kind: o.Kind, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
 		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: targetTables[o.Kind], bulk: o.Bulk,
-		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k)},
+		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k), "grid_dataset": o.Dataset},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
 			p := startPipeline(ctx, rd, conv.convertInto, len(k.cols), o.Workers, &t.rows)
 			defer p.stop()
@@ -341,7 +343,15 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		}
 	}
 	t0 = time.Now()
-	tag, err := tx.Exec(ctx, insert, j.args)
+	if j.sql.unassigned {
+		// The insert counts what it stored and how much of it has no grid.
+		err = tx.QueryRow(ctx, `WITH ins AS (`+insert+` RETURNING grid_code IS NULL AS unassigned)
+SELECT count(*), count(*) FILTER (WHERE unassigned) FROM ins`, j.args).Scan(&s.Loaded, &s.Unassigned)
+	} else {
+		var tag pgconn.CommandTag
+		tag, err = tx.Exec(ctx, insert, j.args)
+		s.Loaded = tag.RowsAffected()
+	}
 	if err != nil {
 		return s, fmt.Errorf("insert: %w", err)
 	}
@@ -350,11 +360,10 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		return s, err
 	}
 	if rollup != nil {
-		if err = rollup.finish(ctx, tx, tag.RowsAffected()); err != nil {
+		if err = rollup.finish(ctx, tx, s.Loaded); err != nil {
 			return s, err
 		}
 	}
-	s.Loaded = tag.RowsAffected()
 	if dropped != nil && s.Loaded > 0 {
 		// A bulk load adds many rows against what the table held: without fresh
 		// statistics the queries right after it (tiles, hotspots, the next
