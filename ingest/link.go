@@ -14,6 +14,9 @@ type kindSQL struct {
 	// unassigned: the insert's rows have a grid_code, and the load counts
 	// those it stored without one (outside every grid current at their time).
 	unassigned bool
+	// counts: the insert is a query returning the rows loaded and a second
+	// count, reported in Summary.Detail under this name (categories: updated).
+	counts string
 }
 
 // The staging table with its geometry decoded, rows not yet rejected.

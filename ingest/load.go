@@ -204,6 +204,8 @@ func idFieldName(k *kindSpec) string {
 		return "code"
 	case "grids":
 		return "code@version"
+	case "categories":
+		return "code"
 	}
 	return "id"
 }
@@ -347,6 +349,11 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		// The insert counts what it stored and how much of it has no grid.
 		err = tx.QueryRow(ctx, `WITH ins AS (`+insert+` RETURNING grid_code IS NULL AS unassigned)
 SELECT count(*), count(*) FILTER (WHERE unassigned) FROM ins`, j.args).Scan(&s.Loaded, &s.Unassigned)
+	} else if j.sql.counts != "" {
+		var n int64
+		if err = tx.QueryRow(ctx, insert, j.args).Scan(&s.Loaded, &n); err == nil {
+			s.Detail = map[string]int64{j.sql.counts: n, "created": s.Loaded - n}
+		}
 	} else {
 		var tag pgconn.CommandTag
 		tag, err = tx.Exec(ctx, insert, j.args)

@@ -56,7 +56,7 @@ var open311Kind = (&kindSpec{
 		textField("cat1", true),
 		textField("cat2", false),
 		textField("cat3", false),
-		enumField("severity", false, "general", severities),
+		enumField("severity", false, "", severities),
 		enumField("source", true, "", open311Sources),
 		enumField("status", true, "", statuses),
 		textField("title", false),
