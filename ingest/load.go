@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,21 @@ type Options struct {
 	// Bulk is "auto" (default), "on" or "off": whether to drop and rebuild the
 	// target table's secondary indexes around the insert (see BulkMinRows).
 	Bulk string
+	// TimeFormat is a Go reference layout ("1/2/2006 15:04") tried before the
+	// built-in ones, for exports whose times are in a local notation.
+	TimeFormat string
+
+	// Events (and open311):
+	// CreateCategories: the category columns (category; category1 and
+	// category2 where the file has them, level 1 first) hold names, and the
+	// categories they name are created (see createCategorySQL).
+	CreateCategories bool
+	// CategoryPrefix is the code prefix of created categories (default: from
+	// the dataset name, DefaultCategoryPrefix).
+	CategoryPrefix string
+	// Areas are the areas the events come with, or the code of an area to
+	// derive from them (see AreaOptions).
+	Areas AreaOptions
 }
 
 // Summary is what a load did.
@@ -147,18 +163,70 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 	if err := o.defaults(); err != nil {
 		return Summary{}, fmt.Errorf("load %s: %w", o.Kind, err)
 	}
+	var before func(ctx context.Context, tx pgx.Tx) error
+	if o.Kind == "events" {
+		var tax *taxonomy
+		if o.CreateCategories {
+			t, err := newTaxonomy(cmp.Or(o.CategoryPrefix, DefaultCategoryPrefix(o.Dataset)))
+			if err != nil {
+				return Summary{}, fmt.Errorf("load events: %w", err)
+			}
+			tax = &t
+		}
+		var err error
+		if before, err = eventsBefore(o, tax, eventCategoryLevels); err != nil {
+			return Summary{}, fmt.Errorf("load events: %w", err)
+		}
+	} else if o.CreateCategories || o.Areas.Code != "" || o.Areas.Path != "" {
+		return Summary{}, fmt.Errorf("load %s: creating categories and areas is for events and open311", o.Kind)
+	}
+	s, err := loadKind(ctx, db, o, k, o.Mapping, before)
+	if err != nil {
+		return s, fmt.Errorf("load %s %s: %w", o.Kind, o.Path, err)
+	}
+	return s, nil
+}
+
+// eventsBefore returns what an events load does between staging its rows and
+// checking them: create the categories they name (tax non-nil; levels says
+// which staged columns hold them) and the areas they come with.
+func eventsBefore(o Options, tax *taxonomy, levels func(context.Context, pgx.Tx) ([]string, error)) (func(context.Context, pgx.Tx) error, error) {
+	if err := o.Areas.check(); err != nil {
+		return nil, err
+	}
+	areaRows, err := readAreas(o.Areas)
+	if err != nil {
+		return nil, fmt.Errorf("areas: %w", err)
+	}
+	return func(ctx context.Context, tx pgx.Tx) error {
+		if tax != nil {
+			cols, err := levels(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if err := createCategories(ctx, tx, *tax, cols); err != nil {
+				return err
+			}
+		}
+		return loadAreas(ctx, tx, o.Areas, areaRows)
+	}, nil
+}
+
+// loadKind runs one load of kind k with mapping m; before, if not nil, runs
+// after the rows are staged (see stageJob). o has its defaults.
+func loadKind(ctx context.Context, db DB, o Options, k *kindSpec, m Mapping, before func(context.Context, pgx.Tx) error) (Summary, error) {
 	f, cr, rd, has, err := openReader(o.Path, o.Format)
 	if err != nil {
-		return Summary{}, fmt.Errorf("load %s: %w", o.Kind, err)
+		return Summary{}, err
 	}
 	defer f.Close()
 	var size int64
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	conv, err := newConverter(k, o.Mapping, &convCtx{loc: o.TimeZone, hashKey: o.HashKey}, rd.unit(), o.SRS == "gcj02", has)
+	conv, err := newConverter(k, m, &convCtx{loc: o.TimeZone, hashKey: o.HashKey, layout: o.TimeFormat}, rd.unit(), o.SRS == "gcj02", has)
 	if err != nil {
-		return Summary{}, fmt.Errorf("load %s %s: %w", o.Kind, o.Path, err)
+		return Summary{}, err
 	}
 	reread := func(want map[int64]bool) (map[int64]string, error) {
 		f, _, rd, _, err := openReader(o.Path, o.Format)
@@ -168,9 +236,13 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 		defer f.Close()
 		return rawLines(rd, want)
 	}
+	table := targetTables[o.Kind]
+	if k == open311Kind {
+		table = "event"
+	}
 	st := stageJob{
-		kind: o.Kind, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
-		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: targetTables[o.Kind], bulk: o.Bulk,
+		kind: k.name, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
+		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: table, bulk: o.Bulk, before: before,
 		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k), "grid_dataset": o.Dataset},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
 			p := startPipeline(ctx, rd, conv.convertInto, len(k.cols), o.Workers, &t.rows)
@@ -179,11 +251,7 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 		},
 	}
 	t := newTracker(o.Progress, cr, size)
-	s, err := st.run(ctx, db, t)
-	if err != nil {
-		return s, fmt.Errorf("load %s %s: %w", o.Kind, o.Path, err)
-	}
-	return s, nil
+	return st.run(ctx, db, t)
 }
 
 // interrupted makes a load that its context ended say so in a way errors.Is
