@@ -42,8 +42,9 @@ type AreaOptions struct {
 }
 
 // DerivedBufferM widens a derived area beyond its outermost points (metres),
-// so that the H3 cells of points on the hull have their centres inside.
-const DerivedBufferM = 300
+// so that the H3 cell (resolution 8 or finer) of a point on the hull has its
+// centre inside and the point counts in a hotspot analysis of the area.
+const DerivedBufferM = 600
 
 // DerivedMaxKm2 is the largest area a derived study area may have: a hull
 // larger than this is nearly always a few misplaced points (0,0, a swapped

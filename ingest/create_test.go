@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/onegrid/onegrid/internal/pgtest"
 )
@@ -121,5 +122,46 @@ func TestDerivedStudyArea(t *testing.T) {
 	checkSummary(t, s, 3, 0, 3, 0)
 	if got := count(t, db, `SELECT count(*) FROM grid`); got != 1 {
 		t.Errorf("grids after a re-load = %d, want 1", got)
+	}
+}
+
+// TestLoad311PresetNone loads a 311 export of another layout with preset none:
+// the mapping, time zone, category prefix and an areas file with its own
+// property names, grouped into streets, given as options.
+func TestLoad311PresetNone(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	p := writeFile(t, "cases.csv", `case,opened,type,subtype,state,channel,x,y
+c1,2026-03-01 09:00,Streets,Pothole,open,phone,-71.08,42.37
+c2,2026-03-01 10:00,Streets,Graffiti,open,web,-71.02,42.37
+c3,2026-03-02 11:00,Parks,Litter,closed,web,-71.05,42.32
+c4,2026-03-02 12:00,Parks,,open,phone,-70.5,42.0
+`)
+	la, _ := time.LoadLocation("America/New_York")
+	o := Options{Path: p, TimeZone: la, CategoryPrefix: "CITY",
+		Mapping: Mapping{"id": "case", "reported_at": "opened", "cat1": "type", "cat2": "subtype", "status": "state", "source": "channel", "lon": "x", "lat": "y", "closed_at": "opened"},
+		Areas:   AreaOptions{Path: "testdata/areas.geojson", Code: "CTY", Name: "City", Group: "district", ID: []string{"name"}}}
+	s, err := Load311(t.Context(), db, o, Presets311["none"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSummary(t, s, 4, 4, 0, 0)
+	if s.Unassigned != 1 {
+		t.Errorf("unassigned = %d, want 1 (c4, in the sea)", s.Unassigned)
+	}
+	if got := str(t, db, `SELECT string_agg(code || ' ' || level || ' ' || name, ', ' ORDER BY code) FROM admin_area`); got !=
+		"CTY city City, CTY001 street North, CTY001001 community N1, CTY001002 community N2, CTY002 street South, CTY002001 community S1" {
+		t.Errorf("areas = %s", got)
+	}
+	for _, c := range []struct{ id, want string }{
+		{"c1", "CITY002002 CTY001001001 reported 2026-03-01 14:00"},
+		{"c2", "CITY002001 CTY001002001 reported 2026-03-01 15:00"},
+		{"c3", "CITY001001 CTY002001001 closed 2026-03-02 16:00"},
+		{"c4", "CITY001 none reported 2026-03-02 17:00"},
+	} {
+		got := str(t, db, `SELECT category_code || ' ' || coalesce(grid_code, 'none') || ' ' || status || ' ' || to_char(reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM event WHERE dataset_id = $1`, c.id)
+		if got != c.want {
+			t.Errorf("%s = %s, want %s", c.id, got, c.want)
+		}
 	}
 }

@@ -30,10 +30,7 @@ func TestKilledLoaderReleasesTable(t *testing.T) {
 	url := pgtest.ConnString(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onegrid")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildOnegrid(t)
 	db, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -138,4 +135,15 @@ func readEvents(ctx context.Context, db *pgx.Conn, n *int64) error {
 		return fmt.Errorf("unexpected error: %w", err)
 	}
 	return err
+}
+
+// buildOnegrid builds this command into the test's temporary directory, for
+// tests that need a real process.
+func buildOnegrid(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "onegrid")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
