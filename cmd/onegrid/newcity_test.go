@@ -180,7 +180,7 @@ func TestNewCityIncidentExport(t *testing.T) {
 		NumberReturned int `json:"numberReturned"`
 		NumberMatched  int `json:"numberMatched"`
 		Features       []struct {
-			Geometry struct{ Coordinates []float64 }
+			Geometry   struct{ Coordinates []float64 }
 			Properties map[string]any
 		}
 	}
