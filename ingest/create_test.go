@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,11 +113,24 @@ func TestDerivedStudyArea(t *testing.T) {
 	if got := str(t, db, `SELECT string_agg(DISTINCT grid_code || ' ' || admin_code, ', ') FROM event`); got != "BOS001001001 BOS001001" {
 		t.Errorf("events linked to %s", got)
 	}
-	// The hull of the three points, widened: it holds them and is about the
-	// triangle's area (0.1° × 0.1° / 2 at 42.3° N ≈ 45.8 km²) plus the margin.
-	km2 := count(t, db, `SELECT round(ST_Area(geom::geography) / 1e6) FROM admin_area WHERE code = 'BOS'`)
-	if km2 < 46 || km2 > 60 {
-		t.Errorf("derived area %d km², want a little more than 45.8", km2)
+	// The hull of the three points widened by b: the triangle's area plus its
+	// perimeter times b plus a circle of radius b (a km a degree of latitude,
+	// a·cos(lat) of longitude).
+	const a = 111.2
+	base := 0.1 * a * math.Cos(42.30*math.Pi/180)
+	height := 0.1 * a
+	side := math.Hypot(0.05*a*math.Cos(42.35*math.Pi/180), height)
+	b := DerivedBufferM / 1000.0
+	want := base*height/2 + (base+2*side)*b + math.Pi*b*b
+	var km2 float64
+	if err := db.QueryRow(t.Context(), `SELECT ST_Area(geom::geography) / 1e6 FROM admin_area WHERE code = 'BOS'`).Scan(&km2); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(km2-want) > 0.03*want {
+		t.Errorf("derived area %.1f km², want %.1f ± 3 %%", km2, want)
+	}
+	if got := count(t, db, `SELECT count(*) FROM event e JOIN admin_area a ON a.code = 'BOS' AND ST_Covers(a.geom, e.geom)`); got != 3 {
+		t.Errorf("%d events inside the derived area, want 3", got)
 	}
 	s = load(t, db, o)
 	checkSummary(t, s, 3, 0, 3, 0)

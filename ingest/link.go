@@ -107,7 +107,7 @@ ON CONFLICT (dataset, dataset_id) DO NOTHING`,
 // relinkEvents links the unassigned events that the grids of dataset
 // @grid_dataset cover (at the event's reported time) to the finest grid then
 // current, as an events load would have linked them had the grids been there.
-// Found through event_unassigned_geom_idx from each new grid. One UPDATE: the
+// Found through event_geom_idx from each new grid. One UPDATE: the
 // roll-up and tile triggers fold it in, and the tile layers' versions move.
 var relinkEvents = `UPDATE event e SET grid_code = gr.code, grid_version = gr.version, admin_code = coalesce(co.code, gr.admin_code)
 FROM (SELECT DISTINCT x.id, x.geom AS g, x.reported_at

@@ -9,13 +9,13 @@
 --    name_en in `ingest categories`) does not make the next load create another.
 --  * load_run counts the events a load stored outside every grid.
 --  * Events outside every grid are stored with grid_code NULL ("unassigned");
---    a grids load links those its new grids cover. The partial GiST index finds
---    them by place without reading the assigned ones.
+--    a grids load links those its new grids cover, found through
+--    event_geom_idx. (A partial GiST index on the unassigned ones would hold
+--    every event of a city loaded before its grids and cost each such load a
+--    second GiST build: not worth it for a lookup made once per grids load.)
 ALTER TABLE event_category
     ADD COLUMN department text NOT NULL DEFAULT '',
     ADD COLUMN default_severity text CHECK (default_severity IN ('general', 'important', 'urgent')),
     ADD COLUMN source_name text;
 
 ALTER TABLE load_run ADD COLUMN unassigned bigint NOT NULL DEFAULT 0 CHECK (unassigned >= 0);
-
-CREATE INDEX event_unassigned_geom_idx ON event USING gist (geom) WHERE grid_code IS NULL;
