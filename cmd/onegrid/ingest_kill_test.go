@@ -72,7 +72,7 @@ func TestKilledLoaderReleasesTable(t *testing.T) {
 	var pid int
 	for pid == 0 {
 		err := db.QueryRow(ctx, `SELECT pid FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE 'INSERT INTO event%'`).Scan(&pid)
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%INSERT INTO event %'`).Scan(&pid)
 		if err != nil && err != pgx.ErrNoRows {
 			t.Fatal(err)
 		}
