@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -64,8 +65,6 @@ const (
 
 // handleOverview serves GET /api/v1/overview: its four queries go in one round trip.
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
 	now := s.cfg.Now().UTC()
 	_, offset := now.In(clock.China).Zone()
 	out := overview{Now: now, Window: qry.Window{}.OrLast(now, qry.DefaultLoadWindow), TimeZoneOffset: offset,
@@ -104,7 +103,7 @@ func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 		out.Tags, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err
 	})
-	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
+	if err := s.inScope(r, func(ctx context.Context, tx pgx.Tx) error { return tx.SendBatch(ctx, batch).Close() }); err != nil {
 		s.fail(w, r, err)
 		return
 	}
