@@ -13,10 +13,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/uber/h3-go/v4"
 
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/internal/pgtest"
 )
 
@@ -136,9 +139,30 @@ func TestNewCityIncidentExport(t *testing.T) {
 		t.Fatalf("far event: %s", out)
 	}
 
-	_, addr, stop := startServe(t, "--database-url", url, "--hotspot-interval", "0")
+	// Served as the application role, to a city-wide user: row-level
+	// security shows events outside every area to the whole city's scope.
+	ctx := t.Context()
+	owner, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	users := auth.NewUsers(owner)
+	if _, err := users.Add(ctx, auth.NewUser{Name: "analyst", Roles: []auth.Role{auth.Admin}, Units: []string{"*"}, Password: "a long test password"}); err != nil {
+		t.Fatal(err)
+	}
+	token, err := users.CreateToken(ctx, "analyst", "test", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr, stop := startServe(t, "--database-url", url, "--app-database-url", pgtest.AppConnString(t, url), "--hotspot-interval", "0")
 	defer stop()
 	base := "http://" + addr
+	getJSON := func(t *testing.T, url string, v any) int { t.Helper(); return getJSONAs(t, token, url, v) }
+	tileFeatures := func(t *testing.T, base, layer string, lon, lat float64, z int, sumProp string) int {
+		t.Helper()
+		return tileFeaturesAs(t, token, base, layer, lon, lat, z, sumProp)
+	}
 	var fc struct {
 		Type     string
 		Features []struct {
@@ -221,15 +245,17 @@ func TestNewCityIncidentExport(t *testing.T) {
 // records0 is the header line of an export.
 func records0(records [][]string) string { return strings.Join(records[0], ",") + "\n" }
 
-// tileFeatures fetches layer's tile at zoom z holding lon/lat and returns its
-// feature count, or with sumProp the sum of that property.
-func tileFeatures(t *testing.T, base, layer string, lon, lat float64, z int, sumProp string) int {
+// tileFeaturesAs fetches layer's tile at zoom z holding lon/lat with an API
+// token and returns its feature count, or with sumProp the sum of that property.
+func tileFeaturesAs(t *testing.T, token, base, layer string, lon, lat float64, z int, sumProp string) int {
 	t.Helper()
 	n := math.Exp2(float64(z))
 	x := int((lon + 180) / 360 * n)
 	r := lat * math.Pi / 180
 	y := int((1 - math.Log(math.Tan(r)+1/math.Cos(r))/math.Pi) / 2 * n)
-	resp, err := http.Get(fmt.Sprintf("%s/tiles/%s/%d/%d/%d.pbf", base, layer, z, x, y))
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/tiles/%s/%d/%d/%d.pbf", base, layer, z, x, y), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
