@@ -17,6 +17,7 @@ type stageCol struct{ name, pgType string }
 type convCtx struct {
 	loc     *time.Location
 	hashKey []byte
+	layout  string // a Go time layout tried first ("" = none)
 }
 
 // field is one loader field: where it goes in the staging table and how its text
@@ -62,7 +63,7 @@ func intField(name string, required bool, lo, hi int64) field {
 func timeField(name string, required bool) field {
 	return field{name: name, required: required, cols: []stageCol{{name, "timestamptz"}},
 		conv: func(c *convCtx, s string, dst []any) error {
-			t, err := ParseTime(s, c.loc)
+			t, err := parseTimeLayout(s, c.layout, c.loc)
 			if err != nil {
 				return err
 			}

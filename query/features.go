@@ -35,6 +35,7 @@ const (
 	FilterEnum     FilterKind = iota // comma list of allowed values, column = ANY
 	FilterText                       // comma list of free values, column = ANY
 	FilterCategory                   // an event category code at any taxonomy level: the code and its subtree
+	FilterPresence                   // true or false: the column is set (or not)
 )
 
 // Filter is an attribute filter: ?param=value[,value].
@@ -73,6 +74,7 @@ var collections = []*Collection{
 			{Param: "severity", Column: "severity", Kind: FilterEnum, Allowed: Severities, Doc: "severity"},
 			{Param: "status", Column: "status", Kind: FilterEnum, Allowed: Statuses, Doc: "status"},
 			{Param: "source", Column: "source", Kind: FilterEnum, Allowed: Sources, Doc: "intake channel"},
+			{Param: "assigned", Column: "grid_code", Kind: FilterPresence, Doc: "false: only events outside every grid (stored unassigned, linked when grids that cover them are loaded); true: only events in a grid"},
 		},
 	},
 	{
@@ -153,6 +155,12 @@ func (c *Collection) ParseAttr(param, value string) ([]string, error) {
 	case FilterCategory:
 		code, err := ParseCode(param, value)
 		return []string{code}, err
+	case FilterPresence:
+		switch value {
+		case "true", "false":
+			return []string{value}, nil
+		}
+		return nil, paramErr(param, "want true or false")
 	default:
 		var out []string
 		for _, v := range strings.Split(value, ",") {
@@ -247,6 +255,14 @@ func (s *Store) conditions(ctx context.Context, q *FeatureQuery) (*sqlBuilder, e
 	for _, f := range c.Filters {
 		vals, ok := q.Attr[f.Param]
 		if !ok {
+			continue
+		}
+		if f.Kind == FilterPresence {
+			if vals[0] == "true" {
+				b.conds = append(b.conds, "t."+f.Column+" IS NOT NULL")
+			} else {
+				b.conds = append(b.conds, "t."+f.Column+" IS NULL")
+			}
 			continue
 		}
 		if f.Kind == FilterCategory {
