@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/event/pulse"
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/web"
@@ -17,24 +21,57 @@ import (
 
 func init() { commands["serve"] = runServe }
 
+// serveFlags are serve's own flags (after the command), each with an
+// environment variable; a flag wins.
+type serveFlags struct {
+	DemoPulse     bool    // ONEGRID_DEMO_PULSE: run the demo pulse (event/pulse)
+	DemoPulseRate float64 // ONEGRID_DEMO_PULSE_RATE: its new events a minute
+}
+
+func (f *serveFlags) parse(m *Main, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	on, _ := strconv.ParseBool(env("ONEGRID_DEMO_PULSE", "false"))
+	fs.BoolVar(&f.DemoPulse, "demo-pulse", on, "keep a demo city alive: a trickle of new events like its own and its open events moved on through the loop (ONEGRID_DEMO_PULSE)")
+	fs.Float64Var(&f.DemoPulseRate, "demo-pulse-rate", envFloat("ONEGRID_DEMO_PULSE_RATE", pulse.DefaultRate), "the demo pulse's new events a minute, on average (ONEGRID_DEMO_PULSE_RATE)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{}
+	}
+	if fs.NArg() > 0 {
+		return usageError{msg: fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+	if f.DemoPulseRate <= 0 || f.DemoPulseRate > 6000 || math.IsNaN(f.DemoPulseRate) {
+		return usageError{msg: fmt.Sprintf("--demo-pulse-rate %g: must be above 0 and at most 6000 a minute", f.DemoPulseRate)}
+	}
+	return nil
+}
+
 // runServe serves HTTP until ctx ends (SIGINT/SIGTERM), then shuts down gracefully.
 func runServe(ctx context.Context, m *Main, args []string) error {
-	if len(args) > 0 {
-		return usageError{msg: "serve takes no arguments (flags go before the command)"}
+	var f serveFlags
+	if err := f.parse(m, args); err != nil {
+		return err
 	}
 	// Listen first so a busy port fails before the database is started.
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w: choose another address with --addr (ONEGRID_ADDR)", m.Config.Addr, err)
 	}
-	return m.serve(ctx, ln)
+	return m.serve(ctx, ln, f)
 }
 
-func (m *Main) serve(ctx context.Context, ln net.Listener) error {
+func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 	defer ln.Close()
 	db, err := m.openDB(ctx, true)
 	if err != nil {
 		return err
+	}
+	if f.DemoPulse {
+		// It logs and retries what fails; serve waits for it to stop.
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = pulse.New(db, pulse.Config{Rate: f.DemoPulseRate, Now: m.Config.clock, Log: m.Log}).Run(pctx) }()
+		defer func() { stop(); <-done }()
 	}
 	hot := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock})
 	if m.Config.HotspotInterval > 0 {
