@@ -70,7 +70,10 @@ func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 		// It logs and retries what fails; serve waits for it to stop.
 		pctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
-		go func() { defer close(done); _ = pulse.New(db, pulse.Config{Rate: f.DemoPulseRate, Now: m.Config.clock, Log: m.Log}).Run(pctx) }()
+		go func() {
+			defer close(done)
+			_ = pulse.New(db, pulse.Config{Rate: f.DemoPulseRate, Now: m.Config.clock, Log: m.Log}).Run(pctx)
+		}()
 		defer func() { stop(); <-done }()
 	}
 	hot := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock})
