@@ -433,3 +433,40 @@ func TestModel(t *testing.T) {
 		t.Errorf("ratings over a uniform grid: %v, want 30/50/120/250/550", counts)
 	}
 }
+
+// BenchmarkCreate reports one event at a time through the write path (validate,
+// category and link lookups, insert with its first step, the NOTIFY trigger and
+// the roll-up triggers) on the fixture city, then moves it one step.
+func BenchmarkCreate(b *testing.B) {
+	db := pgtest.New(b)
+	city := fixture.New()
+	ctx := context.Background()
+	if err := city.Load(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("create", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			p := [2]float64{114.001 + float64(i%380)*0.0001, 22.501 + float64(i%180)*0.0001}
+			if _, err := event.Create(ctx, db, event.Report{Category: "010101", Source: "app", Point: &p, At: city.Now}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("dispatch", func(b *testing.B) {
+		ids := make([]int64, 0, b.N)
+		for i := range b.N {
+			p := [2]float64{114.001 + float64(i%380)*0.0001, 22.505}
+			id, err := event.Create(ctx, db, event.Report{Category: "010101", Source: "app", Point: &p, At: city.Now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		b.ResetTimer()
+		for _, id := range ids {
+			if err := event.Dispatch(ctx, db, id, event.Step{At: city.Now.Add(time.Minute)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
