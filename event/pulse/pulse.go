@@ -10,9 +10,10 @@
 // event's category, severity, source, dataset and address, at its place moved by
 // a few metres, reported now. Sampling reproduces the city's category mix,
 // severities, sources and places, its planted hotspots included; the hour of
-// day follows too, as each event copies one reported at the same hour (China
-// time) and the rate rises and falls with that hour's share of the day (within
-// half and twice the configured rate). Gaps between events are exponential
+// day follows too: where the sample holds at least 100 events reported at the
+// current hour (China time), each new event copies one of those (fewer would
+// repeat too few places), and the rate rises and falls with that hour's share
+// of the day (within half and twice the configured rate). Gaps between events are exponential
 // (Poisson arrivals) but never longer than three mean gaps at the configured
 // rate, so at the default of 4 a minute a new event appears within 45 s.
 //
@@ -66,11 +67,11 @@ const DefaultRate = 4
 const Actor = "demo pulse"
 
 const (
-	sampleDays    = 30   // days of events sampled
-	sampleSize    = 4000 // events sampled
+	sampleDays    = 30    // days of events sampled
+	sampleSize    = 10000 // events sampled
 	resample      = 30 * time.Minute
 	jitterM       = 15.0 // a new event lies within this many metres of its model
-	minHourly     = 20   // fewest models reported at this hour to choose among them alone
+	minHourly     = 100  // fewest models reported at this hour to choose among them alone
 	moveHorizonD  = 60   // days back that open events are moved on
 	minRateFactor = 0.5
 	maxRateFactor = 2.0

@@ -17,11 +17,14 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/citygen"
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/event"
 	"github.com/onegrid/onegrid/event/pulse"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/shareddata"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -416,5 +419,130 @@ func TestDraw(t *testing.T) {
 	}
 	if f := float64(rated) / 20000; math.Abs(f-0.85) > 0.01 {
 		t.Errorf("%.3f rated, want about 0.85", f)
+	}
+}
+
+// TestHotspots: on a generated city with planted hotspots, the pulse's new
+// events gather at each hotspot in the share that the city's last 30 days of
+// events do (its category within the radius).
+func TestHotspots(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	end := time.Date(2026, 12, 1, 0, 0, 0, 0, clock.China)
+	sum, err := citygen.Generate(ctx, db, citygen.Options{Households: 3000, Seed: 11, Hotspots: 3, End: end, SharedData: shareddata.Dir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sampled window: the 30 days up to the latest event before the clock.
+	var latest time.Time
+	if err := db.QueryRow(ctx, `SELECT max(reported_at) FROM event WHERE reported_at <= $1`, end).Scan(&latest); err != nil {
+		t.Fatal(err)
+	}
+	type pt struct {
+		cat      string
+		lon, lat float64
+	}
+	read := func(q pgx.Rows, err error) []pt {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(q, func(r pgx.CollectableRow) (pt, error) {
+			var p pt
+			err := r.Scan(&p.cat, &p.lon, &p.lat)
+			return p, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	window := read(db.Query(ctx, `SELECT category_code, ST_X(geom), ST_Y(geom) FROM event
+		WHERE reported_at <= $1 AND reported_at > $1 - interval '30 days'`, latest))
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	p := pulse.New(tx, pulse.Config{Now: clock.Fixed(end), Seed: 5})
+	const draws = 1500
+	for range draws {
+		if _, err := p.Report(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	added := read(tx.Query(ctx, `SELECT category_code, ST_X(geom), ST_Y(geom) FROM event WHERE reported_at = $1`, end))
+	if len(added) != draws {
+		t.Fatalf("%d new events, want %d", len(added), draws)
+	}
+	for _, h := range sum.Hotspots {
+		// Within the radius plus the 15 m a new event may move from its model.
+		share := func(ps []pt) float64 {
+			n := 0
+			for _, e := range ps {
+				if e.cat == h.CategoryCode && distanceM(orb.Point{e.lon, e.lat}, orb.Point{h.Lon, h.Lat}) <= h.RadiusM+15 {
+					n++
+				}
+			}
+			return float64(n) / float64(len(ps))
+		}
+		ws, ps := share(window), share(added)
+		se := math.Sqrt(ws * (1 - ws) / draws)
+		t.Logf("hotspot %d (%s, %.0f m): %.3f of the window's %d events, %.3f of %d new ones", h.ID, h.CategoryCode, h.RadiusM, ws, len(window), ps, draws)
+		if ws == 0 {
+			t.Errorf("hotspot %d has no event in the last 30 days: the check proves nothing", h.ID)
+		}
+		if math.Abs(ps-ws) > 4*se+0.005 {
+			t.Errorf("hotspot %d: %.3f of new events, want %.3f as in the window", h.ID, ps, ws)
+		}
+	}
+}
+
+// TestHourOfDay: where the sample holds enough events reported at the clock's
+// hour of day, new events copy those.
+func TestHourOfDay(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	city := fixture.New()
+	ctx := context.Background()
+	if err := city.Load(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	// 150 noise complaints at 03:xx China time and 150 rubbish reports at 15:xx
+	// over the last 20 days.
+	y, m, d := city.Now.In(clock.China).Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, clock.China)
+	for i := range 300 {
+		cat, hour := "030101", 3
+		if i%2 == 1 {
+			cat, hour = "010101", 15
+		}
+		at := day.AddDate(0, 0, -1-i%20).Add(time.Duration(hour)*time.Hour + time.Duration(i)*time.Second)
+		if _, err := event.Create(ctx, db, event.Report{Category: cat, Source: "hotline", Point: &[2]float64{114.005, 22.505}, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	at := day.Add(3*time.Hour + 30*time.Minute)
+	p := pulse.New(tx, pulse.Config{Now: clock.Fixed(at), Seed: 9})
+	n := map[string]int{}
+	for range 200 {
+		id, err := p.Report(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cat string
+		if err := tx.QueryRow(ctx, `SELECT category_code FROM event WHERE id = $1`, id).Scan(&cat); err != nil {
+			t.Fatal(err)
+		}
+		n[cat]++
+	}
+	if n["030101"] < 190 || n["010101"] > 0 {
+		t.Errorf("new events at 03:30: %v, want (nearly) all copies of the 03:xx noise complaints", n)
 	}
 }
