@@ -18,7 +18,8 @@
 // both satisfy, so that it can run inside a request's transaction (which will
 // carry the caller's identity for row-level security). Bad input is an
 // *InputError naming the field; an unknown event is ErrNotFound; a move the
-// event's status does not allow is a *TransitionError.
+// event's status does not allow is a *TransitionError (ErrChanged when another
+// writer moved it meanwhile).
 //
 // model.go is the synthetic loop: how long handling takes and when each step
 // happens, shared by the generated city's year (package citygen) and the demo

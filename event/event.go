@@ -58,6 +58,10 @@ const (
 // ErrNotFound is returned for an event id that does not exist.
 var ErrNotFound = errors.New("event not found")
 
+// ErrChanged is returned when another writer moved the event while a move was
+// being made; reading it again shows where it is now.
+var ErrChanged = errors.New("changed by another writer meanwhile")
+
 // InputError is bad input: the field at fault and what is wrong with it, both
 // safe to show to whoever sent it.
 type InputError struct {

@@ -138,5 +138,5 @@ func apply(ctx context.Context, db DB, id int64, m move, s Step, satisfaction in
 	case last != nil && s.At.Before(*last):
 		return inputErr("at", "%s is before event %d's last step (%s)", s.At.Format(time.RFC3339), id, last.Format(time.RFC3339))
 	}
-	return fmt.Errorf("event %d → %s: changed by another writer meanwhile", id, m.to)
+	return fmt.Errorf("event %d → %s: %w", id, m.to, ErrChanged)
 }

@@ -15,20 +15,23 @@
 // repeat too few places), and the rate rises and falls with that hour's share
 // of the day (within half and twice the configured rate). Gaps between events are exponential
 // (Poisson arrivals) but never longer than three mean gaps at the configured
-// rate, so at the default of 4 a minute a new event appears within 45 s.
+// rate, so at the default of 4 a minute a new event appears within 45 s (the
+// first within 10 s of the start).
 //
 // Open events move by the model of event/model.go, the one the generated year
 // was drawn from: an event whose time limit is its deadline minus its report
 // time takes event.HandlingTime to resolve (drawn from its id, so a restart
 // draws the same) and is dispatched, handled, resolved and closed as
 // event.Stage has it. Every few seconds the pulse moves, one step each, the
-// events whose next step is most overdue, at most MaxMoves at a time, so that
-// a backlog (a demo started days after its data ends) drains gradually.
+// events whose next step is most overdue, at most MaxMoves at a time and in one
+// transaction (one change for the tiles' caches), so that a backlog (a demo
+// started days after its data ends) drains gradually.
 package pulse
 
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -70,9 +73,10 @@ const (
 	sampleDays    = 30    // days of events sampled
 	sampleSize    = 10000 // events sampled
 	resample      = 30 * time.Minute
-	jitterM       = 15.0 // a new event lies within this many metres of its model
-	minHourly     = 100  // fewest models reported at this hour to choose among them alone
-	moveHorizonD  = 60   // days back that open events are moved on
+	jitterM       = 15.0             // a new event lies within this many metres of its model
+	minHourly     = 100              // fewest models reported at this hour to choose among them alone
+	moveHorizonD  = 60               // days back that open events are moved on
+	firstWithin   = 10 * time.Second // the first new event comes within this
 	minRateFactor = 0.5
 	maxRateFactor = 2.0
 )
@@ -104,9 +108,16 @@ SELECT id, status, reported_at, deadline FROM event
 WHERE status IN ('reported', 'dispatched', 'handling', 'resolved') AND deadline > reported_at
   AND reported_at <= $1 AND reported_at > $1 - make_interval(days => $2)`
 
+// DB is what the pulse needs: a *pgxpool.Pool (or a pgx.Tx, whose Begin is a
+// savepoint).
+type DB interface {
+	event.DB
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
 // Pulse is a running pulse.
 type Pulse struct {
-	db      event.DB
+	db      DB
 	cfg     Config
 	rng     *rand.Rand
 	models  []model
@@ -116,7 +127,7 @@ type Pulse struct {
 }
 
 // New returns a pulse over db; Run starts it.
-func New(db event.DB, cfg Config) *Pulse {
+func New(db DB, cfg Config) *Pulse {
 	if cfg.Rate <= 0 {
 		cfg.Rate = DefaultRate
 	}
@@ -140,7 +151,8 @@ func New(db event.DB, cfg Config) *Pulse {
 // are logged and retried: the pulse never stops the server.
 func (p *Pulse) Run(ctx context.Context) error {
 	p.cfg.Log.Info("demo pulse on", "events_per_minute", p.cfg.Rate, "tick", p.cfg.Tick)
-	arrive := time.NewTimer(p.gap())
+	// The first new event comes soon: whoever turned the pulse on is watching.
+	arrive := time.NewTimer(min(p.gap(), firstWithin))
 	defer arrive.Stop()
 	tick := time.NewTicker(p.cfg.Tick)
 	defer tick.Stop()
@@ -257,10 +269,27 @@ type due struct {
 var order = []string{event.Reported, event.Dispatched, event.Handling, event.Resolved, event.Closed}
 
 // Move takes the next step of the open events whose step is due, most overdue
-// first, at most MaxMoves, and returns how many it took.
+// first, at most MaxMoves, and returns how many it took. The steps of one call
+// commit together: tiles and caches see one change a tick, not one a step.
 func (p *Pulse) Move(ctx context.Context) (int, error) {
+	tx, err := p.db.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("move events on: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit, a no-op
+	n, err := p.move(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("move events on: %w", err)
+	}
+	return n, nil
+}
+
+func (p *Pulse) move(ctx context.Context, db event.DB) (int, error) {
 	now := p.cfg.Now()
-	rows, err := p.db.Query(ctx, openSQL, now, moveHorizonD)
+	rows, err := db.Query(ctx, openSQL, now, moveHorizonD)
 	if err != nil {
 		return 0, fmt.Errorf("open events: %w", err)
 	}
@@ -291,22 +320,25 @@ func (p *Pulse) Move(ctx context.Context) (int, error) {
 		var err error
 		switch t.next {
 		case event.Dispatched:
-			err = event.Dispatch(ctx, p.db, t.id, s)
+			err = event.Dispatch(ctx, db, t.id, s)
 		case event.Handling:
-			err = event.Handle(ctx, p.db, t.id, s)
+			err = event.Handle(ctx, db, t.id, s)
 		case event.Resolved:
-			err = event.Resolve(ctx, p.db, t.id, s)
+			err = event.Resolve(ctx, db, t.id, s)
 		case event.Closed:
-			err = event.Close(ctx, p.db, t.id, s, t.rating)
+			err = event.Close(ctx, db, t.id, s, t.rating)
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return n, ctx.Err()
-			}
+		var te *event.TransitionError
+		var ie *event.InputError
+		switch {
+		case err == nil:
+		case errors.As(err, &te) || errors.As(err, &ie) || errors.Is(err, event.ErrNotFound) || errors.Is(err, event.ErrChanged):
 			// Moved by someone else meanwhile, or a step later than our clock:
-			// not the pulse's to force.
+			// not the pulse's to force (and the transaction is still good).
 			p.cfg.Log.Debug("demo pulse: step skipped", "id", t.id, "to", t.next, "error", err)
 			continue
+		default:
+			return 0, err
 		}
 		n++
 	}
