@@ -32,6 +32,7 @@ demo: build
 		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/sf311.rejects.csv --areas "$(SHARED_DATA)/events/sf_tracts_neighborhoods.geojson" \
 			open311 "$(SHARED_DATA)/events/sf311_cases_sample.csv"; \
 	else echo "demo: $(SHARED_DATA) not found: skipping the Sha Tin and San Francisco areas"; fi
+	$(BIN) users demo
 	$(BIN) --addr $(DEMO_ADDR) serve --demo-pulse
 
 vet:

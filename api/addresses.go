@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -35,9 +36,12 @@ func (s *Server) handleAddress(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	a, err := s.q.Address(ctx, id, limit)
+	var a *qry.AddressDetail
+	err = s.query(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		a, err = q.Address(ctx, id, limit)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, qry.ErrNotFound) {
 			err = NotFound("address " + strconv.FormatInt(id, 10))
@@ -65,9 +69,12 @@ func (s *Server) handleAddressSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	hits, err := s.q.SearchAddresses(ctx, text, limit)
+	var hits []qry.SearchHit
+	err = s.query(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		hits, err = q.SearchAddresses(ctx, text, limit)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -102,9 +109,12 @@ func (s *Server) handleAddressNear(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	hits, err := s.q.NearAddresses(ctx, lon, lat, radius, limit)
+	var hits []qry.NearHit
+	err = s.query(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		hits, err = q.NearAddresses(ctx, lon, lat, radius, limit)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return

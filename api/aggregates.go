@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -42,22 +43,25 @@ func (s *Server) handleAggregates(w http.ResponseWriter, r *http.Request) {
 	} else if a.Format == "" && acceptsCSV(r) {
 		a.Format = "csv"
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	res, err := s.q.Aggregate(ctx, a)
+	var res *qry.AggregateResult
+	var geoms map[string]string
+	err = s.aggregate(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		if res, err = q.Aggregate(ctx, a); err != nil || a.Format != "geojson" {
+			return err
+		}
+		geoms, err = q.GroupGeometries(ctx, res)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, len(res.Groups))
 	switch a.Format {
 	case "csv":
 		writeAggregateCSV(w, res)
 	case "geojson":
-		geoms, err := s.q.GroupGeometries(ctx, res)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
 		writeAggregateGeoJSON(w, res, geoms)
 	default:
 		writeJSON(w, http.StatusOK, res)

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // buildingSummary is what the map shows for a clicked building: its standard
@@ -42,11 +45,12 @@ func (s *Server) handleBuilding(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, BadRequest("id", "must be a positive integer"))
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
 	var b buildingSummary
-	err = s.db.QueryRow(ctx, buildingSQL, id).Scan(&b.ID, &b.Name, &b.Floors, &b.Use, &b.GridCode,
-		&b.AddressID, &b.AddressText, &b.AddressCode, &b.Households, &b.People)
+	// Its household counts are aggregates: counted in the caller's jurisdiction.
+	err = s.runAs(r, scopeOf(r).Aggregating(), func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, buildingSQL, id).Scan(&b.ID, &b.Name, &b.Floors, &b.Use, &b.GridCode,
+			&b.AddressID, &b.AddressText, &b.AddressCode, &b.Households, &b.People)
+	})
 	if isNoRows(err) {
 		writeError(w, r, NotFound("building"))
 		return

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/onegrid/onegrid/auth"
+	"github.com/onegrid/onegrid/hotspot"
 	qry "github.com/onegrid/onegrid/query"
 )
 
@@ -34,18 +36,32 @@ func NotFound(what string) *Error {
 	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: what + " not found"}
 }
 
-// errorStatus maps any error to what the client sees. Only *Error carries its own
-// message; everything else becomes "internal error" with the request id, and the
-// real error goes to the log.
+// errorStatus is the one mapping of errors to what the client sees. Only the
+// errors listed carry their own safe message; everything else becomes
+// "internal error" with the request id, and the real error goes to the log.
 func errorStatus(err error) *Error {
 	var e *Error
 	var pe *qry.ParamError
+	var hpe *hotspot.ParamError
+	var pol *auth.PolicyError
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &e):
 		return e
 	case errors.As(err, &pe):
 		return BadRequest(pe.Param, pe.Problem)
+	case errors.As(err, &hpe):
+		return BadRequest(hpe.Param, hpe.Problem)
+	case errors.As(err, &pol):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_parameter", Message: pol.Problem}
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "log in (POST /api/v1/session) or send an API token (Authorization: Bearer …)"}
+	case errors.Is(err, auth.ErrBadCredentials):
+		return &Error{Status: http.StatusUnauthorized, Code: "bad_credentials", Message: auth.ErrBadCredentials.Error()}
+	case errors.Is(err, auth.ErrPasswordChange):
+		return &Error{Status: http.StatusForbidden, Code: "password_change_required", Message: "change your password first (POST /api/v1/session/password)"}
+	case errors.Is(err, auth.ErrForbidden):
+		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: auth.ErrForbidden.Error()}
 	case errors.As(err, &mbe):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body: larger than %d bytes", mbe.Limit)}
 	case errors.Is(err, qry.ErrNotFound):
@@ -56,8 +72,17 @@ func errorStatus(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the query took too long; narrow it and try again"}
 	}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "57014" { // query_canceled: statement_timeout
-		return &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the query took too long; narrow it and try again"}
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57014": // query_canceled: statement_timeout
+			return &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the query took too long; narrow it and try again"}
+		case "42501": // insufficient_privilege: a grant or a row-level security check said no
+			return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "not allowed in your jurisdiction or for your roles"}
+		case "23505", "23P01", "40001", "40P01": // unique, exclusion, serialization, deadlock
+			return &Error{Status: http.StatusConflict, Code: "conflict", Message: "the change conflicts with another; reload and try again"}
+		case "02000", "P0002": // no_data_found (raised by the schema's functions)
+			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+		}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -34,9 +35,12 @@ func (s *Server) handleEventSummary(w http.ResponseWriter, r *http.Request) {
 		s.badParam(w, r, err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	out, err := s.q.EventSummary(ctx, sq)
+	var out *qry.EventSummary
+	err = s.query(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		out, err = q.EventSummary(ctx, sq)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return

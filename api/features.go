@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -130,9 +131,12 @@ func (s *Server) handleFeatures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fq.After = cur.After
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	page, err := s.q.Features(ctx, fq)
+	var page *qry.FeaturePage
+	err = s.query(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		page, err = q.Features(ctx, fq)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return

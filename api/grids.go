@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -24,9 +25,12 @@ func (s *Server) handleGridLoad(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	l, err := s.q.GridLoad(ctx, code, win)
+	var l *qry.GridLoad
+	err = s.aggregate(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		l, err = q.GridLoad(ctx, code, win)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, qry.ErrNotFound) {
 			err = NotFound("grid " + code)
@@ -52,9 +56,12 @@ func (s *Server) handleOutOfBand(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, BadRequest("level", "unknown grid level; want street, community, grid or micro_grid"))
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	out, err := s.q.OutOfBandGrids(ctx, level)
+	var out *qry.OutOfBand
+	err := s.aggregate(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		out, err = q.OutOfBandGrids(ctx, level)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return

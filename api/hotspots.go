@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -151,9 +152,12 @@ func (s *Server) handleHotspots(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, q.err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	res, err := s.hot.Analyze(ctx, p)
+	var res *hotspot.Result
+	err := s.hotspots(r, func(ctx context.Context, h *hotspot.Service) error {
+		var err error
+		res, err = h.Analyze(ctx, p)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, hotspotError(err))
 		return
@@ -172,9 +176,12 @@ func (s *Server) handleHotspotsLatest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, q.err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	res, err := s.hot.Latest(ctx, area, category)
+	var res *hotspot.Result
+	err := s.hotspots(r, func(ctx context.Context, h *hotspot.Service) error {
+		var err error
+		res, err = h.Latest(ctx, area, category)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, hotspotError(err))
 		return
@@ -289,9 +296,12 @@ func (s *Server) handleHotspotsEmerging(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, q.err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	res, err := s.hot.Emerging(ctx, p)
+	var res *hotspot.EmergingResult
+	err := s.hotspots(r, func(ctx context.Context, h *hotspot.Service) error {
+		var err error
+		res, err = h.Emerging(ctx, p)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, hotspotError(err))
 		return
@@ -330,9 +340,12 @@ func (s *Server) handleHotspotAlerts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, q.err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	alerts, err := s.hot.Alerts(ctx, since, area, limit)
+	var alerts []hotspot.Alert
+	err := s.hotspots(r, func(ctx context.Context, h *hotspot.Service) error {
+		var err error
+		alerts, err = h.Alerts(ctx, since, area, limit)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, hotspotError(err))
 		return

@@ -26,13 +26,14 @@ import (
 // hotspotServer serves the fixture city with the clock at fixture.Now.
 func hotspotServer(t *testing.T) (*httptest.Server, *hotspot.Service) {
 	t.Helper()
-	db := pgtest.New(t)
-	if err := fixture.New().Load(context.Background(), db); err != nil {
+	owner, app := pgtest.Pair(t)
+	if err := fixture.New().Load(context.Background(), owner); err != nil {
 		t.Fatal(err)
 	}
-	hot := hotspot.New(db, hotspot.Config{Now: func() time.Time { return fixture.Now }})
-	srv := httptest.NewServer(api.New(api.Config{Hotspots: hot}, db, nil))
-	t.Cleanup(srv.Close)
+	// The service the test drives directly runs as the owner (as the CLI does);
+	// the server's runs as the application role, under row-level security.
+	hot := hotspot.New(owner, hotspot.Config{Now: func() time.Time { return fixture.Now }})
+	srv := api.ServeAuthed(t, api.Config{Hotspots: hotspot.New(app, hotspot.Config{Now: func() time.Time { return fixture.Now }})}, owner, app)
 	return srv, hot
 }
 

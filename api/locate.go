@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -36,9 +37,12 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	loc, err := s.q.Locate(ctx, lon, lat, at, radius)
+	var loc *qry.Location
+	err = s.query(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		loc, err = q.Locate(ctx, lon, lat, at, radius)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -33,14 +33,11 @@ func fixtureServer(t *testing.T, qc qry.Config) (*httptest.Server, *fixture.City
 // in time).
 func fixtureServerAt(t *testing.T, qc qry.Config, city *fixture.City) (*httptest.Server, *fixture.City) {
 	t.Helper()
-	db := pgtest.New(t)
-	if err := city.Load(context.Background(), db); err != nil {
+	owner, app := pgtest.Pair(t)
+	if err := city.Load(context.Background(), owner); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ts := httptest.NewServer(New(Config{Query: qc, Now: clock.Fixed(city.Now)}, db, log))
-	t.Cleanup(ts.Close)
-	return ts, city
+	return serveAuthed(t, Config{Query: qc, Now: clock.Fixed(city.Now)}, owner, app), city
 }
 
 // testLog sends the server's log to the test's.

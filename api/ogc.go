@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -57,9 +58,12 @@ func (s *Server) handleOGCConformance(w http.ResponseWriter, r *http.Request) {
 
 // ogcCollection describes collection c with its extent.
 func (s *Server) ogcCollection(r *http.Request, c *qry.Collection) (map[string]any, error) {
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	ext, err := s.q.Extent(ctx, c)
+	var ext qry.Extent
+	err := s.query(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		ext, err = q.Extent(ctx, c)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -189,9 +193,12 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 		}
 		// Collections without time ignore datetime, as the standard allows.
 	}
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	page, err := s.q.Features(ctx, fq)
+	var page *qry.FeaturePage
+	err = s.query(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		page, err = q.Features(ctx, fq)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -229,9 +236,12 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("featureId")
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	f, err := s.q.Feature(ctx, c, id)
+	var f json.RawMessage
+	err := s.query(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		f, err = q.Feature(ctx, c, id)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, qry.ErrNotFound) {
 			err = NotFound("feature " + strconv.Quote(id) + " of " + c.ID)

@@ -122,7 +122,14 @@ func TestOGCWithGDAL(t *testing.T) {
 	ts, city := fixtureServer(t, qry.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "ogrinfo", "-ro", "-al", "-so", "OAPIF:"+ts.URL+"/ogc").CombinedOutput()
+	// GDAL sends the API token as a GIS user's client would (GDAL_HTTP_HEADERS).
+	tok, _ := testTokens.Load(ts.Listener.Addr().String())
+	ogrinfo := func(args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, "ogrinfo", args...)
+		cmd.Env = append(os.Environ(), "GDAL_HTTP_HEADERS=Authorization: Bearer "+tok.(string))
+		return cmd.CombinedOutput()
+	}
+	out, err := ogrinfo("-ro", "-al", "-so", "OAPIF:"+ts.URL+"/ogc")
 	if err != nil {
 		t.Fatalf("ogrinfo: %v\n%s", err, out)
 	}
@@ -143,7 +150,7 @@ func TestOGCWithGDAL(t *testing.T) {
 		}
 	}
 	// Read every feature of a layer through the driver's paging.
-	out, err = exec.CommandContext(ctx, "ogrinfo", "-ro", "-q", "OAPIF:"+ts.URL+"/ogc", "buildings").CombinedOutput()
+	out, err = ogrinfo("-ro", "-q", "OAPIF:"+ts.URL+"/ogc", "buildings")
 	if err != nil {
 		t.Fatalf("ogrinfo buildings: %v\n%s", err, out)
 	}

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/jackc/pgx/v5"
+
+	qry "github.com/onegrid/onegrid/query"
 )
 
 func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
@@ -12,11 +15,16 @@ func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 // handleOverview serves GET /api/v1/overview: what the command-centre page needs
 // to start (query.Overview): the server's clock and default window, the areas
 // with their extents and figures (the page opens on the first), the admin units,
-// the event taxonomy and the household tags.
+// the event taxonomy and the household tags. It runs in the caller's scope; the
+// areas' figures are counts, computed as aggregates are (scope.Aggregating):
+// inside the caller's jurisdiction, never a row.
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	out, err := s.q.Overview(ctx)
+	var out *qry.Overview
+	err := s.aggregate(r, func(ctx context.Context, q *qry.Store) error {
+		var err error
+		out, err = q.Overview(ctx)
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"math"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,7 +55,7 @@ func TestOverview(t *testing.T) {
 // the one with more households first, each with its own extent and figures.
 func TestOverviewAreas(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
+	db, app := pgtest.Pair(t)
 	city := fixture.New()
 	town := fixture.NewTown(city.Now)
 	for _, c := range []*fixture.City{city, town} {
@@ -64,8 +63,7 @@ func TestOverviewAreas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ts := httptest.NewServer(New(Config{Now: clock.Fixed(city.Now)}, db, discardLog()))
-	t.Cleanup(ts.Close)
+	ts := serveAuthed(t, Config{Now: clock.Fixed(city.Now)}, db, app)
 	var got qry.Overview
 	if code := getJSON(t, ts, "/api/v1/overview", &got); code != 200 {
 		t.Fatalf("status %d", code)

@@ -1,70 +1,110 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
 
-// route is one entry of the HTTP surface.
+	"github.com/onegrid/onegrid/scope"
+)
+
+// route is one entry of the HTTP surface, with its scope rule.
 type route struct {
 	pattern string
 	handler func(*Server) http.HandlerFunc
+	access  access
 }
+
+// access is a route's scope rule: who may call it. What it then answers is
+// narrowed further by the caller's jurisdiction, in the database (row-level
+// security) and in the handler. Every route states one (the isolation matrix
+// test fails on a route without a rule it knows).
+type access struct {
+	// open routes need no identity: the page and its assets, health, the API
+	// description, logging in.
+	open bool
+	// need is the capability the caller's roles must allow (scope.Can*); "" is
+	// any authenticated caller.
+	need string
+	// session routes stay open to a user who must change their password first.
+	session bool
+}
+
+var (
+	open       = access{open: true}
+	anyone     = access{}
+	rows       = access{need: scope.CanRows}
+	aggregates = access{need: scope.CanAggregates}
+	households = access{need: scope.CanHouseholds}
+	unmasking  = access{need: scope.CanPersonal}
+	auditing   = access{need: scope.CanAudit}
+	users      = access{need: scope.CanUsers}
+	session    = access{session: true}
+)
 
 // apiRoutes is every route of the server; keep them all here so the whole HTTP
 // surface reads in one place. Routes under /api/v1 are documented in openapi.json
 // (a test checks that each one is).
 var apiRoutes = []route{
-	{"GET /healthz", func(s *Server) http.HandlerFunc { return s.handleHealth }},
-	{"GET /api/v1/stats", func(s *Server) http.HandlerFunc { return s.handleStats }},
+	{"GET /healthz", func(s *Server) http.HandlerFunc { return s.handleHealth }, open},
+	{"GET /api/v1/stats", func(s *Server) http.HandlerFunc { return s.handleStats }, users},
 
 	// The command-centre page's own: live events, start-up data, a clicked
 	// building, the event loop's open/overdue counts.
-	{"GET /api/v1/stream", func(s *Server) http.HandlerFunc { return s.handleStream }},
-	{"GET /api/v1/overview", func(s *Server) http.HandlerFunc { return s.handleOverview }},
-	{"GET /api/v1/buildings/{id}", func(s *Server) http.HandlerFunc { return s.handleBuilding }},
-	{"GET /api/v1/events/summary", func(s *Server) http.HandlerFunc { return s.handleEventSummary }},
-	{"GET /api/v1/openapi.json", func(s *Server) http.HandlerFunc { return s.handleOpenAPI }},
+	{"GET /api/v1/stream", func(s *Server) http.HandlerFunc { return s.handleStream }, rows},
+	{"GET /api/v1/overview", func(s *Server) http.HandlerFunc { return s.handleOverview }, anyone},
+	{"GET /api/v1/buildings/{id}", func(s *Server) http.HandlerFunc { return s.handleBuilding }, rows},
+	{"GET /api/v1/events/summary", func(s *Server) http.HandlerFunc { return s.handleEventSummary }, rows},
+	{"GET /api/v1/openapi.json", func(s *Server) http.HandlerFunc { return s.handleOpenAPI }, open},
 
-	{"GET /api/v1/locate", func(s *Server) http.HandlerFunc { return s.handleLocate }},
+	// Identity (package auth): the web session (log in, who am I, log out,
+	// change the password) and the audit log.
+	{"POST /api/v1/session", func(s *Server) http.HandlerFunc { return s.handleLogin }, open},
+	{"GET /api/v1/session", func(s *Server) http.HandlerFunc { return s.handleSession }, session},
+	{"DELETE /api/v1/session", func(s *Server) http.HandlerFunc { return s.handleLogout }, session},
+	{"POST /api/v1/session/password", func(s *Server) http.HandlerFunc { return s.handlePassword }, session},
+	{"GET /api/v1/audit", func(s *Server) http.HandlerFunc { return s.handleAudit }, auditing},
 
-	{"GET /api/v1/addresses", func(s *Server) http.HandlerFunc { return s.handleAddressSearch }},
-	{"GET /api/v1/addresses/near", func(s *Server) http.HandlerFunc { return s.handleAddressNear }},
-	{"GET /api/v1/addresses/{id}", func(s *Server) http.HandlerFunc { return s.handleAddress }},
+	{"GET /api/v1/locate", func(s *Server) http.HandlerFunc { return s.handleLocate }, rows},
 
-	{"GET /api/v1/features/{collection}", func(s *Server) http.HandlerFunc { return s.handleFeatures }},
-	{"POST /api/v1/features/{collection}", func(s *Server) http.HandlerFunc { return s.handleFeatures }},
+	{"GET /api/v1/addresses", func(s *Server) http.HandlerFunc { return s.handleAddressSearch }, rows},
+	{"GET /api/v1/addresses/near", func(s *Server) http.HandlerFunc { return s.handleAddressNear }, rows},
+	{"GET /api/v1/addresses/{id}", func(s *Server) http.HandlerFunc { return s.handleAddress }, rows},
 
-	{"POST /api/v1/aggregates", func(s *Server) http.HandlerFunc { return s.handleAggregates }},
+	{"GET /api/v1/features/{collection}", func(s *Server) http.HandlerFunc { return s.handleFeatures }, rows},
+	{"POST /api/v1/features/{collection}", func(s *Server) http.HandlerFunc { return s.handleFeatures }, rows},
 
-	{"GET /api/v1/grids/out-of-band", func(s *Server) http.HandlerFunc { return s.handleOutOfBand }},
-	{"GET /api/v1/grids/{code}/load", func(s *Server) http.HandlerFunc { return s.handleGridLoad }},
+	{"POST /api/v1/aggregates", func(s *Server) http.HandlerFunc { return s.handleAggregates }, aggregates},
+
+	{"GET /api/v1/grids/out-of-band", func(s *Server) http.HandlerFunc { return s.handleOutOfBand }, aggregates},
+	{"GET /api/v1/grids/{code}/load", func(s *Server) http.HandlerFunc { return s.handleGridLoad }, aggregates},
 
 	// Hotspots (package hotspot): Gi* and emerging hot spots over H3 cells, alerts.
-	{"GET /api/v1/hotspots", func(s *Server) http.HandlerFunc { return s.handleHotspots }},
-	{"GET /api/v1/hotspots/emerging", func(s *Server) http.HandlerFunc { return s.handleHotspotsEmerging }},
-	{"GET /api/v1/hotspots/latest", func(s *Server) http.HandlerFunc { return s.handleHotspotsLatest }},
-	{"GET /api/v1/hotspots/alerts", func(s *Server) http.HandlerFunc { return s.handleHotspotAlerts }},
+	{"GET /api/v1/hotspots", func(s *Server) http.HandlerFunc { return s.handleHotspots }, aggregates},
+	{"GET /api/v1/hotspots/emerging", func(s *Server) http.HandlerFunc { return s.handleHotspotsEmerging }, aggregates},
+	{"GET /api/v1/hotspots/latest", func(s *Server) http.HandlerFunc { return s.handleHotspotsLatest }, aggregates},
+	{"GET /api/v1/hotspots/alerts", func(s *Server) http.HandlerFunc { return s.handleHotspotAlerts }, aggregates},
 
 	// Vector tiles (package tiles): y carries .pbf or .mvt, {file} is {layer}.json.
-	{"GET /tiles/{layer}/{z}/{x}/{y}", func(s *Server) http.HandlerFunc { return s.handleTile }},
-	{"GET /tiles/{file}", func(s *Server) http.HandlerFunc { return s.handleTileFile }},
-	{"GET /tiles.json", func(s *Server) http.HandlerFunc { return s.handleTileJSONAll }},
-	{"GET /styles/command-center.json", func(s *Server) http.HandlerFunc { return s.handleStyle }},
+	{"GET /tiles/{layer}/{z}/{x}/{y}", func(s *Server) http.HandlerFunc { return s.handleTile }, anyone},
+	{"GET /tiles/{file}", func(s *Server) http.HandlerFunc { return s.handleTileFile }, anyone},
+	{"GET /tiles.json", func(s *Server) http.HandlerFunc { return s.handleTileJSONAll }, anyone},
+	{"GET /styles/command-center.json", func(s *Server) http.HandlerFunc { return s.handleStyle }, anyone},
 
 	// OGC API – Features Part 1 Core.
-	{"GET /ogc", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }},
-	{"GET /ogc/{$}", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }},
-	{"GET /ogc/conformance", func(s *Server) http.HandlerFunc { return s.handleOGCConformance }},
-	{"GET /ogc/collections", func(s *Server) http.HandlerFunc { return s.handleOGCCollections }},
-	{"GET /ogc/collections/{id}", func(s *Server) http.HandlerFunc { return s.handleOGCCollection }},
-	{"GET /ogc/collections/{id}/items", func(s *Server) http.HandlerFunc { return s.handleOGCItems }},
-	{"GET /ogc/collections/{id}/items/{featureId}", func(s *Server) http.HandlerFunc { return s.handleOGCItem }},
+	{"GET /ogc", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }, anyone},
+	{"GET /ogc/{$}", func(s *Server) http.HandlerFunc { return s.handleOGCLanding }, anyone},
+	{"GET /ogc/conformance", func(s *Server) http.HandlerFunc { return s.handleOGCConformance }, anyone},
+	{"GET /ogc/collections", func(s *Server) http.HandlerFunc { return s.handleOGCCollections }, rows},
+	{"GET /ogc/collections/{id}", func(s *Server) http.HandlerFunc { return s.handleOGCCollection }, rows},
+	{"GET /ogc/collections/{id}/items", func(s *Server) http.HandlerFunc { return s.handleOGCItems }, rows},
+	{"GET /ogc/collections/{id}/items/{featureId}", func(s *Server) http.HandlerFunc { return s.handleOGCItem }, rows},
 
 	// The command-centre page (web/), embedded in the binary.
-	{"GET /{$}", func(s *Server) http.HandlerFunc { return s.handleIndex }},
-	{"GET /assets/{file}", func(s *Server) http.HandlerFunc { return s.handleAsset }},
+	{"GET /{$}", func(s *Server) http.HandlerFunc { return s.handleIndex }, open},
+	{"GET /assets/{file}", func(s *Server) http.HandlerFunc { return s.handleAsset }, open},
 }
 
 func (s *Server) routes() {
 	for _, rt := range apiRoutes {
-		s.mux.HandleFunc(rt.pattern, rt.handler(s))
+		s.mux.HandleFunc(rt.pattern, s.guard(rt.access, rt.handler(s)))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/hotspot"
 	qry "github.com/onegrid/onegrid/query"
@@ -42,6 +44,15 @@ type Config struct {
 	// and its default window from it, and so do the query defaults (Query.Now,
 	// set from it when nil) and a default Hotspots.
 	Now clock.Clock
+	// Auth checks sessions, tokens and logins. Without it no request is
+	// authenticated and only open routes answer.
+	Auth *auth.Authenticator
+	// Public, when set, is the principal of requests that bring no identity:
+	// anonymous access, off by default (auth.PublicPrincipal).
+	Public *auth.Principal
+	// BaseURL is the server's public base URL (https://grid.example.org): absolute
+	// links are built from it, never from the request's Host header.
+	BaseURL string
 }
 
 // Server is onegrid's HTTP handler.
@@ -103,16 +114,24 @@ func (s *Server) Close() {
 	}
 }
 
-// ServeHTTP gives every request an id, recovers from panics and logs the outcome.
+// ServeHTTP gives every request an id, finds who is asking, recovers from
+// panics and writes the access log.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := r.Header.Get("X-Request-Id")
-	if id == "" || len(id) > 64 {
+	if id == "" || len(id) > 64 || !printableASCII(id) {
 		id = newRequestID()
 	}
 	w.Header().Set("X-Request-Id", id)
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	info := &requestInfo{rows: -1}
+	ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), requestInfoKey{}, info)
+	p, authErr := s.authenticate(r.WithContext(ctx))
+	if p != nil {
+		ctx = auth.WithPrincipal(ctx, p)
+		info.p = p
+	}
+	r = r.WithContext(ctx)
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -123,12 +142,83 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rw, r, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"})
 			}
 		}
-		if s.log.Enabled(r.Context(), slog.LevelDebug) { // spare the argument boxing per request
-			s.log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", rw.status, "bytes", rw.bytes, "ms", time.Since(start).Milliseconds())
-		}
+		s.accessLog(r, info, rw, start)
 	}()
+	if authErr != nil && !errors.Is(authErr, auth.ErrUnauthenticated) {
+		s.fail(rw, r, authErr) // the identity store failed: not the client's fault
+		return
+	}
+	if authErr != nil {
+		// A stale cookie or bad token: the request goes on without an identity, so
+		// open routes (the page, logging in) still answer and the rest say 401.
+		info.badCredentials = true
+	}
 	s.mux.ServeHTTP(rw, r)
+}
+
+// requestInfo is what the access log says of a request beyond its status.
+type requestInfo struct {
+	p              *auth.Principal
+	rows           int // rows or features answered; -1 when not counted
+	badCredentials bool
+}
+
+type requestInfoKey struct{}
+
+func infoOf(r *http.Request) *requestInfo {
+	i, _ := r.Context().Value(requestInfoKey{}).(*requestInfo)
+	return i
+}
+
+// rows records how many rows (features, groups, entries) a request answered.
+func (s *Server) rows(r *http.Request, n int) {
+	if i := infoOf(r); i != nil {
+		i.rows = n
+	}
+}
+
+// setActor records who a request turned out to be (a login).
+func setActor(r *http.Request, p *auth.Principal) {
+	if i := infoOf(r); i != nil {
+		i.p = p
+	}
+}
+
+// accessLog writes one line per request at info level: who, which route (its
+// pattern, never the path or query, which may hold search text), how many rows,
+// the status and the time. No personal value: user names are accounts, and
+// ids in paths are left out with the path.
+func (s *Server) accessLog(r *http.Request, info *requestInfo, rw *statusWriter, start time.Time) {
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	who := "-"
+	if info.p != nil {
+		who = info.p.Name
+	} else if info.badCredentials {
+		who = "(rejected credentials)"
+	}
+	route := r.Pattern
+	if route == "" {
+		route = r.Method + " (no route)"
+	}
+	attrs := []slog.Attr{slog.String("request_id", RequestID(r.Context())), slog.String("user", who),
+		slog.String("route", route), slog.Int("status", rw.status), slog.Int("bytes", rw.bytes),
+		slog.Float64("ms", float64(time.Since(start).Microseconds())/1000)}
+	if info.rows >= 0 {
+		attrs = append(attrs, slog.Int("rows", info.rows))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "access", attrs...)
+}
+
+// printableASCII reports whether s is printable ASCII (a request id we echo).
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 type requestIDKey struct{}

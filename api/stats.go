@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/jackc/pgx/v5"
@@ -11,22 +12,26 @@ var statsTables = []string{"admin_area", "grid", "address", "address_alias", "bu
 
 // handleStats reports exact row counts per table.
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := s.queryContext(r)
-	defer cancel()
-	batch := &pgx.Batch{}
-	for _, t := range statsTables {
-		batch.Queue("SELECT count(*) FROM " + pgx.Identifier{t}.Sanitize())
-	}
-	res := s.db.SendBatch(ctx, batch)
-	defer res.Close()
 	counts := make(map[string]int64, len(statsTables))
-	for _, t := range statsTables {
-		var n int64
-		if err := res.QueryRow().Scan(&n); err != nil {
-			s.fail(w, r, err)
-			return
+	err := s.inScope(r, func(ctx context.Context, tx pgx.Tx) error {
+		batch := &pgx.Batch{}
+		for _, t := range statsTables {
+			batch.Queue("SELECT count(*) FROM " + pgx.Identifier{t}.Sanitize())
 		}
-		counts[t] = n
+		res := tx.SendBatch(ctx, batch)
+		defer res.Close()
+		for _, t := range statsTables {
+			var n int64
+			if err := res.QueryRow().Scan(&n); err != nil {
+				return err
+			}
+			counts[t] = n
+		}
+		return res.Close()
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tables": counts})
 }

@@ -112,14 +112,12 @@ func testCell(t *testing.T) int64 {
 
 func newStreamServer(t *testing.T, cfg Config) (*Server, *httptest.Server, *pgxpool.Pool) {
 	t.Helper()
-	db := pgtest.New(t)
-	if err := fixture.New().Load(context.Background(), db); err != nil {
+	owner, app := pgtest.Pair(t)
+	if err := fixture.New().Load(context.Background(), owner); err != nil {
 		t.Fatal(err)
 	}
-	s := New(cfg, db, nil)
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() { s.Close(); ts.Close() })
-	return s, ts, db
+	ts := serveAuthed(t, cfg, owner, app)
+	return ts.Config.Handler.(*Server), ts, owner
 }
 
 func TestStream(t *testing.T) {

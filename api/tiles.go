@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -60,7 +61,14 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badTileInput(err))
 		return
 	}
-	tile, err := s.cfg.Tiles.Get(r.Context(), name, t, f)
+	sc := scopeOf(r)
+	if !sc.All() || !sc.Can(scope.CanRows) {
+		// The in-memory layers are the whole city's; until they are drawn per
+		// jurisdiction, only callers who see everything get tiles.
+		s.fail(w, r, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "tiles: not yet served for a jurisdiction smaller than the whole area"})
+		return
+	}
+	tile, err := s.cfg.Tiles.Get(r.Context(), sc, name, t, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return

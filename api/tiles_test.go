@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb/encoding/mvt"
 
 	"github.com/onegrid/onegrid/geo"
@@ -28,22 +28,20 @@ import (
 func tileServer(t *testing.T, cfg tiles.Config) *httptest.Server {
 	t.Helper()
 	conn := pgtest.ConnString(t)
-	db, err := pgx.Connect(context.Background(), conn)
+	owner, err := pgxpool.New(context.Background(), conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close(context.Background())
-	if err := testcity.Load(context.Background(), db); err != nil {
+	t.Cleanup(owner.Close)
+	if err := testcity.Load(context.Background(), owner); err != nil {
 		t.Fatal(err)
 	}
-	ts, err := tiles.Open(context.Background(), conn, cfg, nil)
+	ts, err := tiles.Open(context.Background(), pgtest.AppConnString(t, conn), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ts.Close)
-	srv := httptest.NewServer(New(Config{Tiles: ts}, nil, nil))
-	t.Cleanup(srv.Close)
-	return srv
+	return serveAuthed(t, Config{Tiles: ts}, owner, pgtest.NewApp(t, conn))
 }
 
 // client does not decompress, so the tests see exactly what was sent.

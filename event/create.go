@@ -41,32 +41,33 @@ const categoryLimitSQL = `SELECT time_limit_hours FROM event_category WHERE code
 const addressPointSQL = `SELECT ST_X(geom), ST_Y(geom) FROM address WHERE id = $1`
 
 // createSQL inserts the event, linked as the loaders link a file (link_grid at
-// the reported time, link_community; migration 0630), and its first step, in
-// one statement: both rows or neither. The event trigger (migration 0500)
-// announces it when the statement's transaction commits.
+// the reported time, link_community; migration 0630); stepSQL then appends its
+// first step. Two statements in one transaction: the step's row-level security
+// policy looks the event up, which a statement cannot see that it inserted
+// itself. The event trigger (migration 0500) announces the event when the
+// transaction commits.
 //
 //	$1 category, $2 severity, $3 source, $4 title, $5 reported at, $6 deadline,
-//	$7 address id (NULL: none), $8 lon, $9 lat, $10 H3 res-12 cell, $11 dataset,
-//	$12 actor
+//	$7 address id (NULL: none), $8 lon, $9 lat, $10 H3 res-12 cell, $11 dataset
 const createSQL = `
-WITH e AS (
-    INSERT INTO event (category_code, severity, source, status, title, reported_at, deadline, address_id,
-        geom, h3, admin_code, grid_code, grid_version, dataset)
-    SELECT $1, $2, $3, 'reported', $4, $5, $6, $7, p.g, $10, coalesce(co.code, gr.admin_code), gr.code, gr.version, $11
-    FROM (SELECT ST_SetSRID(ST_MakePoint($8, $9), 4326) AS g) p
-    LEFT JOIN LATERAL link_grid(p.g, $5) gr ON true
-    LEFT JOIN LATERAL link_community(p.g) co ON true
-    RETURNING id, reported_at)
-INSERT INTO event_step (event_id, at, status, actor)
-SELECT id, reported_at, 'reported', $12 FROM e
-RETURNING event_id`
+INSERT INTO event (category_code, severity, source, status, title, reported_at, deadline, address_id,
+    geom, h3, admin_code, grid_code, grid_version, dataset)
+SELECT $1, $2, $3, 'reported', $4, $5, $6, $7, p.g, $10, coalesce(co.code, gr.admin_code), gr.code, gr.version, $11
+FROM (SELECT ST_SetSRID(ST_MakePoint($8, $9), 4326) AS g) p
+LEFT JOIN LATERAL link_grid(p.g, $5) gr ON true
+LEFT JOIN LATERAL link_community(p.g) co ON true
+RETURNING id`
+
+// stepSQL appends a step: $1 event, $2 at, $3 status, $4 actor, $5 note.
+const stepSQL = `INSERT INTO event_step (event_id, at, status, actor, note) VALUES ($1, $2, $3, $4, $5)`
 
 // Create writes a new event and its first step ('reported') and returns its id.
 // It validates r (an *InputError names the field at fault), links the event's
 // point to the finest grid current at r.At, its community and its H3 res-12
 // cell, and sets its deadline with Deadline from the category's time limit and
 // the severity. A point outside every grid is kept, with no grid and no
-// community, as the loaders keep it.
+// community, as the loaders keep it. Event and step are written in one
+// transaction (a savepoint when db is a transaction).
 func Create(ctx context.Context, db DB, r Report) (int64, error) {
 	severity, err := r.check()
 	if err != nil {
@@ -101,10 +102,21 @@ func Create(ctx context.Context, db DB, r Report) (int64, error) {
 	if err != nil {
 		return 0, inputErr("point", "no H3 cell for (%g, %g): %v", p[0], p[1], err)
 	}
-	var id int64
-	err = db.QueryRow(ctx, createSQL, r.Category, severity, r.Source, strings.TrimSpace(r.Title), r.At,
-		Deadline(r.At, limit, severity), address, p[0], p[1], cell, r.Dataset, r.Actor).Scan(&id)
+	tx, err := db.Begin(ctx)
 	if err != nil {
+		return 0, fmt.Errorf("create event: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	var id int64
+	err = tx.QueryRow(ctx, createSQL, r.Category, severity, r.Source, strings.TrimSpace(r.Title), r.At,
+		Deadline(r.At, limit, severity), address, p[0], p[1], cell, r.Dataset).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("create event: %w", err)
+	}
+	if _, err := tx.Exec(ctx, stepSQL, id, r.At, Reported, r.Actor, ""); err != nil {
+		return 0, fmt.Errorf("create event: first step: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("create event: %w", err)
 	}
 	return id, nil

@@ -11,7 +11,7 @@
 // file (the finest grid current at the reported time and the community, through
 // the schema's link_grid and link_community, migration 0630; the H3 res-12 cell
 // of its point), sets its deadline (Deadline) and inserts it and its first step
-// ('reported') in one statement. The schema's trigger announces it on the
+// ('reported') in one transaction. The schema's trigger announces it on the
 // onegrid_event channel, so the live stream shows it at once.
 //
 // Every function takes ctx first and a DB, which a *pgxpool.Pool and a pgx.Tx

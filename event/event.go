@@ -11,11 +11,16 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// DB is what the package needs from the database: a *pgxpool.Pool or a pgx.Tx.
+// DB is what the package needs from the database: a request's transaction
+// (pgx.Tx, which carries the caller's identity, so row-level security confines
+// every write to the caller's jurisdiction), or a *pgxpool.Pool. Begin is a
+// transaction on a pool and a savepoint in a transaction: a write of several
+// statements is whole or absent either way.
 type DB interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
 // Severities, in rising order: 一般, 重要, 紧急.

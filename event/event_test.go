@@ -17,6 +17,7 @@ import (
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/scope"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -469,4 +470,58 @@ func BenchmarkCreate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestUnderRowLevelSecurity: as the application role, in transactions that
+// carry an identity (package scope), a writer with the events capability
+// reports and moves events inside its jurisdiction; outside it, or without the
+// capability, the database refuses.
+func TestUnderRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	owner, app := pgtest.Pair(t)
+	city := fixture.New()
+	ctx := context.Background()
+	if err := city.Load(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	worker := scope.Scope{UserID: 7, User: "grid worker", Units: []string{"44030400100100101"}, Caps: []string{scope.CanRows, scope.CanEvents}}
+	inside := [2]float64{114.003, 22.511} // micro-grid 44030400100100101
+	outside := [2]float64{114.033, 22.505}
+	for _, tc := range []struct {
+		name string
+		sc   scope.Scope
+		p    [2]float64
+		ok   bool
+	}{
+		{"the system, anywhere", scope.System(), outside, true},
+		{"a grid worker in their micro-grid", worker, inside, true},
+		{"a grid worker outside it", worker, outside, false},
+		{"without the events capability", scope.Scope{UserID: 8, User: "viewer", Units: []string{""}, Caps: []string{scope.CanRows}}, inside, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var id int64
+			err := scope.Run(ctx, app, tc.sc, func(tx pgx.Tx) error {
+				var err error
+				if id, err = event.Create(ctx, tx, event.Report{Category: "010101", Source: "patrol", Point: &tc.p, At: city.Now, Actor: "grid worker"}); err != nil {
+					return err
+				}
+				if err := event.Dispatch(ctx, tx, id, event.Step{At: city.Now.Add(time.Minute)}); err != nil {
+					return err
+				}
+				return event.Handle(ctx, tx, id, event.Step{At: city.Now.Add(2 * time.Minute)})
+			})
+			if (err == nil) != tc.ok {
+				t.Fatalf("error %v, want success %v", err, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			if got := load(t, owner, id); got.Status != "handling" {
+				t.Errorf("status %s", got.Status)
+			}
+			if st := steps(t, owner, id); len(st) != 3 {
+				t.Errorf("steps %+v, want reported, dispatched, handling", st)
+			}
+		})
+	}
 }

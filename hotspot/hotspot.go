@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	stats "github.com/onegrid/onegrid/geo/hotspot"
@@ -184,11 +186,30 @@ type Config struct {
 	Now func() time.Time
 }
 
+// DB is what an analysis reads and writes through: a request's transaction
+// (which carries the caller's identity, so the database counts only events
+// inside the caller's jurisdiction), or a pool of the schema's owner (the CLI).
+type DB interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
 // Service runs analyses against one database.
 type Service struct {
-	db    *pgxpool.Pool
+	pool  *pgxpool.Pool // the scheduled standard set's connections
+	db    DB            // what analyses read and write through
 	cfg   Config
 	cache *stats.WeightsCache
+}
+
+// On returns the service answering through db (a request's scoped transaction);
+// it shares the weights cache.
+func (s *Service) On(db DB) *Service {
+	c := *s
+	c.db = db
+	return &c
 }
 
 // New returns a Service on db.
@@ -208,7 +229,11 @@ func New(db *pgxpool.Pool, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{db: db, cfg: cfg, cache: stats.NewWeightsCache(cfg.CacheEntries)}
+	s := &Service{pool: db, cfg: cfg, cache: stats.NewWeightsCache(cfg.CacheEntries)}
+	if db != nil {
+		s.db = db
+	}
+	return s
 }
 
 // Now returns the service's clock reading.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	stats "github.com/onegrid/onegrid/geo/hotspot"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // The standard set: what the screen shows without waiting.
@@ -175,7 +176,7 @@ func (s *Service) Schedule(ctx context.Context, every time.Duration) {
 
 func (s *Service) runScheduled(ctx context.Context) {
 	log := s.cfg.Log
-	conn, err := s.db.Acquire(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Error("hotspot standard set", "error", err)
@@ -191,7 +192,14 @@ func (s *Service) runScheduled(ctx context.Context) {
 		return
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, scheduleLock)
-	rep, err := s.RunStandard(ctx)
+	// The server's own work: the whole city, as the system (serve connects as the
+	// application role, which row-level security narrows like any caller).
+	var rep *StandardReport
+	err = scope.Run(ctx, conn, scope.System(), func(tx pgx.Tx) error {
+		var err error
+		rep, err = s.On(tx).RunStandard(ctx)
+		return err
+	})
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Error("hotspot standard set", "error", err)

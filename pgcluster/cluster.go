@@ -36,10 +36,13 @@ import (
 // Major is the PostgreSQL major version onegrid manages.
 const Major = 15
 
-// Role and Database are the superuser role and the database of the cluster.
+// Role and Database are the superuser role and the database of the cluster;
+// AppUser is the login role `onegrid serve` connects as over the socket (a
+// member of the schema's application role, without superuser or BYPASSRLS).
 const (
 	Role     = "onegrid"
 	Database = "onegrid"
+	AppUser  = "onegrid_serve"
 )
 
 // Config says where and how the cluster runs.
@@ -162,9 +165,14 @@ func checkPostGIS(bin string) error {
 // DataDir is the cluster's PGDATA.
 func (c *Cluster) DataDir() string { return c.pgdata }
 
-// ConnString is a pgx/libpq connection string over the unix socket.
-func (c *Cluster) ConnString(database string) string {
-	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", c.pgdata, c.cfg.Port, Role, database)
+// ConnString is a pgx/libpq connection string over the unix socket, as the
+// superuser.
+func (c *Cluster) ConnString(database string) string { return c.ConnStringAs(Role, database) }
+
+// ConnStringAs is a connection string over the unix socket as another role
+// (local connections are trusted: the socket's directory is the cluster's).
+func (c *Cluster) ConnStringAs(role, database string) string {
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", c.pgdata, c.cfg.Port, role, database)
 }
 
 // TCPURL is the URL a loopback TCP client (psql, QGIS, ogr2ogr) uses; "" without TCP.

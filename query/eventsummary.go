@@ -31,7 +31,7 @@ type EventSummaryQuery struct {
 }
 
 // eventSummarySQL counts events in the window whose grid (or, outside every grid,
-// admin area) lies in the unit: codes start with the unit's prefix. $6 is now.
+// admin area) lies in the unit $3 (” for everything). $6 is now.
 const eventSummarySQL = `
 SELECT count(*),
        count(*) FILTER (WHERE status IN ('reported', 'dispatched', 'handling')),
@@ -40,21 +40,41 @@ SELECT count(*),
        count(*) FILTER (WHERE closed_at IS NOT NULL AND deadline IS NOT NULL AND closed_at <= deadline)
 FROM event
 WHERE reported_at >= $1 AND reported_at < $2
-  AND ($3 = '' OR coalesce(grid_code, admin_code) LIKE $3 || '%')
-  AND ($4 = '' OR starts_with(category_code, $4))
+  AND inside(coalesce(grid_code, admin_code, ''), unit_prefix($3))
+  AND inside(category_code, $4)
   AND ($5::text[] IS NULL OR severity = ANY ($5))`
 
-// EventSummary counts the event loop's events in a unit and window.
+// visibleUnitSQL finds a unit among the admin areas and current grids the
+// caller's jurisdiction shows (row-level security answers only those).
+const visibleUnitSQL = `SELECT EXISTS (SELECT 1 FROM admin_area WHERE code = $1)
+	OR EXISTS (SELECT 1 FROM grid WHERE code = $1 AND valid_to IS NULL)`
+
+// EventSummary counts the event loop's events in a unit (or an area, see
+// OverviewArea) and window. A unit the caller's jurisdiction does not show is
+// not found (not a summary of zeros).
 func (s *Store) EventSummary(ctx context.Context, q EventSummaryQuery) (*EventSummary, error) {
+	if q.Unit != "" {
+		var ok bool
+		if err := s.db.QueryRow(ctx, visibleUnitSQL, q.Unit).Scan(&ok); err != nil {
+			return nil, fmt.Errorf("event summary %q: %w", q.Unit, err)
+		}
+		if !ok {
+			// An area (several root units of one city, "4403") is no unit of
+			// its own: it is found when one of its roots is shown.
+			var err error
+			if ok, err = s.isArea(ctx, q.Unit); err != nil {
+				return nil, fmt.Errorf("event summary %q: %w", q.Unit, err)
+			}
+		}
+		if !ok {
+			return nil, ErrNotFound
+		}
+	}
 	now := s.cfg.Now()
 	w := q.Window.OrLast(now, DefaultLoadWindow)
 	out := &EventSummary{Unit: q.Unit, From: w.From, To: w.To}
-	prefix := ""
-	if q.Unit != "" {
-		prefix = UnitPrefix(q.Unit)
-	}
 	var due, onTime int64
-	if err := s.db.QueryRow(ctx, eventSummarySQL, w.From, w.To, prefix, q.Category, q.Severities, now).
+	if err := s.db.QueryRow(ctx, eventSummarySQL, w.From, w.To, q.Unit, q.Category, q.Severities, now).
 		Scan(&out.Events, &out.Open, &out.Overdue, &due, &onTime); err != nil {
 		return nil, fmt.Errorf("event summary %q: %w", q.Unit, err)
 	}

@@ -218,10 +218,6 @@ func (b *sqlBuilder) clause() string {
 	return " WHERE " + strings.Join(b.conds, " AND ")
 }
 
-// prefixRange turns a code prefix into a half-open range any B-tree on a "C"
-// collated column answers, with generic plans too: codes are [0-9A-Za-z.-], all below '~'.
-func prefixRange(prefix string) (lo, hi string) { return prefix, prefix + "~" }
-
 // conditions builds the WHERE clause of q.
 func (s *Store) conditions(ctx context.Context, q *FeatureQuery) (*sqlBuilder, error) {
 	c := q.Collection
@@ -242,12 +238,10 @@ func (s *Store) conditions(ctx context.Context, q *FeatureQuery) (*sqlBuilder, e
 		if c.GridCol == "" {
 			return nil, paramErr("grid", "collection %s has no grid", c.ID)
 		}
-		lo, hi := prefixRange(q.Grid)
-		b.where("t."+c.GridCol+" >= %s AND t."+c.GridCol+" < %s", lo, hi)
+		b.where("inside(t."+c.GridCol+", %s)", q.Grid)
 	}
 	if q.Admin != "" {
-		lo, hi := prefixRange(q.Admin)
-		b.where("t."+c.AdminCol+" >= %s AND t."+c.AdminCol+" < %s", lo, hi)
+		b.where("inside(t."+c.AdminCol+", %s)", q.Admin)
 	}
 	for _, f := range c.Filters {
 		vals, ok := q.Attr[f.Param]

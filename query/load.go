@@ -178,36 +178,15 @@ func (s *Store) OutOfBandGrids(ctx context.Context, level string) (*OutOfBand, e
 	return out, rows.Err()
 }
 
-// taggedSQL counts the households carrying tag $2 in the admin unit whose code
-// prefix is $1 (from the household tag roll-up: one index range per tag).
-const taggedSQL = `SELECT coalesce(sum(households), 0)::bigint, coalesce(sum(people), 0)::bigint FROM household_tag_rollup WHERE tag = $2 AND admin_code >= $1 AND admin_code < $1 || '~'`
+// taggedSQL counts the households carrying tag $2 in the admin unit $1 (from the
+// household tag roll-up: one index range per tag).
+const taggedSQL = `SELECT coalesce(sum(households), 0)::bigint, coalesce(sum(people), 0)::bigint FROM household_tag_rollup WHERE tag = $2 AND inside(admin_code, unit_prefix($1))`
 
 // TaggedHouseholds returns the households carrying tag in admin unit code (a
 // 12-digit code, zero-padded for a district or street) and their people.
 func (s *Store) TaggedHouseholds(ctx context.Context, code, tag string) (households, people int64, err error) {
-	if err := s.db.QueryRow(ctx, taggedSQL, UnitPrefix(code), tag).Scan(&households, &people); err != nil {
+	if err := s.db.QueryRow(ctx, taggedSQL, code, tag).Scan(&households, &people); err != nil {
 		return 0, 0, fmt.Errorf("tagged households %s %s: %w", code, tag, err)
 	}
 	return households, people, nil
-}
-
-// UnitPrefix is what every code inside the unit starts with: a 12-digit admin
-// code loses its zero padding by whole 3-digit groups (never below the 6-digit
-// county), as the SQL function unit_prefix does; other codes are their own prefix.
-func UnitPrefix(code string) string {
-	if len(code) != 12 {
-		return code
-	}
-	for i := 0; i < 12; i++ {
-		if code[i] < '0' || code[i] > '9' {
-			return code
-		}
-	}
-	switch {
-	case code[6:] == "000000":
-		return code[:6]
-	case code[9:] == "000":
-		return code[:9]
-	}
-	return code
 }

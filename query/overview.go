@@ -117,6 +117,20 @@ func AreaKey(code string) string {
 	return code[:4]
 }
 
+// isArea reports whether code is the code of an area one of whose root units
+// the caller's jurisdiction shows.
+func (s *Store) isArea(ctx context.Context, code string) (bool, error) {
+	rows, err := s.db.Query(ctx, `SELECT code FROM admin_area WHERE parent_code IS NULL`)
+	if err != nil {
+		return false, err
+	}
+	roots, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(roots, func(r string) bool { return AreaKey(r) == code }), nil
+}
+
 // Overview reads what the page needs to start, counting figures in the default
 // window before the clock's now.
 func (s *Store) Overview(ctx context.Context) (*Overview, error) {

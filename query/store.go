@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // DB is what the package needs from the database: a *pgxpool.Pool or a pgx.Tx.
@@ -49,10 +50,21 @@ func DefaultBands() map[string]Band {
 	return map[string]Band{"micro_grid": {MinHouseholds: 50, MaxHouseholds: 110, MinPeople: 150, MaxPeople: 330}}
 }
 
-// Store answers the questions of the package against a database.
+// Store answers the questions of the package against a database. The server's
+// store is bound per request to the caller's scoped transaction (On), where the
+// database's row-level security narrows every answer to the jurisdiction.
 type Store struct {
 	db  DB
 	cfg Config
+	sc  scope.Scope
+}
+
+// On returns the store answering through db (the request's transaction, which
+// carries sc's identity) for the scope sc.
+func (s *Store) On(db DB, sc scope.Scope) *Store {
+	c := *s
+	c.db, c.sc = db, sc
+	return &c
 }
 
 // New returns a Store over db.

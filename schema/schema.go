@@ -143,3 +143,33 @@ func newMigrationError(m Migration, err error) error {
 	}
 	return me
 }
+
+// AppRole is the group role `onegrid serve` runs as (schema/0700_identity.sql):
+// neither superuser nor BYPASSRLS, so row-level security applies to it.
+const AppRole = "onegrid_app"
+
+// EnsureLoginRole makes name a login role that is a member of AppRole (and
+// nothing more), creating it when missing; password may be empty for a role
+// that logs in only over the local socket. The connection must be the schema's
+// owner with the right to create roles (the embedded cluster's superuser).
+func EnsureLoginRole(ctx context.Context, db Conn, name, password string) error {
+	q := "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = " + quoteLiteral(name) + ") THEN CREATE ROLE " +
+		pgx.Identifier{name}.Sanitize() + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; END IF; END $$"
+	if _, err := db.Exec(ctx, q); err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "23505" { // a concurrent creator won
+			return fmt.Errorf("create login role %s: %w", name, err)
+		}
+	}
+	if password != "" {
+		if _, err := db.Exec(ctx, "ALTER ROLE "+pgx.Identifier{name}.Sanitize()+" PASSWORD "+quoteLiteral(password)); err != nil {
+			return fmt.Errorf("set password of role %s: %w", name, err)
+		}
+	}
+	if _, err := db.Exec(ctx, "GRANT "+AppRole+" TO "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("grant %s to %s: %w", AppRole, name, err)
+	}
+	return nil
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -16,13 +17,13 @@ func BenchmarkCacheHit(b *testing.B) {
 	s, _ := openCity(b, tiles.Config{CacheBytes: 64 << 20, VersionMaxAge: 1 << 62})
 	tile := at(testcity.Centre, 14)
 	ctx := context.Background()
-	if _, err := s.Get(ctx, "events", tile, tiles.Filter{}); err != nil {
+	if _, err := s.Get(ctx, scope.System(), "events", tile, tiles.Filter{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := s.Get(ctx, "events", tile, tiles.Filter{}); err != nil {
+			if _, err := s.Get(ctx, scope.System(), "events", tile, tiles.Filter{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -37,7 +38,7 @@ func BenchmarkCacheHitStrict(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := s.Get(ctx, "events", tile, tiles.Filter{}); err != nil {
+			if _, err := s.Get(ctx, scope.System(), "events", tile, tiles.Filter{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -55,7 +56,7 @@ func BenchmarkRender(b *testing.B) {
 		b.Run(tc.layer, func(b *testing.B) {
 			tile := at(testcity.Centre, tc.z)
 			for b.Loop() {
-				if _, err := s.Render(ctx, tc.layer, tile, tiles.Filter{}); err != nil {
+				if _, err := s.Render(ctx, scope.System(), tc.layer, tile, tiles.Filter{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -100,7 +101,7 @@ func BenchmarkRenderCity(b *testing.B) {
 			tile := at(centre, tc.z)
 			var n int
 			for b.Loop() {
-				raw, err := s.Render(ctx, tc.layer, tile, tiles.Filter{})
+				raw, err := s.Render(ctx, scope.System(), tc.layer, tile, tiles.Filter{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -157,12 +158,12 @@ func BenchmarkEventIndexCity(b *testing.B) {
 		for _, z := range []int{8, 10, 12} {
 			b.Run(fmt.Sprintf("%s/z%d", tc.name, z), func(b *testing.B) {
 				tile := at(centre, z)
-				raw, err := s.Render(ctx, "events_h3", tile, f) // loads the index
+				raw, err := s.Render(ctx, scope.System(), "events_h3", tile, f) // loads the index
 				if err != nil {
 					b.Fatal(err)
 				}
 				for b.Loop() {
-					if _, err := s.Render(ctx, "events_h3", tile, f); err != nil {
+					if _, err := s.Render(ctx, scope.System(), "events_h3", tile, f); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -27,7 +28,7 @@ func TestCancelKeepsConnection(t *testing.T) {
 	}
 	defer db.Close(ctx)
 	tile := at(testcity.Centre, 15)
-	if _, err := s.Render(ctx, "events", tile, tiles.Filter{}); err != nil {
+	if _, err := s.Render(ctx, scope.System(), "events", tile, tiles.Filter{}); err != nil {
 		t.Fatal(err)
 	}
 	backends := func() []int32 {
@@ -57,7 +58,7 @@ func TestCancelKeepsConnection(t *testing.T) {
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.Render(rctx, "events", tile, tiles.Filter{Category: "01"})
+		_, err := s.Render(rctx, scope.System(), "events", tile, tiles.Filter{Category: "01"})
 		done <- err
 	}()
 	// Wait until the query waits on the lock, then go away.
@@ -98,7 +99,7 @@ func TestCancelKeepsConnection(t *testing.T) {
 	}
 	// Every connection is still there, and serves tiles.
 	for range 8 {
-		if _, err := s.Render(ctx, "events", tile, tiles.Filter{Category: "02"}); err != nil {
+		if _, err := s.Render(ctx, scope.System(), "events", tile, tiles.Filter{Category: "02"}); err != nil {
 			t.Fatal(err)
 		}
 	}

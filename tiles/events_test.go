@@ -10,6 +10,7 @@ import (
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/pgtest"
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -30,7 +31,7 @@ func compareEvents(t *testing.T, s *tiles.Service, centre [2]float64, radius int
 					if err != nil {
 						t.Fatal(err)
 					}
-					got, err := s.Render(context.Background(), "events", tile, f)
+					got, err := s.Render(context.Background(), scope.System(), "events", tile, f)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -13,6 +13,7 @@ import (
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -129,7 +130,7 @@ func filterCases(evs []cityEvent) []tiles.Filter {
 // reference counts.
 func compareWithRows(t *testing.T, s *tiles.Service, tile geo.Tile, f tiles.Filter) int {
 	t.Helper()
-	got, err := s.Render(context.Background(), "events_h3", tile, f)
+	got, err := s.Render(context.Background(), scope.System(), "events_h3", tile, f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,14 +261,14 @@ func testEventIndexFresh(t *testing.T, cached bool) {
 			for _, f := range filters {
 				var got []byte
 				if cached {
-					tl, err := s.Get(ctx, "events_h3", tile(z), f)
+					tl, err := s.Get(ctx, scope.System(), "events_h3", tile(z), f)
 					if err != nil {
 						t.Fatal(err)
 					}
 					if got, err = tl.Raw(); err != nil {
 						t.Fatal(err)
 					}
-				} else if got, err = s.Render(ctx, "events_h3", tile(z), f); err != nil {
+				} else if got, err = s.Render(ctx, scope.System(), "events_h3", tile(z), f); err != nil {
 					t.Fatal(err)
 				}
 				want, err := s.RenderEventsH3Rows(ctx, tile(z), f)
@@ -420,7 +421,7 @@ func TestEventIndexConcurrent(t *testing.T) {
 				default:
 				}
 				z := []int{8, 10, 12, 13}[(i+r)%4]
-				if _, err := s.Render(ctx, "events_h3", at(testcity.Centre, z), filters[(i+r)%len(filters)]); err != nil {
+				if _, err := s.Render(ctx, scope.System(), "events_h3", at(testcity.Centre, z), filters[(i+r)%len(filters)]); err != nil {
 					errs <- err
 					return
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -40,7 +41,7 @@ func TestFixtureCity(t *testing.T) {
 		{"fixture_events_h3_z11", "events_h3", 11},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tile, err := s.Get(context.Background(), tc.layer, at(centre, tc.z), tiles.Filter{})
+			tile, err := s.Get(context.Background(), scope.System(), tc.layer, at(centre, tc.z), tiles.Filter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +60,7 @@ func TestFixtureCity(t *testing.T) {
 			openAll++
 		}
 	}
-	raw9, err := s.Render(context.Background(), "admin", at(centre, 9), tiles.Filter{})
+	raw9, err := s.Render(context.Background(), scope.System(), "admin", at(centre, 9), tiles.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestFixtureCity(t *testing.T) {
 		want   int
 	}{{"", all}, {"status=reported,dispatched,handling", open}} {
 		f, _ := tiles.ParseFilter(query(tc.filter))
-		raw, err := s.Render(context.Background(), "events", tl, f)
+		raw, err := s.Render(context.Background(), scope.System(), "events", tl, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +112,7 @@ func TestFixtureCity(t *testing.T) {
 		c, _ := geo.CellAt(e.Point[0], e.Point[1], geo.ResolutionForZoom(10))
 		want[geo.CellString(c)]++
 	}
-	raw, err := s.Render(context.Background(), "events_h3", at(centre, 10), tiles.Filter{})
+	raw, err := s.Render(context.Background(), scope.System(), "events_h3", at(centre, 10), tiles.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

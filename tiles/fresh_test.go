@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
 func count(t *testing.T, s *tiles.Service, layer string, z int) int {
 	t.Helper()
-	tile, err := s.Get(context.Background(), layer, at(testcity.Centre, z), tiles.Filter{})
+	tile, err := s.Get(context.Background(), scope.System(), layer, at(testcity.Centre, z), tiles.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestFreshUnderLoad(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					for ctx.Err() == nil {
-						if _, err := s.Get(ctx, layer, at(testcity.Centre, 15-i), tiles.Filter{}); err != nil && ctx.Err() == nil {
+						if _, err := s.Get(ctx, scope.System(), layer, at(testcity.Centre, 15-i), tiles.Filter{}); err != nil && ctx.Err() == nil {
 							t.Error(err)
 							return
 						}
@@ -181,7 +182,7 @@ func TestFreshAfterReconnect(t *testing.T) {
 		}
 		// The pool finds its connections dead one request at a time.
 		waitFor(t, "a tile again", func() bool {
-			_, err := s.Get(context.Background(), "events", at(testcity.Centre, 15), tiles.Filter{})
+			_, err := s.Get(context.Background(), scope.System(), "events", at(testcity.Centre, 15), tiles.Filter{})
 			return err == nil
 		})
 		if _, err := testcity.AddEvent(context.Background(), db, testcity.Centre); err != nil {

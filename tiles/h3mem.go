@@ -14,6 +14,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // The H3 layers are drawn from their aggregate tables (tile_event_h3 by cell and
@@ -150,7 +151,13 @@ func (st *h3Store) households(ctx context.Context, want int64) (*householdsSnap,
 // readSnapshot runs read in one read-only repeatable-read transaction, so that
 // the layer versions it reads (layerVersion) and the data belong together.
 func readSnapshot(ctx context.Context, pool *pgxpool.Pool, read func(tx pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, read)
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// The snapshots are the whole city's, read as the server itself.
+		if err := scope.Apply(ctx, tx, scope.System()); err != nil {
+			return err
+		}
+		return read(tx)
+	})
 }
 
 // layerVersion reads one row of tile_layer_version (0 if it has none).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -50,7 +51,7 @@ func TestH3InMemoryMatchesSQL(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					got, err := s.Render(context.Background(), tc.layer, tile, f)
+					got, err := s.Render(context.Background(), scope.System(), tc.layer, tile, f)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb/encoding/wkt"
 
 	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -64,7 +65,7 @@ func TestHotspotsLayer(t *testing.T) {
 
 	tile := at([2]float64{centre[0] + 0.015, centre[1]}, 11)
 	ids := func(f tiles.Filter) map[string]float64 {
-		raw, err := s.Render(context.Background(), "hotspots", tile, f)
+		raw, err := s.Render(context.Background(), scope.System(), "hotspots", tile, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,11 +89,11 @@ func TestHotspotsLayer(t *testing.T) {
 	}
 
 	// A newer run replaces the old one in the very next tile (through the cache).
-	if _, err := s.Get(context.Background(), "hotspots", tile, tiles.Filter{}); err != nil { // fills the cache
+	if _, err := s.Get(context.Background(), scope.System(), "hotspots", tile, tiles.Filter{}); err != nil { // fills the cache
 		t.Fatal(err)
 	}
 	storeRun(t, db, "", now.Add(time.Hour), map[int64][2]int{cells[2]: {3, 3}})
-	after, err := s.Get(context.Background(), "hotspots", tile, tiles.Filter{})
+	after, err := s.Get(context.Background(), scope.System(), "hotspots", tile, tiles.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

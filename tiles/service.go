@@ -26,6 +26,7 @@ import (
 
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // Config holds the tile service's settings; cmd/onegrid fills it from flags.
@@ -198,10 +199,10 @@ func (t *Tile) Raw() ([]byte, error) {
 	return io.ReadAll(zr)
 }
 
-// Get returns tile t of the named layer (or All), from the cache when its data
-// has not changed since it was rendered. f applies to filtered layers and is
-// ignored by the others.
-func (s *Service) Get(ctx context.Context, name string, t geo.Tile, f Filter) (*Tile, error) {
+// Get returns tile t of the named layer (or All) as the scope sees it, from the
+// cache when its data has not changed since it was rendered. f applies to
+// filtered layers and is ignored by the others.
+func (s *Service) Get(ctx context.Context, sc scope.Scope, name string, t geo.Tile, f Filter) (*Tile, error) {
 	var ls []*Layer
 	cc := ""
 	if name == All {
@@ -219,14 +220,14 @@ func (s *Service) Get(ctx context.Context, name string, t geo.Tile, f Filter) (*
 	if err != nil {
 		return nil, err
 	}
-	key := s.cacheKey(name, ls, t, f, vset)
+	key := sc.Key() + "|" + s.cacheKey(name, ls, t, f, vset)
 	c, ok := s.cache.get(key)
 	if !ok {
 		base := func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
 		}
 		c, err = s.flight.do(ctx, base, key, func(ctx context.Context) (*cached, error) {
-			raw, err := s.renderLayers(ctx, ls, t, f, vset)
+			raw, err := s.renderLayers(ctx, sc, ls, t, f, vset)
 			if err != nil {
 				return nil, err
 			}
@@ -299,9 +300,10 @@ var gzipWriters = sync.Pool{New: func() any {
 	return zw
 }}
 
-// Render renders tile t of the named layer (or All), bypassing the tile cache (the
-// in-memory layers still draw from their snapshots, as fresh as for Get).
-func (s *Service) Render(ctx context.Context, name string, t geo.Tile, f Filter) ([]byte, error) {
+// Render renders tile t of the named layer (or All) as the scope sees it,
+// bypassing the tile cache (the in-memory layers still draw from their
+// snapshots, as fresh as for Get).
+func (s *Service) Render(ctx context.Context, sc scope.Scope, name string, t geo.Tile, f Filter) ([]byte, error) {
 	ls := layers
 	if name != All {
 		l, ok := layerByName[name]
@@ -314,18 +316,18 @@ func (s *Service) Render(ctx context.Context, name string, t geo.Tile, f Filter)
 	if err != nil {
 		return nil, err
 	}
-	return s.renderLayers(ctx, ls, t, f, vset)
+	return s.renderLayers(ctx, sc, ls, t, f, vset)
 }
 
 // renderLayers renders the layers of one tile and concatenates them (an MVT tile
 // is a sequence of layers, so concatenated tiles are a tile).
-func (s *Service) renderLayers(ctx context.Context, ls []*Layer, t geo.Tile, f Filter, vset *versionSet) ([]byte, error) {
+func (s *Service) renderLayers(ctx context.Context, sc scope.Scope, ls []*Layer, t geo.Tile, f Filter, vset *versionSet) ([]byte, error) {
 	if len(ls) == 1 {
-		return s.render(ctx, ls[0], t, f, vset)
+		return s.render(ctx, sc, ls[0], t, f, vset)
 	}
 	var out []byte
 	for _, l := range ls {
-		b, err := s.render(ctx, l, t, f, vset)
+		b, err := s.render(ctx, sc, l, t, f, vset)
 		if err != nil {
 			return nil, err
 		}
@@ -334,7 +336,7 @@ func (s *Service) renderLayers(ctx context.Context, ls []*Layer, t geo.Tile, f F
 	return out, nil
 }
 
-func (s *Service) render(ctx context.Context, l *Layer, t geo.Tile, f Filter, vset *versionSet) ([]byte, error) {
+func (s *Service) render(ctx context.Context, sc scope.Scope, l *Layer, t geo.Tile, f Filter, vset *versionSet) ([]byte, error) {
 	if !l.inZoom(t.Z) {
 		return nil, nil
 	}
@@ -346,13 +348,13 @@ func (s *Service) render(ctx context.Context, l *Layer, t geo.Tile, f Filter, vs
 		if l.Filtered {
 			args = append(args, f.args()...)
 		}
-		err = s.pool.QueryRow(ctx, l.sql, args...).Scan(&b)
+		err = s.scoped(ctx, sc, l.sql, args, func(br pgx.BatchResults) error { return br.QueryRow().Scan(&b) })
 	case kindEventsH3:
 		b, err = s.renderEventsH3(ctx, l, t, f, vset.v[l.Sources[0]])
 	case kindHouseholdsH3:
 		b, err = s.renderHouseholdsH3(ctx, l, t, vset.v[l.Sources[0]])
 	case kindEvents:
-		b, err = s.renderEvents(ctx, l, t, f)
+		b, err = s.renderEvents(ctx, sc, l, t, f)
 	case kindUnits:
 		var snap *unitSnap
 		if snap, err = s.outlines[l.units].get(ctx, vset); err == nil {
@@ -406,13 +408,42 @@ func (s *Service) renderEventsH3(ctx context.Context, l *Layer, t geo.Tile, f Fi
 // key is), the way the SQL did from now(): age_days is floor(date_part('epoch', now - reported_at)
 // / 86400), overdue an open event whose deadline has passed, left out (NULL) for
 // an open event without a deadline.
-func (s *Service) renderEvents(ctx context.Context, l *Layer, t geo.Tile, f Filter) ([]byte, error) {
-	now := s.cfg.Now().UnixMicro() - pgEpochUnixMicro
-	rows, err := s.pool.Query(ctx, l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...)...)
-	if err != nil {
-		return nil, err
+func (s *Service) renderEvents(ctx context.Context, sc scope.Scope, l *Layer, t geo.Tile, f Filter) (out []byte, err error) {
+	err = s.scoped(ctx, sc, l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...), func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out, err = s.encodeEvents(l, t, rows)
+		return err
+	})
+	return out, err
+}
+
+// scoped runs one tile query with the scope's identity: both go in one batch,
+// which PostgreSQL runs as one implicit transaction, so row-level security
+// narrows the query to the jurisdiction at no extra round trip. read gets the
+// query's result.
+func (s *Service) scoped(ctx context.Context, sc scope.Scope, sql string, args []any, read func(pgx.BatchResults) error) error {
+	b := &pgx.Batch{}
+	sc.Queue(b)
+	b.Queue(sql, args...)
+	br := s.pool.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return err
 	}
-	defer rows.Close()
+	if err := read(br); err != nil {
+		br.Close()
+		return err
+	}
+	return br.Close()
+}
+
+// encodeEvents encodes the rows of the events layer's query.
+func (s *Service) encodeEvents(l *Layer, t geo.Tile, rows pgx.Rows) ([]byte, error) {
+	now := s.cfg.Now().UnixMicro() - pgEpochUnixMicro
 	for i, fd := range rows.FieldDescriptions() {
 		// Text columns read the same either way; the others must be binary.
 		if text := i >= 3 && i <= 6; !text && fd.Format != pgx.BinaryFormatCode {

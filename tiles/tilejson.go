@@ -104,7 +104,9 @@ func (s *Service) dataBounds(ctx context.Context) ([4]float64, error) {
 	}
 	s.boundsMu.Unlock()
 	var b [4]float64
-	err = s.pool.QueryRow(ctx, boundsQuery).Scan(&b[0], &b[1], &b[2], &b[3])
+	err = readSnapshot(ctx, s.pool, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, boundsQuery).Scan(&b[0], &b[1], &b[2], &b[3])
+	})
 	switch {
 	case err == pgx.ErrNoRows:
 		b = [4]float64{-180, -85.0511, 180, 85.0511}

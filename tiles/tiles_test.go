@@ -23,6 +23,7 @@ import (
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/pgtest"
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -117,7 +118,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tile, err := s.Get(context.Background(), tc.layer, tc.tile, f)
+			tile, err := s.Get(context.Background(), scope.System(), tc.layer, tc.tile, f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -346,7 +347,7 @@ func TestNoPersonalData(t *testing.T) {
 	for _, tc := range goldenCases() {
 		for _, z := range []int{8, 10, 12, 13, 14, 15, 16, 17} {
 			tile := at(testcity.Centre, z)
-			raw, err := s.Render(context.Background(), tc.layer, tile, tiles.Filter{})
+			raw, err := s.Render(context.Background(), scope.System(), tc.layer, tile, tiles.Filter{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -375,7 +376,7 @@ func TestHouseholdSuppression(t *testing.T) {
 			// Five and Four are 550 m apart: at z16 both tiles are rendered.
 			found := map[string]map[string]any{}
 			for _, p := range [][2]float64{testcity.Five, testcity.Four} {
-				raw, err := s.Render(context.Background(), "households_h3", at(p, 16), tiles.Filter{})
+				raw, err := s.Render(context.Background(), scope.System(), "households_h3", at(p, 16), tiles.Filter{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -422,7 +423,7 @@ func TestHouseholdsTrackWrites(t *testing.T) {
 	defer db.Close(context.Background())
 	ctx := context.Background()
 	props := func() map[string]any {
-		raw, err := s.Render(ctx, "households_h3", at(testcity.Five, 16), tiles.Filter{})
+		raw, err := s.Render(ctx, scope.System(), "households_h3", at(testcity.Five, 16), tiles.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -482,7 +483,7 @@ func TestEventsH3Paths(t *testing.T) {
 		return out
 	}
 	cells := func(f tiles.Filter, z int) map[string]any {
-		return cellsOf(s.Render(context.Background(), "events_h3", at(testcity.Centre, z), f))
+		return cellsOf(s.Render(context.Background(), scope.System(), "events_h3", at(testcity.Centre, z), f))
 	}
 	rows := func(f tiles.Filter, z int) map[string]any {
 		return cellsOf(s.RenderEventsH3Rows(context.Background(), at(testcity.Centre, z), f))

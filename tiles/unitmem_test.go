@@ -14,6 +14,7 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/testcity"
+	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -31,7 +32,7 @@ func compareOutlines(t *testing.T, s *tiles.Service, centre [2]float64, radius i
 			for dy := -radius; dy <= radius; dy++ {
 				tile := geo.Tile{Z: z, X: c.X + dx, Y: c.Y + dy}
 				for _, layer := range []string{"admin", "grids", "buildings"} {
-					got, err := s.Render(context.Background(), layer, tile, tiles.Filter{})
+					got, err := s.Render(context.Background(), scope.System(), layer, tile, tiles.Filter{})
 					if err != nil {
 						t.Fatal(err)
 					}

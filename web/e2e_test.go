@@ -19,12 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
@@ -123,10 +125,20 @@ func (b *browserLog) check(t *testing.T) {
 	b.failures = nil
 }
 
+// server is a test server: its base URL, the owner's pool (for writing as
+// ingest would) and the session cookie of a logged-in command-centre user.
+type server struct {
+	base    string
+	db      *pgxpool.Pool
+	session string
+}
+
 // startServer serves the API, tiles and page over the city (and any more cities
-// loaded after it) on 127.0.0.1:0, with the server's clock fixed at the city's
-// "today" (the machine's date plays no part).
-func startServer(t *testing.T, city *fixture.City, more ...*fixture.City) (string, *pgxpool.Pool) {
+// loaded after it) on 127.0.0.1:0 as `onegrid serve` does (connected as the
+// application role, under row-level security), with the server's clock fixed at
+// the city's "today" (the machine's date plays no part), and logs a
+// command-centre user in.
+func startServer(t *testing.T, city *fixture.City, more ...*fixture.City) server {
 	t.Helper()
 	ctx := context.Background()
 	conn := pgtest.ConnString(t)
@@ -140,14 +152,19 @@ func startServer(t *testing.T, city *fixture.City, more ...*fixture.City) (strin
 			t.Fatal(err)
 		}
 	}
+	if _, err := auth.NewUsers(db).Add(ctx, auth.NewUser{Name: "command", Roles: []auth.Role{auth.Command}, Units: []string{"*"}, Password: "command-centre-test"}); err != nil {
+		t.Fatal(err)
+	}
+	app := pgtest.NewApp(t, conn)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	now := clock.Fixed(city.Now)
-	ts, err := tiles.Open(ctx, conn, tiles.Config{CacheBytes: 16 << 20, MaxConns: 4, Now: now}, log)
+	ts, err := tiles.Open(ctx, pgtest.AppConnString(t, conn), tiles.Config{CacheBytes: 16 << 20, MaxConns: 4, Now: now}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ts.Close)
-	h := api.New(api.Config{Tiles: ts, Web: web.Dist(), StreamHeartbeat: 5 * time.Second, Now: now}, db, log)
+	h := api.New(api.Config{Tiles: ts, Web: web.Dist(), StreamHeartbeat: 5 * time.Second, Now: now,
+		Auth: auth.NewAuthenticator(app, auth.Config{Now: now})}, app, log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +177,48 @@ func startServer(t *testing.T, city *fixture.City, more ...*fixture.City) (strin
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	})
-	return "http://" + ln.Addr().String(), db
+	base := "http://" + ln.Addr().String()
+	return server{base: base, db: db, session: login(t, base, "command", "command-centre-test")}
+}
+
+// login logs a user in through the API and returns the session cookie's value.
+func login(t *testing.T, base, name, password string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/api/v1/session", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"name":%q,"password":%q}`, name, password)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "onegrid_session" && resp.StatusCode == 200 {
+			return c.Value
+		}
+	}
+	t.Fatalf("log in as %s: %s", name, resp.Status)
+	return ""
+}
+
+// get fetches a path of the server with the session cookie.
+func (s server) get(t *testing.T, path string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.base+path, nil)
+	req.AddCookie(&http.Cookie{Name: "onegrid_session", Value: s.session})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// withSession puts the session cookie into the browser context, as a login would.
+func (s server) withSession() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		httpOnly := true
+		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "onegrid_session", Value: s.session,
+			URL: s.base, HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteStrict})
+		return err
+	})
 }
 
 // pageKPIs reads the figures the panel shows, by name ("" when it shows none).
@@ -261,11 +319,12 @@ func TestCommandCentreAnyDay(t *testing.T) {
 	}{{"a year before", wall.AddDate(-1, 0, 0)}, {"a year after", wall.AddDate(1, 0, 0)}} {
 		t.Run(tc.name, func(t *testing.T) {
 			city := fixture.NewAt(tc.now)
-			base, _ := startServer(t, city)
+			srv := startServer(t, city)
+			base := srv.base
 			blog := &browserLog{origin: base}
 			ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext(), chromedp.WithListener(blog.listen))
 			defer cancel()
-			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"),
+			if err := chromedp.Do(ctx, srv.withSession(), chromedp.Navigate(base+"/"),
 				chromedp.Poll[chromedp.Void](`window.__onegrid && window.__onegrid.ready`, chromedp.WithPollingTimeout(30*time.Second)),
 				waitKPIs("")); err != nil {
 				blog.check(t)
@@ -313,16 +372,13 @@ func TestCommandCentre(t *testing.T) {
 	need(t, bin != "", "chromium not installed (scripts/setup.sh installs it)")
 	need(t, web.Built(), "web/dist is not built: run `make web` (make test does) before go test")
 	city := fixture.New()
-	base, db := startServer(t, city)
+	srv := startServer(t, city)
+	base, db := srv.base, srv.db
 	out := artifacts(t)
 
 	// Warm the server: the page, its assets and the tile layer versions.
 	for _, p := range []string{"/", "/tiles.json", "/api/v1/overview"} {
-		resp, err := http.Get(base + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		srv.get(t, p).Body.Close()
 	}
 
 	browserCtx := startBrowser(t, bin)
@@ -330,7 +386,7 @@ func TestCommandCentre(t *testing.T) {
 	// in a browser context of its own, so the measured visit starts with an empty
 	// browser cache against a warm server.
 	warmCtx, warmCancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	if err := chromedp.Do(warmCtx, chromedp.Navigate(base+"/"),
+	if err := chromedp.Do(warmCtx, srv.withSession(), chromedp.Navigate(base+"/"),
 		chromedp.Poll[chromedp.Void](`window.__onegrid && window.__onegrid.ready`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		t.Fatalf("warm-up visit: %v", err)
 	}
@@ -344,7 +400,7 @@ func TestCommandCentre(t *testing.T) {
 		var visitCancel context.CancelFunc
 		ctx, visitCancel = chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext(), chromedp.WithListener(blog.listen))
 		defer visitCancel()
-		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"),
+		if err := chromedp.Do(ctx, srv.withSession(), chromedp.Navigate(base+"/"),
 			chromedp.Poll[chromedp.Void](`window.__onegrid && window.__onegrid.ready`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 			blog.check(t)
 			t.Fatalf("load the page: %v", err)
@@ -475,10 +531,8 @@ func TestCommandCentre(t *testing.T) {
 		// The grid's figures equal the API's grid load.
 		kpis := eval[map[string]string](t, ctx, pageKPIs)
 		var load struct{ Households, People int64 }
-		if resp, err := http.Get(base + "/api/v1/grids/" + gridCode + "/load"); err == nil {
-			if resp.StatusCode == 200 {
-				_ = json.NewDecoder(resp.Body).Decode(&load)
-			}
+		if resp := srv.get(t, "/api/v1/grids/"+gridCode+"/load"); resp.StatusCode == 200 {
+			_ = json.NewDecoder(resp.Body).Decode(&load)
 			resp.Body.Close()
 		}
 		hh := 0
@@ -630,7 +684,8 @@ func TestCommandCentreAreas(t *testing.T) {
 	need(t, web.Built(), "web/dist is not built: run `make web` (make test does) before go test")
 	city := fixture.New()
 	town := fixture.NewTown(city.Now)
-	base, _ := startServer(t, city, town)
+	srv := startServer(t, city, town)
+	base := srv.base
 	browserCtx := startBrowser(t, bin)
 	blog := &browserLog{origin: base}
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext(), chromedp.WithListener(blog.listen))
@@ -649,7 +704,7 @@ func TestCommandCentreAreas(t *testing.T) {
 	}
 	idle := chromedp.Poll[chromedp.Void](`new Promise(r => { const m = window.__onegrid.map; m.once('idle', () => r(true)); m.triggerRepaint(); })`, chromedp.WithPollingTimeout(20*time.Second))
 	// The first run allocates the tab, on ctx itself (a step's context would take it along when it ends).
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"),
+	if err := chromedp.Do(ctx, srv.withSession(), chromedp.Navigate(base+"/"),
 		chromedp.Poll[chromedp.Void](`window.__onegrid && window.__onegrid.ready`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		blog.check(t)
 		t.Fatalf("load the page: %v", err)

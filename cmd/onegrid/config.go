@@ -16,7 +16,9 @@ import (
 // Config is everything the flags and the environment set. Each field has a flag and
 // an environment variable; a flag wins over the environment, which wins over the default.
 type Config struct {
-	DatabaseURL  string        // DATABASE_URL: use this server instead of the embedded one
+	DatabaseURL  string        // DATABASE_URL: use this server instead of the embedded one (as the schema's owner)
+	AppURL       string        // ONEGRID_APP_DATABASE_URL: what serve connects as (the application role)
+	PublicUnits  string        // ONEGRID_PUBLIC_UNITS: units anonymous visitors see aggregates of ("" = no anonymous access)
 	DataDir      string        // ONEGRID_DATA_DIR: the embedded database's directory
 	DBPort       int           // ONEGRID_DB_PORT: the embedded database's port
 	DBListen     string        // ONEGRID_DB_LISTEN: the embedded database's TCP address ("" = socket only)
@@ -62,6 +64,8 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL + PostGIS server to use instead of the embedded one (DATABASE_URL)")
+	fs.StringVar(&c.AppURL, "app-database-url", env("ONEGRID_APP_DATABASE_URL", ""), "what serve connects as: a login role that is a member of onegrid_app, neither superuser nor BYPASSRLS; the embedded database has one (ONEGRID_APP_DATABASE_URL)")
+	fs.StringVar(&c.PublicUnits, "public-units", env("ONEGRID_PUBLIC_UNITS", ""), "admin or grid codes (or *) whose disclosure-controlled aggregates anonymous visitors may see; empty: no anonymous access (ONEGRID_PUBLIC_UNITS)")
 	fs.StringVar(&c.DataDir, "data-dir", env("ONEGRID_DATA_DIR", DefaultDataDir()), "directory of the embedded database (ONEGRID_DATA_DIR)")
 	fs.IntVar(&c.DBPort, "db-port", envInt("ONEGRID_DB_PORT", 54329), "port of the embedded database (ONEGRID_DB_PORT)")
 	fs.StringVar(&c.DBListen, "db-listen", env("ONEGRID_DB_LISTEN", "127.0.0.1"), "loopback address the embedded database listens on; empty for its unix socket only (ONEGRID_DB_LISTEN)")

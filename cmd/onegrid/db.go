@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/pgcluster"
 	"github.com/onegrid/onegrid/schema"
 )
@@ -41,12 +46,31 @@ func (m *Main) connString(ctx context.Context) (string, error) {
 	return c.ConnString(pgcluster.Database), nil
 }
 
-// openDB connects to the database, migrating it when migrate is set.
+// openDB connects to the database as the schema's owner, migrating it when
+// migrate is set.
 func (m *Main) openDB(ctx context.Context, migrate bool) (*pgxpool.Pool, error) {
 	conn, err := m.connString(ctx)
 	if err != nil {
 		return nil, err
 	}
+	pool, err := m.openPool(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		applied, err := schema.Migrate(ctx, pool)
+		if err != nil {
+			return nil, err
+		}
+		if len(applied) > 0 {
+			m.Log.Info("migrated", "applied", applied)
+		}
+	}
+	return pool, nil
+}
+
+// openPool connects a pool (closed at Close).
+func (m *Main) openPool(ctx context.Context, conn string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(conn)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
@@ -63,15 +87,6 @@ func (m *Main) openDB(ctx context.Context, migrate bool) (*pgxpool.Pool, error) 
 	m.onClose(func() error { pool.Close(); return nil })
 	if err := pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
-	}
-	if migrate {
-		applied, err := schema.Migrate(ctx, pool)
-		if err != nil {
-			return nil, err
-		}
-		if len(applied) > 0 {
-			m.Log.Info("migrated", "applied", applied)
-		}
 	}
 	return pool, nil
 }
@@ -90,7 +105,10 @@ func init() {
 // running after the command returns, until `onegrid db stop`.
 func runDB(ctx context.Context, m *Main, args []string) error {
 	if len(args) == 0 {
-		return usageError{msg: "usage: onegrid db start|stop|status|psql [psql args]"}
+		return usageError{msg: "usage: onegrid db start|stop|status|psql [psql args]|app-role NAME"}
+	}
+	if args[0] == "app-role" {
+		return m.appRole(ctx, args[1:])
 	}
 	if m.Config.DatabaseURL != "" && args[0] != "psql" {
 		return errors.New("DATABASE_URL is set: onegrid uses that server and manages no embedded database")
@@ -153,3 +171,43 @@ type exitError int
 
 func (e exitError) Error() string { return "" }
 func (e exitError) ExitCode() int { return int(e) }
+
+// appRole makes a login role for serve on an external server: a member of the
+// application role, neither superuser nor BYPASSRLS, with a generated password
+// printed once (or --password-stdin). It runs as the schema's owner, which must
+// be allowed to create roles.
+func (m *Main) appRole(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("db app-role", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	stdinPw := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{}
+	}
+	if name == "" || fs.NArg() > 0 || !regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`).MatchString(name) {
+		return usageError{msg: "usage: onegrid db app-role NAME [--password-stdin] (NAME: a-z, 0-9, _)"}
+	}
+	pw := auth.NewPassword()
+	if *stdinPw {
+		line, err := bufio.NewReader(m.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("--password-stdin: %w", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	db, err := m.openDB(ctx, true)
+	if err != nil {
+		return err
+	}
+	if err := schema.EnsureLoginRole(ctx, db, name, pw); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "role %s: LOGIN, member of %s, no superuser, no BYPASSRLS\n", name, schema.AppRole)
+	if !*stdinPw {
+		fmt.Fprintf(m.Stdout, "password: %s\n(shown once; put it in --app-database-url / ONEGRID_APP_DATABASE_URL)\n", pw)
+	}
+	return nil
+}

@@ -44,6 +44,7 @@ func (e usageError) ExitCode() int { return 2 }
 
 // Main is the program: it owns what Run opened and Close releases.
 type Main struct {
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Config         Config
 	Log            *slog.Logger
@@ -53,7 +54,7 @@ type Main struct {
 
 // NewMain returns a Main writing to the given streams.
 func NewMain(stdout, stderr io.Writer) *Main {
-	return &Main{Stdout: stdout, Stderr: stderr}
+	return &Main{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr}
 }
 
 // onClose registers f to run at Close, last registered first.

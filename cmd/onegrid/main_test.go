@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/internal/pgtest"
 	"github.com/onegrid/onegrid/pgcluster"
 )
@@ -72,7 +74,17 @@ func startServeWith(t *testing.T, args, serveArgs []string) (m *Main, addr strin
 
 func getJSON(t *testing.T, url string, v any) int {
 	t.Helper()
-	resp, err := http.Get(url)
+	return getJSONAs(t, "", url, v)
+}
+
+// getJSONAs fetches url with an API token ("" for none).
+func getJSONAs(t *testing.T, token, url string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,15 +95,35 @@ func getJSON(t *testing.T, url string, v any) int {
 	return resp.StatusCode
 }
 
+// TestServeWithDatabaseURL: with an external server, serve migrates as the
+// owner (DATABASE_URL) and serves as the application role
+// (ONEGRID_APP_DATABASE_URL), requiring a token for everything but health.
 func TestServeWithDatabaseURL(t *testing.T) {
 	url := pgtest.ConnString(t)
-	_, addr, stop := startServe(t, "--database-url", url)
+	ctx := context.Background()
+	owner, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	users := auth.NewUsers(owner)
+	if _, err := users.Add(ctx, auth.NewUser{Name: "ops", Roles: []auth.Role{auth.Admin}, Units: []string{"*"}, Password: "a long test password"}); err != nil {
+		t.Fatal(err)
+	}
+	token, err := users.CreateToken(ctx, "ops", "test", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr, stop := startServe(t, "--database-url", url, "--app-database-url", pgtest.AppConnString(t, url))
 	var health map[string]string
 	if code := getJSON(t, "http://"+addr+"/healthz", &health); code != 200 || health["status"] != "ok" {
 		t.Fatalf("healthz: %d %v", code, health)
 	}
 	var stats struct{ Tables map[string]int64 }
-	if code := getJSON(t, "http://"+addr+"/api/v1/stats", &stats); code != 200 {
+	if code := getJSON(t, "http://"+addr+"/api/v1/stats", &stats); code != 401 {
+		t.Fatalf("stats without a token: %d, want 401", code)
+	}
+	if code := getJSONAs(t, token, "http://"+addr+"/api/v1/stats", &stats); code != 200 {
 		t.Fatalf("stats: %d", code)
 	}
 	for _, table := range []string{"address", "building", "household", "grid", "event", "admin_area"} {
@@ -126,6 +158,9 @@ func TestServeEmbeddedDatabase(t *testing.T) {
 	_, portStr, _ := net.SplitHostPort(freeAddr(t))
 	t.Setenv("DATABASE_URL", "")
 	m, addr, stop := startServe(t, "--data-dir", dir, "--db-port", portStr)
+	if out := m.Stdout.(*bytes.Buffer).String(); !strings.Contains(out, "first administrator: admin") || !strings.Contains(out, "one-time password:") {
+		t.Errorf("a new database's first serve does not print the first administrator's one-time password:\n%s", out)
+	}
 	var health map[string]string
 	if code := getJSON(t, "http://"+addr+"/healthz", &health); code != 200 || health["status"] != "ok" {
 		t.Fatalf("healthz: %d %v", code, health)
@@ -142,6 +177,27 @@ func TestServeEmbeddedDatabase(t *testing.T) {
 	}
 	if st, _ := c.Status(); st.Running {
 		t.Fatal("embedded database still running after serve stopped")
+	}
+}
+
+// TestServeRefusesSuperuser: serve will not run as a role that bypasses
+// row-level security, nor as the owner without an application role.
+func TestServeRefusesSuperuser(t *testing.T) {
+	url := pgtest.ConnString(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--database-url", url, "--app-database-url", url}, "superuser"},
+		{[]string{"--database-url", url}, "--app-database-url"},
+	} {
+		var out bytes.Buffer
+		m := NewMain(&out, &out)
+		err := m.Run(context.Background(), append(tc.args, "--addr", freeAddr(t), "serve"))
+		m.Close()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("serve %v: %v, want an error naming %s", tc.args[2:], err, tc.want)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/event/pulse"
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/tiles"
@@ -62,12 +63,37 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 
 func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 	defer ln.Close()
-	db, err := m.openDB(ctx, true)
+	// As the schema's owner: migrate, make the first administrator, find what
+	// serve connects as. Then the owner's connection closes: serve itself runs as
+	// the application role, under row-level security.
+	owner, err := m.openDB(ctx, true)
 	if err != nil {
 		return err
 	}
+	if pw, made, err := auth.NewUsers(owner).EnsureAdmin(ctx); err != nil {
+		return err
+	} else if made {
+		fmt.Fprintf(m.Stdout, "\nfirst administrator: admin\none-time password:   %s\n(shown once: log in and choose your own; more users: onegrid users add)\n\n", pw)
+	}
+	appConn, err := m.appConnString(ctx, owner)
+	if err != nil {
+		return err
+	}
+	public, err := m.publicPrincipal(ctx, owner)
+	if err != nil {
+		return err
+	}
+	owner.Close()
+	db, err := m.openPool(ctx, appConn)
+	if err != nil {
+		return err
+	}
+	if err := checkAppRole(ctx, db); err != nil {
+		return err
+	}
 	if f.DemoPulse {
-		// It logs and retries what fails; serve waits for it to stop.
+		// It works as the system (scope.System) in transactions of its own, logs
+		// and retries what fails; serve waits for it to stop.
 		pctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
@@ -80,11 +106,12 @@ func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 	if m.Config.HotspotInterval > 0 {
 		go hot.Schedule(ctx, m.Config.HotspotInterval)
 	}
-	ts, err := m.openTiles(ctx)
+	ts, err := m.openTiles(ctx, appConn)
 	if err != nil {
 		return err
 	}
-	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Tiles: ts, Web: web.Dist(), Hotspots: hot, Now: m.Config.clock}, db, m.Log)
+	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Tiles: ts, Web: web.Dist(),
+		Hotspots: hot, Now: m.Config.clock, Auth: auth.NewAuthenticator(db, auth.Config{Now: m.Config.clock}), Public: public}, db, m.Log)
 	if !web.Built() {
 		m.Log.Warn("the command-centre page is not built: / says so; run make web and rebuild")
 	}
@@ -115,11 +142,7 @@ func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 }
 
 // openTiles starts the tile service on its own pool (closed at Close).
-func (m *Main) openTiles(ctx context.Context) (*tiles.Service, error) {
-	conn, err := m.connString(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (m *Main) openTiles(ctx context.Context, conn string) (*tiles.Service, error) {
 	conns := m.Config.TileDBConns
 	if conns == 0 {
 		conns = max(4, runtime.NumCPU())

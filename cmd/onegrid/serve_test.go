@@ -11,13 +11,15 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
 )
 
 // TestServeDemoPulse is `make demo`'s serve line in small: serve --demo-pulse
-// over the fixture city writes new events that the live stream delivers, linked
-// to the grid the fixture says.
+// over the fixture city, as the application role under row-level security,
+// writes new events that the live stream delivers, linked to the grid the
+// fixture says.
 func TestServeDemoPulse(t *testing.T) {
 	url := pgtest.ConnString(t)
 	ctx := context.Background()
@@ -30,7 +32,16 @@ func TestServeDemoPulse(t *testing.T) {
 	if err := city.Load(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	_, addr, stop := startServeWith(t, []string{"--database-url", url, "--now", city.Now.Format(time.RFC3339), "--hotspot-interval", "0"},
+	users := auth.NewUsers(db)
+	if _, err := users.Add(ctx, auth.NewUser{Name: "command", Roles: []auth.Role{auth.Command}, Units: []string{"*"}, Password: "a long test password"}); err != nil {
+		t.Fatal(err)
+	}
+	token, err := users.CreateToken(ctx, "command", "test", city.Now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, addr, stop := startServeWith(t, []string{"--database-url", url, "--app-database-url", pgtest.AppConnString(t, url),
+		"--now", city.Now.Format(time.RFC3339), "--hotspot-interval", "0"},
 		[]string{"--demo-pulse", "--demo-pulse-rate", "300"})
 	stopped := false
 	defer func() {
@@ -41,11 +52,15 @@ func TestServeDemoPulse(t *testing.T) {
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(sctx, "GET", "http://"+addr+"/api/v1/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream: %s", resp.Status)
+	}
 	sc := bufio.NewScanner(resp.Body)
 	name := ""
 	var e struct {

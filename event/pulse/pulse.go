@@ -44,6 +44,7 @@ import (
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/event"
 	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // Config is the pulse's configuration; zero fields take defaults.
@@ -108,16 +109,9 @@ SELECT id, status, reported_at, deadline FROM event
 WHERE status IN ('reported', 'dispatched', 'handling', 'resolved') AND deadline > reported_at
   AND reported_at <= $1 AND reported_at > $1 - make_interval(days => $2)`
 
-// DB is what the pulse needs: a *pgxpool.Pool (or a pgx.Tx, whose Begin is a
-// savepoint).
-type DB interface {
-	event.DB
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
 // Pulse is a running pulse.
 type Pulse struct {
-	db      DB
+	db      scope.Beginner
 	cfg     Config
 	rng     *rand.Rand
 	models  []model
@@ -126,8 +120,11 @@ type Pulse struct {
 	sampled time.Time // wall time of the last sample
 }
 
-// New returns a pulse over db; Run starts it.
-func New(db DB, cfg Config) *Pulse {
+// New returns a pulse over db (the server's pool); Run starts it. It works as
+// the system (scope.System: the whole city, the events capability), each new
+// event and each tick in a transaction of its own that carries that identity,
+// so row-level security lets it write as it lets a command centre.
+func New(db scope.Beginner, cfg Config) *Pulse {
 	if cfg.Rate <= 0 {
 		cfg.Rate = DefaultRate
 	}
@@ -196,11 +193,11 @@ func (p *Pulse) gap() time.Duration {
 }
 
 // sample (re)reads the models when there are none or they are old.
-func (p *Pulse) sample(ctx context.Context) error {
+func (p *Pulse) sample(ctx context.Context, db event.DB) error {
 	if len(p.models) > 0 && time.Since(p.sampled) < resample {
 		return nil
 	}
-	rows, err := p.db.Query(ctx, sampleSQL, p.cfg.Now(), sampleDays, sampleSize)
+	rows, err := db.Query(ctx, sampleSQL, p.cfg.Now(), sampleDays, sampleSize)
 	if err != nil {
 		return fmt.Errorf("sample events: %w", err)
 	}
@@ -231,7 +228,17 @@ func (p *Pulse) sample(ctx context.Context) error {
 // Report writes one new event like a sampled one and returns its id; 0 when
 // the database has no event to imitate.
 func (p *Pulse) Report(ctx context.Context) (int64, error) {
-	if err := p.sample(ctx); err != nil {
+	var id int64
+	err := scope.Run(ctx, p.db, scope.System(), func(tx pgx.Tx) error {
+		var err error
+		id, err = p.report(ctx, tx)
+		return err
+	})
+	return id, err
+}
+
+func (p *Pulse) report(ctx context.Context, db event.DB) (int64, error) {
+	if err := p.sample(ctx, db); err != nil {
 		return 0, err
 	}
 	if len(p.models) == 0 {
@@ -254,7 +261,7 @@ func (p *Pulse) Report(ctx context.Context) (int64, error) {
 	if m.address != nil {
 		rep.AddressID = *m.address
 	}
-	return event.Create(ctx, p.db, rep)
+	return event.Create(ctx, db, rep)
 }
 
 // due is an open event's next step and when the model has it happen.
@@ -272,16 +279,13 @@ var order = []string{event.Reported, event.Dispatched, event.Handling, event.Res
 // first, at most MaxMoves, and returns how many it took. The steps of one call
 // commit together: tiles and caches see one change a tick, not one a step.
 func (p *Pulse) Move(ctx context.Context) (int, error) {
-	tx, err := p.db.Begin(ctx)
+	var n int
+	err := scope.Run(ctx, p.db, scope.System(), func(tx pgx.Tx) error {
+		var err error
+		n, err = p.move(ctx, tx)
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("move events on: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // after Commit, a no-op
-	n, err := p.move(ctx, tx)
-	if err != nil {
-		return 0, err
-	}
-	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("move events on: %w", err)
 	}
 	return n, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/onegrid/onegrid/api"
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/citygen"
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/event"
@@ -87,7 +88,9 @@ type summary struct {
 // the fixture's rectangles say, each copies a fixture event near which it lies,
 // open events move on with their steps in order, and the event summary moves.
 func TestPulse(t *testing.T) {
-	db := pgtest.New(t)
+	// As onegrid serve: the pulse and the server on the application role, under
+	// row-level security; the test reads and checks as the owner.
+	db, app := pgtest.Pair(t)
 	city := fixture.New()
 	ctx := context.Background()
 	if err := city.Load(ctx, db); err != nil {
@@ -98,13 +101,26 @@ func TestPulse(t *testing.T) {
 	// depend on when the requests happen.
 	now := clock.From(city.Now)
 	later := city.Now.Add(time.Hour)
-	srv := api.New(api.Config{Now: clock.Fixed(later), StreamHeartbeat: time.Second}, db, nil)
+	users := auth.NewUsers(db)
+	if _, err := users.Add(ctx, auth.NewUser{Name: "command", Roles: []auth.Role{auth.Command}, Units: []string{"*"}, Password: "command centre test"}); err != nil {
+		t.Fatal(err)
+	}
+	token, err := users.CreateToken(ctx, "command", "test", later, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.New(api.Config{Now: clock.Fixed(later), StreamHeartbeat: time.Second, Auth: auth.NewAuthenticator(app, auth.Config{Now: clock.Fixed(later)})}, app, nil)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() { srv.Close(); ts.Close() })
+	get := func(ctx context.Context, path string) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return http.DefaultClient.Do(req)
+	}
 	before := readEvents(t, db)
 	getSummary := func() summary {
 		t.Helper()
-		resp, err := http.Get(ts.URL + "/api/v1/events/summary")
+		resp, err := get(ctx, "/api/v1/events/summary")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,12 +136,14 @@ func TestPulse(t *testing.T) {
 	// The stream, open before the pulse starts.
 	sctx, scancel := context.WithTimeout(ctx, 60*time.Second)
 	defer scancel()
-	req, _ := http.NewRequestWithContext(sctx, "GET", ts.URL+"/api/v1/stream", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := get(sctx, "/api/v1/stream")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream: %s", resp.Status)
+	}
 	streamed := make(chan int64, 100)
 	ready := make(chan struct{})
 	go func() {
@@ -155,7 +173,7 @@ func TestPulse(t *testing.T) {
 	}
 
 	pctx, pcancel := context.WithCancel(ctx)
-	p := pulse.New(db, pulse.Config{Rate: 600, Now: now, Tick: 50 * time.Millisecond, MaxMoves: 50, Seed: 7})
+	p := pulse.New(app, pulse.Config{Rate: 600, Now: now, Tick: 50 * time.Millisecond, MaxMoves: 50, Seed: 7})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = p.Run(pctx) }()
@@ -190,6 +208,12 @@ func TestPulse(t *testing.T) {
 		}
 	}
 
+	var latest time.Time
+	for _, f := range city.Events {
+		if !f.ReportedAt.After(city.Now) && f.ReportedAt.After(latest) {
+			latest = f.ReportedAt
+		}
+	}
 	t.Run("streamed events are stored, linked and like the city's", func(t *testing.T) {
 		limit := map[string]int{}
 		for _, k := range city.Categories {
@@ -227,11 +251,12 @@ func TestPulse(t *testing.T) {
 			if d := e.ReportedAt.Sub(city.Now); d < 0 || d > time.Minute {
 				t.Errorf("event %d reported at %s, want the clock's now (%s + seconds)", id, e.ReportedAt, city.Now)
 			}
-			// It copies an event of the fixture's last 30 days lying within 15 m.
+			// It copies an event of the 30 days up to the fixture's latest one,
+			// lying within 15 m.
 			near := false
 			for _, f := range city.Events {
 				if f.Category == e.Category && f.Severity == e.Severity && f.Source == e.Source &&
-					!f.ReportedAt.Before(city.Now.AddDate(0, 0, -31)) && distanceM(f.Point, p) <= 15.01 {
+					f.ReportedAt.After(latest.AddDate(0, 0, -30)) && !f.ReportedAt.After(latest) && distanceM(f.Point, p) <= 15.01 {
 					near = true
 					break
 				}
@@ -353,12 +378,7 @@ func TestMix(t *testing.T) {
 			n++
 		}
 	}
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	p := pulse.New(tx, pulse.Config{Now: clock.Fixed(city.Now), Seed: 3})
+	p := pulse.New(db, pulse.Config{Now: clock.Fixed(city.Now), Seed: 3})
 	const draws = 1500
 	got := map[string]float64{}
 	for range draws {
@@ -367,7 +387,7 @@ func TestMix(t *testing.T) {
 			t.Fatalf("report: %d, %v", id, err)
 		}
 		var k string
-		if err := tx.QueryRow(ctx, `SELECT category_code || '/' || severity FROM event WHERE id = $1`, id).Scan(&k); err != nil {
+		if err := db.QueryRow(ctx, `SELECT category_code || '/' || severity FROM event WHERE id = $1`, id).Scan(&k); err != nil {
 			t.Fatal(err)
 		}
 		got[k]++
@@ -460,19 +480,14 @@ func TestHotspots(t *testing.T) {
 	}
 	window := read(db.Query(ctx, `SELECT category_code, ST_X(geom), ST_Y(geom) FROM event
 		WHERE reported_at <= $1 AND reported_at > $1 - interval '30 days'`, latest))
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	p := pulse.New(tx, pulse.Config{Now: clock.Fixed(end), Seed: 5})
+	p := pulse.New(db, pulse.Config{Now: clock.Fixed(end), Seed: 5})
 	const draws = 1500
 	for range draws {
 		if _, err := p.Report(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	added := read(tx.Query(ctx, `SELECT category_code, ST_X(geom), ST_Y(geom) FROM event WHERE reported_at = $1`, end))
+	added := read(db.Query(ctx, `SELECT category_code, ST_X(geom), ST_Y(geom) FROM event WHERE reported_at = $1`, end))
 	if len(added) != draws {
 		t.Fatalf("%d new events, want %d", len(added), draws)
 	}
@@ -523,13 +538,8 @@ func TestHourOfDay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
 	at := day.Add(3*time.Hour + 30*time.Minute)
-	p := pulse.New(tx, pulse.Config{Now: clock.Fixed(at), Seed: 9})
+	p := pulse.New(db, pulse.Config{Now: clock.Fixed(at), Seed: 9})
 	n := map[string]int{}
 	for range 200 {
 		id, err := p.Report(ctx)
@@ -537,7 +547,7 @@ func TestHourOfDay(t *testing.T) {
 			t.Fatal(err)
 		}
 		var cat string
-		if err := tx.QueryRow(ctx, `SELECT category_code FROM event WHERE id = $1`, id).Scan(&cat); err != nil {
+		if err := db.QueryRow(ctx, `SELECT category_code FROM event WHERE id = $1`, id).Scan(&cat); err != nil {
 			t.Fatal(err)
 		}
 		n[cat]++

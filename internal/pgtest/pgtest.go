@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -154,6 +155,63 @@ func ConnString(t testing.TB) string {
 	return withDatabase(serverURL, name)
 }
 
+// AppUser is the login role tests connect as to act as `onegrid serve`: a member
+// of schema.AppRole, so row-level security applies to it.
+const AppUser = "onegrid_serve_test"
+
+var appRoleOnce sync.Once
+var appRoleErr error
+
+// AppConnString returns the connection string of the database of conn (one of
+// ConnString's) as the application role, which is created once per server.
+func AppConnString(t testing.TB, conn string) string {
+	t.Helper()
+	appRoleOnce.Do(func() {
+		ctx := context.Background()
+		admin, err := pgx.Connect(ctx, serverURL)
+		if err != nil {
+			appRoleErr = err
+			return
+		}
+		defer admin.Close(ctx)
+		// Several test binaries may share one server: one of them creates the role.
+		if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(7340021204)"); err != nil {
+			appRoleErr = err
+			return
+		}
+		defer admin.Exec(ctx, "SELECT pg_advisory_unlock(7340021204)") //nolint:errcheck
+		appRoleErr = schema.EnsureLoginRole(ctx, admin, AppUser, "")
+	})
+	if appRoleErr != nil {
+		t.Fatalf("pgtest: application role: %v", appRoleErr)
+	}
+	return withUser(conn, AppUser)
+}
+
+// NewApp returns a pool on the database of conn as the application role.
+func NewApp(t testing.TB, conn string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), AppConnString(t, conn))
+	if err != nil {
+		t.Fatalf("pgtest: connect as the application role: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// withUser returns conn with its user replaced by name.
+func withUser(conn, name string) string {
+	if strings.Contains(conn, "://") {
+		u, err := url.Parse(conn)
+		if err != nil {
+			return conn
+		}
+		u.User = url.User(name)
+		return u.String()
+	}
+	return conn + " user=" + name
+}
+
 // New returns a pool on a fresh, migrated database that is dropped when the test ends.
 func New(t testing.TB) *pgxpool.Pool {
 	t.Helper()
@@ -235,3 +293,17 @@ func withDatabase(conn, name string) string {
 
 // Cluster is the throw-away cluster of this test binary, nil with ONEGRID_TEST_DATABASE_URL.
 func Cluster() *pgcluster.Cluster { return cluster }
+
+// Pair returns two pools on one fresh, migrated database: the owner's (for
+// loading fixtures, as ingest and gen do) and the application role's (what
+// `onegrid serve` connects as, under row-level security).
+func Pair(t testing.TB) (owner, app *pgxpool.Pool) {
+	t.Helper()
+	conn := ConnString(t)
+	owner, err := pgxpool.New(context.Background(), conn)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	t.Cleanup(owner.Close)
+	return owner, NewApp(t, conn)
+}

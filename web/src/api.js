@@ -23,9 +23,26 @@ async function request(url, init) {
 /** GET url as JSON; null on 404. */
 export const getJSON = (url, signal) => request(url, { signal });
 
+// The session's anti-forgery token: a state-changing request made with the
+// session cookie must carry it (X-CSRF-Token). Read once from GET /api/v1/session.
+let csrf = null;
+
+/** Who the page is logged in as (GET /api/v1/session); null when not logged in. */
+export async function session() {
+  const resp = await fetch('/api/v1/session', { headers: { Accept: 'application/json' } });
+  if (!resp.ok) { csrf = null; return null; }
+  const s = await resp.json();
+  csrf = s.csrf ?? null;
+  return s;
+}
+
 /** POST body as JSON; null on 404. */
-export const postJSON = (url, body, signal) =>
-  request(url, { method: 'POST', signal, body: JSON.stringify(body), headers: { Accept: 'application/json', 'Content-Type': 'application/json' } });
+export async function postJSON(url, body, signal) {
+  if (csrf === null) await session();
+  const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  return request(url, { method: 'POST', signal, body: JSON.stringify(body), headers });
+}
 
 /**
  * The tile layers the server offers: a Map from layer name to

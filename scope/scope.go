@@ -1,0 +1,241 @@
+// Package scope owns jurisdiction: what one request may see, and the one rule
+// "inside this unit" that SQL, tiles and the live stream share.
+//
+// A unit (district, street, community, grid, micro-grid) is the subtree of codes
+// that start with its prefix: 440304 for the district 440304000000, 440304001 for
+// a street, a grid's own code for a grid (the SQL function unit_prefix is the one
+// definition of a unit's prefix). A Scope is a set of such prefixes — the
+// caller's jurisdiction — with the capabilities the caller's roles allow and
+// the event categories that are the caller's duty.
+//
+// The database is the guarantee. Every request runs in a transaction that Begin
+// opens with the scope's identity set (set_config(…, true), that is SET LOCAL),
+// and PostgreSQL's row-level security policies (schema/0701_scope.sql) answer
+// only rows inside it: a query that forgets its WHERE gets nothing outside the
+// jurisdiction, and a connection without an identity gets nothing at all. The
+// application's own checks stay as well (Inside mirrors the SQL rule for the
+// live stream and in-memory tiles).
+package scope
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Capabilities a scope may carry; package auth says which roles allow which.
+const (
+	CanRows       = "rows"       // read located rows: addresses, buildings, events and their steps
+	CanHouseholds = "households" // read household rows (tags, masked personal fields)
+	CanPersonal   = "personal"   // unmask personal fields, with a stated reason (audited)
+	CanAggregates = "aggregates" // read disclosure-controlled aggregates, roll-ups and hotspot results
+	CanEvents     = "events"     // report events and move them through the loop
+	CanAudit      = "audit"      // read the audit log
+	CanUsers      = "users"      // manage users
+	CanLoads      = "loads"      // read load runs and their rejected raw rows
+	CanSensitive  = "sensitive"  // see every sensitive event exactly, whatever the duties
+)
+
+// Scope is what one request may see and do.
+type Scope struct {
+	UserID int64  // 0 for the server's own background work
+	User   string // the user's name, for the audit log
+	// Units are the unit prefixes of the jurisdiction; [""] is everything.
+	Units []string
+	// Caps are the capabilities the roles allow.
+	Caps []string
+	// Duties are category prefixes whose sensitive events are the user's duty.
+	Duties []string
+}
+
+// System is the server's own background work (the standard hotspot set, the
+// tile snapshots of the whole city, the demo pulse): everything, and no
+// capability that concerns a person (unmasking, the audit log, users).
+func System() Scope {
+	return Scope{User: "onegrid", Units: []string{""},
+		Caps: []string{CanRows, CanHouseholds, CanAggregates, CanEvents, CanLoads, CanSensitive}}
+}
+
+// Aggregating is the scope an aggregate computation runs in: the same
+// jurisdiction, reading the rows it counts (households, events) even when the
+// caller may not read those rows themselves. Only code whose output is
+// disclosure-controlled counts uses it (query's aggregates and loads, the
+// hotspot analyses, the tile snapshots of aggregate layers): the database still
+// confines it to the jurisdiction, and the caller still never sees a row. A
+// scope without CanAggregates gets nothing more.
+func (s Scope) Aggregating() Scope {
+	if !s.Can(CanAggregates) {
+		return s
+	}
+	a := s
+	a.Caps = slices.Clone(s.Caps)
+	for _, c := range []string{CanRows, CanHouseholds} {
+		if !slices.Contains(a.Caps, c) {
+			a.Caps = append(a.Caps, c)
+		}
+	}
+	return a
+}
+
+// Inside reports whether code lies in the unit with the given prefix. It mirrors
+// the SQL function inside(code, prefix) (schema/0701_scope.sql): codes are
+// compared byte-wise, as in the "C" collation.
+func Inside(code, prefix string) bool { return strings.HasPrefix(code, prefix) }
+
+// All reports whether the scope is everything.
+func (s Scope) All() bool { return slices.Contains(s.Units, "") }
+
+// Can reports whether the scope carries a capability.
+func (s Scope) Can(c string) bool { return slices.Contains(s.Caps, c) }
+
+// Contains reports whether a row located by code (its finest grid, or its admin
+// area, or "" when it lies outside every area) is inside the jurisdiction.
+func (s Scope) Contains(code string) bool {
+	for _, u := range s.Units {
+		if Inside(code, u) {
+			return true
+		}
+	}
+	return false
+}
+
+// Duty reports whether a category's sensitive events are shown exactly.
+func (s Scope) Duty(category string) bool {
+	if s.Can(CanSensitive) {
+		return true
+	}
+	for _, d := range s.Duties {
+		if Inside(category, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// Envelope returns the longest prefix common to every unit (the range an index
+// scans) and whether it is the jurisdiction exactly. A scope without units has
+// no envelope (ok false) and sees nothing.
+func (s Scope) Envelope() (prefix string, exact, ok bool) {
+	if len(s.Units) == 0 {
+		return "", false, false
+	}
+	if s.All() {
+		return "", true, true
+	}
+	prefix = s.Units[0]
+	for _, u := range s.Units[1:] {
+		n := 0
+		for n < len(prefix) && n < len(u) && prefix[n] == u[n] {
+			n++
+		}
+		prefix = prefix[:n]
+	}
+	exact = true
+	for _, u := range s.Units {
+		if u != prefix {
+			exact = false
+		}
+	}
+	return prefix, exact, true
+}
+
+// Key names what the scope sees and may do, for caches and ETags: two scopes
+// with the same key are served the same tiles. It holds no personal value.
+func (s Scope) Key() string {
+	if s.All() && s.Can(CanRows) && s.Can(CanSensitive) {
+		return "all"
+	}
+	units := slices.Clone(s.Units)
+	caps := slices.Clone(s.Caps)
+	duties := slices.Clone(s.Duties)
+	slices.Sort(units)
+	slices.Sort(caps)
+	slices.Sort(duties)
+	h := sha256.Sum256([]byte(strings.Join(units, ",") + "|" + strings.Join(caps, ",") + "|" + strings.Join(duties, ",")))
+	return base64.RawURLEncoding.EncodeToString(h[:9])
+}
+
+// setSQL sets the identity of the transaction it runs in (set_config's third
+// argument: local to the transaction, as SET LOCAL).
+const setSQL = `SELECT set_config('onegrid.user_id', $1, true), set_config('onegrid.user', $2, true),
+	set_config('onegrid.caps', $3, true), set_config('onegrid.units', $4, true),
+	set_config('onegrid.scope', $5, true), set_config('onegrid.exact', $6, true),
+	set_config('onegrid.duties', $7, true)`
+
+// args are setSQL's arguments. A scope without units sets only who it is, so
+// every policy answers nothing.
+func (s Scope) args() []any {
+	prefix, exact, ok := s.Envelope()
+	if !ok {
+		return []any{strconv.FormatInt(s.UserID, 10), s.User, "", "", "", "f", ""}
+	}
+	list := func(v []string) string {
+		if len(v) == 0 {
+			return ""
+		}
+		return "," + strings.Join(v, ",") + ","
+	}
+	e := "f"
+	if exact {
+		e = "t"
+	}
+	return []any{strconv.FormatInt(s.UserID, 10), s.User, list(s.Caps), list(s.Units), prefix, e, list(s.Duties)}
+}
+
+// Beginner starts transactions: a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Begin starts a transaction that carries the scope's identity. The caller
+// commits or rolls it back; the identity ends with it.
+func Begin(ctx context.Context, db Beginner, s Scope) (pgx.Tx, error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, setSQL, s.args()...); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil, err
+	}
+	return tx, nil
+}
+
+// Apply sets the scope's identity on a transaction begun elsewhere (a
+// read-only snapshot, say); it lasts until the transaction ends.
+func Apply(ctx context.Context, tx pgx.Tx, s Scope) error {
+	_, err := tx.Exec(ctx, setSQL, s.args()...)
+	return err
+}
+
+// Run runs fn in a transaction that carries the scope's identity and commits
+// it when fn succeeds.
+func Run(ctx context.Context, db Beginner, s Scope, fn func(tx pgx.Tx) error) error {
+	tx, err := Begin(ctx, db, s)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// Queue puts the identity first in a batch: pgx sends a batch in one round trip
+// and PostgreSQL runs it as one implicit transaction, so every statement queued
+// after it runs with the identity, at no extra round trip (the tile path).
+func (s Scope) Queue(b *pgx.Batch) { b.Queue(setSQL, s.args()...) }
+
+// DB is what a scoped query needs: the transaction Begin opened (pgx.Tx).
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
