@@ -26,7 +26,7 @@ build: setup web
 
 demo: build
 	@$(MAKE) --no-print-directory demo-load
-	$(BIN) --addr $(DEMO_ADDR) serve
+	$(BIN) --addr $(DEMO_ADDR) serve --demo-pulse
 
 # What make demo loads, with $(BIN) built: the generated city from the data in the
 # repository (once; later runs bring its events up to now), the optional extras

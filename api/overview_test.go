@@ -1,18 +1,24 @@
 package api
 
 import (
+	"context"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/internal/fixture"
+	"github.com/onegrid/onegrid/internal/pgtest"
 	qry "github.com/onegrid/onegrid/query"
 )
 
 func TestOverview(t *testing.T) {
 	t.Parallel()
 	ts, city := fixtureServer(t, qry.Config{})
-	var got overview
+	var got qry.Overview
 	if code := getJSON(t, ts, "/api/v1/overview", &got); code != 200 {
 		t.Fatalf("status %d", code)
 	}
@@ -22,7 +28,7 @@ func TestOverview(t *testing.T) {
 	if len(got.Units) != len(city.Areas) {
 		t.Errorf("%d units, want %d", len(got.Units), len(city.Areas))
 	}
-	byCode := map[string]overviewUnit{}
+	byCode := map[string]qry.OverviewUnit{}
 	for _, u := range got.Units {
 		byCode[u.Code] = u
 	}
@@ -42,6 +48,105 @@ func TestOverview(t *testing.T) {
 	}
 	if len(got.Tags) != len(want) {
 		t.Errorf("tags %v, want %v", got.Tags, want)
+	}
+}
+
+// TestOverviewAreas: with a second city loaded, the overview lists two areas,
+// the one with more households first, each with its own extent and figures.
+func TestOverviewAreas(t *testing.T) {
+	t.Parallel()
+	db, app := pgtest.Pair(t)
+	city := fixture.New()
+	town := fixture.NewTown(city.Now)
+	for _, c := range []*fixture.City{city, town} {
+		if err := c.Load(context.Background(), db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := serveAuthed(t, Config{Now: clock.Fixed(city.Now)}, db, app)
+	var got qry.Overview
+	if code := getJSON(t, ts, "/api/v1/overview", &got); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	from := city.Now.Add(-30 * 24 * time.Hour)
+	want := func(c *fixture.City, code string) qry.OverviewArea {
+		a := qry.OverviewArea{Code: code, Name: c.Areas[0].Name, Roots: []qry.OverviewUnit{{Code: c.Areas[0].Code, Level: "district", Name: c.Areas[0].Name}}}
+		b := c.Areas[0].Bound
+		a.Bounds = [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
+		h := int64(len(c.Households))
+		a.Households = &h
+		for _, e := range c.Events {
+			if !e.ReportedAt.Before(from) && e.ReportedAt.Before(city.Now) {
+				a.Events++
+				if e.Open() {
+					a.Open++
+					if e.Deadline.Before(city.Now) {
+						a.Overdue++
+					}
+				}
+			}
+		}
+		return a
+	}
+	wants := []qry.OverviewArea{want(city, "4403"), want(town, "3301")}
+	if len(got.Areas) != 2 {
+		t.Fatalf("areas %+v, want two", got.Areas)
+	}
+	for i, w := range wants {
+		g := got.Areas[i]
+		if g.Code != w.Code || g.Name != w.Name || g.Bounds != w.Bounds || g.Households == nil || *g.Households != *w.Households ||
+			g.Events != w.Events || g.Open != w.Open || g.Overdue != w.Overdue {
+			t.Errorf("area %d: %+v (households %v), want %+v (households %d)", i, g, g.Households, w, *w.Households)
+		}
+		if len(g.Roots) != 1 || g.Roots[0].Code != w.Roots[0].Code || g.Roots[0].Level != "district" || g.Roots[0].Name != w.Name {
+			t.Errorf("area %s roots %+v, want %+v", g.Code, g.Roots, w.Roots)
+		}
+	}
+	if wants[1].Events == 0 || *wants[1].Households >= *wants[0].Households {
+		t.Fatal("the town should have events in the window and fewer households than the city")
+	}
+	if got.Bounds == nil || *got.Bounds != wants[0].Bounds {
+		t.Errorf("bounds %v, want the first area's %v", got.Bounds, wants[0].Bounds)
+	}
+	// A second district of the first city joins its area; a root unit without
+	// a Chinese admin code is an area of its own.
+	if _, err := db.Exec(context.Background(), `INSERT INTO admin_area (code, level, name, geom) VALUES
+		('440303000000', 'district', '罗湖区', ST_Multi(ST_MakeEnvelope(114.04, 22.50, 114.06, 22.53, 4326))),
+		('SF0000', 'city', 'San Francisco', ST_Multi(ST_MakeEnvelope(-122.52, 37.70, -122.35, 37.83, 4326)))`); err != nil {
+		t.Fatal(err)
+	}
+	var three qry.Overview
+	if code := getJSON(t, ts, "/api/v1/overview", &three); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	var codes []string
+	for _, a := range three.Areas {
+		codes = append(codes, a.Code)
+	}
+	if !slices.Equal(codes, []string{"4403", "3301", "SF0000"}) {
+		t.Fatalf("areas %v, want 4403, 3301, SF0000", codes)
+	}
+	if a := three.Areas[0]; a.Name != "罗湖区、福田区" || len(a.Roots) != 2 || a.Bounds != [4]float64{114.00, 22.50, 114.06, 22.53} || *a.Households != *wants[0].Households {
+		t.Errorf("Shenzhen with two districts: %+v", a)
+	}
+	if a := three.Areas[2]; a.Name != "San Francisco" || a.Households == nil || *a.Households != 0 || a.Events != 0 || a.Bounds != [4]float64{-122.52, 37.70, -122.35, 37.83} {
+		t.Errorf("San Francisco: %+v", a)
+	}
+	// The panel's summary of the second area counts as its entry does.
+	var s qry.EventSummary
+	if code := getJSON(t, ts, "/api/v1/events/summary?unit=3301", &s); code != 200 || s.Events != wants[1].Events || s.Open != wants[1].Open {
+		t.Errorf("summary of 3301: %d %+v, want %d events %d open", code, s, wants[1].Events, wants[1].Open)
+	}
+}
+
+func TestAreaKey(t *testing.T) {
+	for code, want := range map[string]string{
+		"440304000000": "4403", "440300000000": "4403", "440000000000": "44", "110101000000": "1101",
+		"SF0000": "SF0000", "440304": "440304", "44030400000X": "44030400000X",
+	} {
+		if got := qry.AreaKey(code); got != want {
+			t.Errorf("AreaKey(%s) = %s, want %s", code, got, want)
+		}
 	}
 }
 

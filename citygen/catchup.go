@@ -15,6 +15,7 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/event"
 	"github.com/onegrid/onegrid/geo"
 )
 
@@ -471,11 +472,11 @@ func settle(end, t, closes time.Time, r *rand.Rand) (status string, closedAt, sa
 	return "closed", closes, rating(r)
 }
 
-// rating is a closed event's satisfaction, as Generate draws it: 85 % of
-// residents rate, 1..5.
+// rating is a closed event's satisfaction, as Generate draws it (event's model:
+// RatedShare of residents rate, 1..5 with RatingShares).
 func rating(r *rand.Rand) any {
-	if r.Float64() < 0.85 {
-		return pickShare(r, satisfactionShares) + 1
+	if r.Float64() < event.RatedShare {
+		return event.Rating(r.Float64())
 	}
 	return nil
 }

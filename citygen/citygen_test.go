@@ -14,6 +14,7 @@ import (
 
 	"github.com/onegrid/onegrid/citygen"
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/event"
 	"github.com/onegrid/onegrid/internal/pgtest"
 )
 
@@ -209,6 +210,22 @@ func TestDeterministic(t *testing.T) {
 
 func TestReplace(t *testing.T) {
 	pool, first := generate(t, 1000, 1, "")
+	// The loop went on after generation (as under the demo pulse): an open
+	// generated event was dispatched, and a new event filed under the city.
+	ctx := context.Background()
+	var open, addr int64
+	var at time.Time
+	var status string
+	if err := pool.QueryRow(ctx, `SELECT id, status, reported_at, address_id FROM event WHERE status IN ('reported', 'dispatched', 'handling') ORDER BY id LIMIT 1`).Scan(&open, &status, &at, &addr); err != nil {
+		t.Fatal(err)
+	}
+	move := map[string]func(context.Context, event.DB, int64, event.Step) error{"reported": event.Dispatch, "dispatched": event.Handle, "handling": event.Resolve}[status]
+	if err := move(ctx, pool, open, event.Step{At: at.Add(time.Minute), Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := event.Create(ctx, pool, event.Report{Category: "010101", Source: "patrol", AddressID: addr, At: at, Dataset: citygen.Dataset}); err != nil {
+		t.Fatal(err)
+	}
 	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{Households: 1200, Seed: 1, End: testEnd, Replace: true})
 	if err != nil {
 		t.Fatalf("replace: %v", err)
@@ -221,7 +238,13 @@ func TestReplace(t *testing.T) {
 		t.Errorf("households after replace = %d (summary %d), want 1200", n, sum.Households)
 	}
 	var trig string
-	if err := pool.QueryRow(context.Background(), "SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'address_no_delete'").Scan(&trig); err != nil || trig != "O" {
-		t.Errorf("address_no_delete trigger state %q (%v), want enabled", trig, err)
+	for _, name := range []string{"address_no_delete", "event_step_no_change"} {
+		if err := pool.QueryRow(context.Background(), "SELECT tgenabled::text FROM pg_trigger WHERE tgname = $1", name).Scan(&trig); err != nil || trig != "O" {
+			t.Errorf("%s trigger state %q (%v), want enabled", name, trig, err)
+		}
+	}
+	var steps int64
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM event_step").Scan(&steps); err != nil || steps != 0 {
+		t.Errorf("%d steps (%v) after replace, want 0: they went with the old city's events", steps, err)
 	}
 }

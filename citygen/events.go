@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/onegrid/onegrid/event"
 	"github.com/onegrid/onegrid/geo"
 )
 
@@ -96,7 +98,6 @@ func (g *eventGen) category(r *rand.Rand) Category {
 
 var sources = []string{"patrol", "hotline", "app", "qr", "sensor"}
 var sourceShares = []float64{0.45, 0.20, 0.15, 0.12, 0.08}
-var satisfactionShares = []float64{0.03, 0.05, 0.12, 0.25, 0.55} // 1..5
 
 // row draws one event at building br, reported at t, of category cat.
 func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Category) ([]any, error) {
@@ -107,23 +108,19 @@ func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Cate
 	if err != nil {
 		return nil, err
 	}
-	severity, factor := "general", 1.0
+	severity := event.General
 	switch v := r.Float64(); {
 	case v < 0.05:
-		severity, factor = "urgent", 0.25
+		severity = event.Urgent
 	case v < 0.20:
-		severity, factor = "important", 0.5
+		severity = event.Important
 	}
-	limit := time.Duration(float64(cat.TimeLimitHours)*factor*float64(time.Hour)) + 0
+	// The deadline and the loop's timing are the event package's: the write
+	// path and the demo pulse set and move live events by the same rules.
+	limit := event.TimeLimit(cat.TimeLimitHours, severity)
 	deadline := t.Add(limit)
-	var took time.Duration
-	if r.Float64() < 0.95 {
-		took = time.Duration((0.05 + 0.9*r.Float64()) * float64(limit))
-	} else {
-		took = time.Duration((1.05 + 2*r.Float64()) * float64(limit))
-	}
+	took := event.HandlingTime(r.Float64(), r.Float64(), limit)
 	closed := t.Add(took)
-	status := "closed"
 	var closedAt, satisfaction any
 	escalation := 0
 	switch v := r.Float64(); {
@@ -132,25 +129,17 @@ func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Cate
 	case v < 0.02:
 		escalation = 1
 	}
+	// Its status at the end of the period: open, resolved (awaiting the
+	// resident's feedback) or closed, perhaps rated.
+	status := event.Stage(g.o.End.Sub(t), took)
 	switch {
 	case r.Float64() < 0.01:
-		status = "cancelled"
-	case closed.After(g.o.End):
-		age := g.o.End.Sub(t)
-		switch f := float64(age) / float64(took); {
-		case f < 0.1:
-			status = "reported"
-		case f < 0.3:
-			status = "dispatched"
-		default:
-			status = "handling"
-		}
+		status = event.Cancelled
+	case event.IsOpen(status):
 	default:
 		closedAt = closed
-		if closed.After(g.o.End.Add(-48 * time.Hour)) {
-			status = "resolved" // awaiting the resident's feedback
-		} else if r.Float64() < 0.85 {
-			satisfaction = pickShare(r, satisfactionShares) + 1
+		if status == event.Closed && r.Float64() < event.RatedShare {
+			satisfaction = event.Rating(r.Float64())
 		}
 	}
 	happened := t.Add(-time.Duration(r.Float64() * float64(6*time.Hour)))

@@ -284,11 +284,16 @@ func (w *writer) truncate(ctx context.Context) error {
 }
 
 // deleteCity removes an earlier generated city. address refuses deletes (ids
-// are permanent); a generated city is replaced wholesale, so its trigger is
-// disabled for this transaction only (ALTER TABLE takes effect for everyone but
-// is rolled back or re-enabled before commit).
+// are permanent) and event_step changes (the loop's history is append-only); a
+// generated city is replaced wholesale, with the steps its events took since
+// (the demo pulse moves them on), so their triggers are disabled for this
+// transaction only (ALTER TABLE takes effect for everyone but is rolled back or
+// re-enabled before commit).
 func (w *writer) deleteCity(ctx context.Context) error {
 	stmts := []string{
+		"ALTER TABLE event_step DISABLE TRIGGER event_step_no_change",
+		"DELETE FROM event_step WHERE event_id IN (SELECT id FROM event WHERE dataset = $1)",
+		"ALTER TABLE event_step ENABLE TRIGGER event_step_no_change",
 		"DELETE FROM event WHERE dataset = $1",
 		"DELETE FROM household WHERE dataset = $1",
 		"DELETE FROM building WHERE dataset = $1",

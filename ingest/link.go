@@ -22,14 +22,11 @@ type kindSQL struct {
 // The staging table with its geometry decoded, rows not yet rejected.
 const stagedOK = `(SELECT s.*, ST_GeomFromEWKB(s.geom) AS g FROM ingest_stage s WHERE s.rreason IS NULL)`
 
-// levelRank orders grid levels finest first.
-const levelRank = `CASE g.level WHEN 'micro_grid' THEN 0 WHEN 'grid' THEN 1 WHEN 'community' THEN 2 ELSE 3 END`
-
-// gridAt is the finest grid containing point p in the version current at time t.
+// gridAt is the finest grid containing point p in the version current at time t
+// (gr.code, gr.version, gr.admin_code): the schema's link_grid, which every
+// writer of located rows shares (migration 0630) and the planner inlines.
 func gridAt(p, t string) string {
-	return `LEFT JOIN LATERAL (SELECT g.code, g.version, g.admin_code FROM grid g
-        WHERE ST_Intersects(g.geom, ` + p + `) AND g.valid_from <= ` + t + ` AND (g.valid_to IS NULL OR ` + t + ` < g.valid_to)
-        ORDER BY ` + levelRank + `, g.code LIMIT 1) gr ON true`
+	return `LEFT JOIN LATERAL link_grid(` + p + `, ` + t + `) gr ON true`
 }
 
 // withoutLinks returns an insert with the grid and community lookups replaced by
@@ -48,10 +45,10 @@ const (
 	noCommunity = `LEFT JOIN (SELECT NULL::text AS code) co ON true`
 )
 
-// communityAt is the community (admin area) containing point p.
+// communityAt is the community (admin area) containing point p (co.code): the
+// schema's link_community (migration 0630).
 func communityAt(p string) string {
-	return `LEFT JOIN LATERAL (SELECT a.code FROM admin_area a
-        WHERE a.level = 'community' AND ST_Intersects(a.geom, ` + p + `) ORDER BY a.code LIMIT 1) co ON true`
+	return `LEFT JOIN LATERAL link_community(` + p + `) co ON true`
 }
 
 // outsideCheck rejects located rows that fall in no grid current at time t.

@@ -376,25 +376,21 @@ func (d *osmData) stage(gcj02 bool) (buildings, addresses [][]any) {
 	return buildings, addresses
 }
 
-const osmAddressInsert = `INSERT INTO address (level, full_text, components, geom, h3, admin_code, grid_code, dataset, dataset_id)
+var osmAddressInsert = `INSERT INTO address (level, full_text, components, geom, h3, admin_code, grid_code, dataset, dataset_id)
 SELECT 'building', s.full_text, s.components, s.g, s.h3, coalesce(co.code, gr.admin_code), gr.code, @dataset, s.id
 FROM (SELECT s.*, ST_GeomFromEWKB(s.geom) AS g FROM ingest_stage_addr s WHERE s.rreason IS NULL) s
-` + `LEFT JOIN LATERAL (SELECT g.code, g.version, g.admin_code FROM grid g
-        WHERE ST_Intersects(g.geom, s.g) AND g.valid_from <= now() AND (g.valid_to IS NULL OR now() < g.valid_to)
-        ORDER BY ` + levelRank + `, g.code LIMIT 1) gr ON true
-LEFT JOIN LATERAL (SELECT a.code FROM admin_area a WHERE a.level = 'community' AND ST_Intersects(a.geom, s.g) ORDER BY a.code LIMIT 1) co ON true
+` + gridAt("s.g", "now()") + `
+` + communityAt("s.g") + `
 ON CONFLICT (dataset, dataset_id) DO NOTHING`
 
-const osmBuildingInsert = `INSERT INTO building (address_id, name, floors, use, geom, h3, admin_code, grid_code, dataset, dataset_id)
+var osmBuildingInsert = `INSERT INTO building (address_id, name, floors, use, geom, h3, admin_code, grid_code, dataset, dataset_id)
 SELECT coalesce(own.id, inside.id), s.name, s.floors, s.use, s.g, s.h3, coalesce(co.code, gr.admin_code), gr.code, @dataset, s.id
 FROM (SELECT x.*, ST_PointOnSurface(x.g) AS p FROM ` + stagedOK + ` x) s
 LEFT JOIN address own ON own.dataset = @dataset AND own.dataset_id = s.id
 LEFT JOIN LATERAL (SELECT a.id FROM address a WHERE a.dataset = @dataset AND a.dataset_id LIKE 'node/%'
     AND ST_Intersects(s.g, a.geom) ORDER BY a.id LIMIT 1) inside ON own.id IS NULL
-` + `LEFT JOIN LATERAL (SELECT g.code, g.version, g.admin_code FROM grid g
-        WHERE ST_Intersects(g.geom, s.p) AND g.valid_from <= now() AND (g.valid_to IS NULL OR now() < g.valid_to)
-        ORDER BY ` + levelRank + `, g.code LIMIT 1) gr ON true
-LEFT JOIN LATERAL (SELECT a.code FROM admin_area a WHERE a.level = 'community' AND ST_Intersects(a.geom, s.p) ORDER BY a.code LIMIT 1) co ON true
+` + gridAt("s.p", "now()") + `
+` + communityAt("s.p") + `
 ON CONFLICT (dataset, dataset_id) DO NOTHING`
 
 // osmRepair mends invalid building polygons (OSM multipolygons often touch

@@ -133,11 +133,12 @@ type server struct {
 	session string
 }
 
-// startServer serves the API, tiles and page over the city on 127.0.0.1:0 as
-// `onegrid serve` does (connected as the application role, under row-level
-// security), with the server's clock fixed at the city's "today" (the machine's
-// date plays no part), and logs a command-centre user in.
-func startServer(t *testing.T, city *fixture.City) server {
+// startServer serves the API, tiles and page over the city (and any more cities
+// loaded after it) on 127.0.0.1:0 as `onegrid serve` does (connected as the
+// application role, under row-level security), with the server's clock fixed at
+// the city's "today" (the machine's date plays no part), and logs a
+// command-centre user in.
+func startServer(t *testing.T, city *fixture.City, more ...*fixture.City) server {
 	t.Helper()
 	ctx := context.Background()
 	conn := pgtest.ConnString(t)
@@ -146,8 +147,10 @@ func startServer(t *testing.T, city *fixture.City) server {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	if err := city.Load(ctx, db); err != nil {
-		t.Fatal(err)
+	for _, c := range append([]*fixture.City{city}, more...) {
+		if err := c.Load(ctx, db); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := auth.NewUsers(db).Add(ctx, auth.NewUser{Name: "command", Roles: []auth.Role{auth.Command}, Units: []string{"*"}, Password: "command-centre-test"}); err != nil {
 		t.Fatal(err)
@@ -667,5 +670,172 @@ func TestCommandCentre(t *testing.T) {
 			chromedp.WithPollingTimeout(10*time.Second)))
 	})
 
+	blog.check(t)
+}
+
+// TestCommandCentreAreas loads a second, smaller city a thousand kilometres from
+// the first: the page opens fitted to the first (the most households), lists
+// both with their figures, and switching fits the map to the second, whose
+// figures and drill-down the panel then shows. Expected figures are counted
+// here from the fixtures' Go values.
+func TestCommandCentreAreas(t *testing.T) {
+	bin := chromium()
+	need(t, bin != "", "chromium not installed (scripts/setup.sh installs it)")
+	need(t, web.Built(), "web/dist is not built: run `make web` (make test does) before go test")
+	city := fixture.New()
+	town := fixture.NewTown(city.Now)
+	srv := startServer(t, city, town)
+	base := srv.base
+	browserCtx := startBrowser(t, bin)
+	blog := &browserLog{origin: base}
+	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext(), chromedp.WithListener(blog.listen))
+	defer cancel()
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		for i, a := range actions {
+			stepCtx, cancel := context.WithTimeout(ctx, 25*time.Second)
+			_, err := chromedp.Run(stepCtx, a)
+			cancel()
+			if err != nil {
+				blog.check(t)
+				t.Fatalf("%s, step %d: %v", what, i+1, err)
+			}
+		}
+	}
+	idle := chromedp.Poll[chromedp.Void](`new Promise(r => { const m = window.__onegrid.map; m.once('idle', () => r(true)); m.triggerRepaint(); })`, chromedp.WithPollingTimeout(20*time.Second))
+	// The first run allocates the tab, on ctx itself (a step's context would take it along when it ends).
+	if err := chromedp.Do(ctx, srv.withSession(), chromedp.Navigate(base+"/"),
+		chromedp.Poll[chromedp.Void](`window.__onegrid && window.__onegrid.ready`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		blog.check(t)
+		t.Fatalf("load the page: %v", err)
+	}
+	run("first figures", waitKPIs(""), idle)
+
+	type bounds struct{ W, S, E, N float64 }
+	view := func() bounds {
+		return eval[bounds](t, ctx, `(() => { const b = window.__onegrid.map.getBounds(); return {W: b.getWest(), S: b.getSouth(), E: b.getEast(), N: b.getNorth()}; })()`)
+	}
+	// fitted: the view holds the area's rectangle, and is no more than ten
+	// times its size (never the two cities at once).
+	fitted := func(name string, a fixture.Area) {
+		t.Helper()
+		v := view()
+		b := a.Bound
+		if v.W > b.Min[0]+1e-6 || v.S > b.Min[1]+1e-6 || v.E < b.Max[0]-1e-6 || v.N < b.Max[1]-1e-6 {
+			t.Errorf("%s: view %+v does not hold %s %v", name, v, a.Name, b)
+		}
+		if v.E-v.W > 10*(b.Max[0]-b.Min[0]) || v.N-v.S > 10*(b.Max[1]-b.Min[1]) {
+			t.Errorf("%s: view %+v is far larger than %s %v", name, v, a.Name, b)
+		}
+	}
+	// want counts the figures of c in the page's window.
+	want := func(c *fixture.City) map[string]string {
+		win := eval[struct{ From, To string }](t, ctx, `window.__onegrid.kpiWindow`)
+		from, _ := time.Parse(time.RFC3339, win.From)
+		to, _ := time.Parse(time.RFC3339, win.To)
+		people, events, open, overdue := 0, 0, 0, 0
+		for _, h := range c.Households {
+			people += h.Members
+		}
+		for _, e := range c.Events {
+			if !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
+				events++
+				if e.Open() {
+					open++
+					if e.Deadline.Before(city.Now) {
+						overdue++
+					}
+				}
+			}
+		}
+		return map[string]string{"households": fmt.Sprint(len(c.Households)), "people": fmt.Sprint(people),
+			"events": fmt.Sprint(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
+	}
+	checkKPIs := func(name string, c *fixture.City) {
+		t.Helper()
+		kpis := eval[map[string]string](t, ctx, pageKPIs)
+		for k, v := range want(c) {
+			if kpis[k] != v {
+				t.Errorf("%s: panel %s = %q, want %s", name, k, kpis[k], v)
+			}
+		}
+	}
+
+	t.Run("opens fitted to the city with the most households", func(t *testing.T) {
+		if got := eval[string](t, ctx, `window.__onegrid.area.code`); got != "4403" {
+			t.Errorf("area on screen %q, want 4403", got)
+		}
+		fitted("first view", city.Areas[0])
+		checkKPIs("first area", city)
+		if got := eval[string](t, ctx, `document.getElementById('scope-name').textContent`); got != "福田区" {
+			t.Errorf("scope %q, want 福田区", got)
+		}
+	})
+
+	t.Run("lists both areas with their figures", func(t *testing.T) {
+		type item struct{ Code, Name, Households, Events, Open string }
+		items := eval[[]item](t, ctx, `[...document.querySelectorAll('#area-list .area')].map(b => ({Code: b.dataset.area,
+			Name: b.querySelector('.n').textContent, Households: b.querySelector('[data-fig=households]').textContent,
+			Events: b.querySelector('[data-fig=events]').textContent, Open: b.querySelector('[data-fig=open]').textContent}))`)
+		// The list counts the overview's default window: the 30 days before now.
+		count := func(c *fixture.City) (int, int) {
+			events, open := 0, 0
+			for _, e := range c.Events {
+				if !e.ReportedAt.Before(city.Now.Add(-30*24*time.Hour)) && e.ReportedAt.Before(city.Now) {
+					events++
+					if e.Open() {
+						open++
+					}
+				}
+			}
+			return events, open
+		}
+		if len(items) != 2 {
+			t.Fatalf("area list %+v, want two", items)
+		}
+		for i, c := range []*fixture.City{city, town} {
+			ev, op := count(c)
+			w := item{Code: []string{"4403", "3301"}[i], Name: c.Areas[0].Name, Households: fmt.Sprintf("户数 %d", len(c.Households)),
+				Events: fmt.Sprintf("事件数 %d", ev), Open: fmt.Sprintf("在办 %d", op)}
+			if items[i] != w {
+				t.Errorf("area %d: %+v, want %+v", i, items[i], w)
+			}
+		}
+	})
+
+	t.Run("switching fits the second area and shows its figures", func(t *testing.T) {
+		run("switch", chromedp.Evaluate[chromedp.Void](`document.querySelector('#area-list [data-area="3301"]').click()`),
+			chromedp.Poll[chromedp.Void](`window.__onegrid.area.code === '3301'`, chromedp.WithPollingTimeout(5*time.Second)),
+			waitKPIs(""), chromedp.Sleep(900*time.Millisecond), idle)
+		fitted("after switching", town.Areas[0])
+		checkKPIs("second area", town)
+		run("screenshot", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			buf, err := chromedp.CaptureScreenshot()(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(artifacts(t), "command-centre-areas.png"), buf, 0o644)
+		}))
+		if got := eval[string](t, ctx, `document.getElementById('scope-name').textContent`); got != "西湖区" {
+			t.Errorf("scope %q, want 西湖区", got)
+		}
+		// Drill-down works inside it: the district is the whole area, so a
+		// click selects its street.
+		g := town.Grids[len(town.Grids)-1]
+		c := g.Bound.Center()
+		run("click in the second area", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			p, err := chromedp.Evaluate[struct{ X, Y float64 }](fmt.Sprintf(`window.__onegrid.map.project([%f, %f])`, c[0], c[1]+0.002))(ctx, tg)
+			if err != nil {
+				return err
+			}
+			_, err = chromedp.MouseClickXY(p.X, p.Y)(ctx, tg)
+			return err
+		}), waitKPIs("330106001000"))
+		run("back to the first area", chromedp.Evaluate[chromedp.Void](`document.querySelector('#area-list [data-area="4403"]').click()`),
+			chromedp.Poll[chromedp.Void](`window.__onegrid.area.code === '4403'`, chromedp.WithPollingTimeout(5*time.Second)),
+			waitKPIs(""), chromedp.Sleep(900*time.Millisecond), idle)
+		fitted("after switching back", city.Areas[0])
+		checkKPIs("first area again", city)
+	})
 	blog.check(t)
 }

@@ -32,12 +32,19 @@ func freeAddr(t *testing.T) string {
 // the returned stop is called.
 func startServe(t *testing.T, args ...string) (m *Main, addr string, stop func() error) {
 	t.Helper()
+	return startServeWith(t, args, nil)
+}
+
+// startServeWith runs `onegrid <args> --addr <free port> <serveArgs>` (args or
+// serveArgs hold "serve") until the returned stop is called.
+func startServeWith(t *testing.T, args, serveArgs []string) (m *Main, addr string, stop func() error) {
+	t.Helper()
 	addr = freeAddr(t)
 	var out bytes.Buffer
 	m = NewMain(&out, &out)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx, append(args, "--addr", addr)) }()
+	go func() { errc <- m.Run(ctx, append(append(args, "--addr", addr), serveArgs...)) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/healthz")

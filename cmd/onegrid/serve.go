@@ -5,13 +5,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/onegrid/onegrid/api"
 	"github.com/onegrid/onegrid/auth"
+	"github.com/onegrid/onegrid/event/pulse"
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/schema"
 	"github.com/onegrid/onegrid/tiles"
@@ -20,17 +23,38 @@ import (
 
 func init() { commands["serve"] = runServe }
 
-// runServe serves HTTP until ctx ends (SIGINT/SIGTERM), then shuts down gracefully.
-func runServe(ctx context.Context, m *Main, args []string) error {
+// serveFlags are serve's own flags (after the command), each with an
+// environment variable; a flag wins.
+type serveFlags struct {
+	DemoPulse     bool    // ONEGRID_DEMO_PULSE: run the demo pulse (event/pulse)
+	DemoPulseRate float64 // ONEGRID_DEMO_PULSE_RATE: its new events a minute
+}
+
+func (f *serveFlags) parse(m *Main, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: onegrid serve [global flags]\n\nServe the command-centre screen, its tiles and APIs at --addr; migrate first.")
+		fmt.Fprintln(fs.Output(), "usage: onegrid serve [global flags] [--demo-pulse [--demo-pulse-rate N]]\n\nServe the command-centre screen, its tiles and APIs at --addr; migrate first.")
 		fs.PrintDefaults()
 	}
+	on, _ := strconv.ParseBool(env("ONEGRID_DEMO_PULSE", "false"))
+	fs.BoolVar(&f.DemoPulse, "demo-pulse", on, "keep a demo city alive: a trickle of new events like its own and its open events moved on through the loop (ONEGRID_DEMO_PULSE)")
+	fs.Float64Var(&f.DemoPulseRate, "demo-pulse-rate", envFloat("ONEGRID_DEMO_PULSE_RATE", pulse.DefaultRate), "the demo pulse's new events a minute, on average (ONEGRID_DEMO_PULSE_RATE)")
 	if err := m.parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := unexpectedArgs(fs); err != nil {
+		return err
+	}
+	if f.DemoPulseRate <= 0 || f.DemoPulseRate > 6000 || math.IsNaN(f.DemoPulseRate) {
+		return usageError{msg: fmt.Sprintf("--demo-pulse-rate %g: must be above 0 and at most 6000 a minute", f.DemoPulseRate)}
+	}
+	return nil
+}
+
+// runServe serves HTTP until ctx ends (SIGINT/SIGTERM), then shuts down gracefully.
+func runServe(ctx context.Context, m *Main, args []string) error {
+	var f serveFlags
+	if err := f.parse(m, args); err != nil {
 		return err
 	}
 	// Listen first so a busy port fails before the database is started.
@@ -38,10 +62,10 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w: choose another address with --addr (ONEGRID_ADDR)", m.Config.Addr, err)
 	}
-	return m.serve(ctx, ln)
+	return m.serve(ctx, ln, f)
 }
 
-func (m *Main) serve(ctx context.Context, ln net.Listener) error {
+func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 	defer ln.Close()
 	// As the schema's owner: migrate, make the first administrator, find what
 	// serve connects as. Then the owner's connection closes: serve itself runs as
@@ -75,6 +99,17 @@ func (m *Main) serve(ctx context.Context, ln net.Listener) error {
 		return err
 	} else if len(missing) > 0 {
 		m.Log.Warn("functions lack LEAKPROOF, so row-level security keeps their conditions off the indexes: as a superuser, run schema/0703 and 0704 again (see README)", "functions", missing)
+	}
+	if f.DemoPulse {
+		// It works as the system (scope.System) in transactions of its own, logs
+		// and retries what fails; serve waits for it to stop.
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = pulse.New(db, pulse.Config{Rate: f.DemoPulseRate, Now: m.Config.clock, Log: m.Log}).Run(pctx)
+		}()
+		defer func() { stop(); <-done }()
 	}
 	hot := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock})
 	if m.Config.HotspotInterval > 0 {

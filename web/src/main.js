@@ -21,7 +21,12 @@ const state = {
 };
 
 const app = {
-  state, map: null, ctl: null, cats: new Map(), units: new Map(), districts: 0, tags: [],
+  state, map: null, ctl: null, cats: new Map(), units: new Map(), tags: [],
+  // The areas the server knows (GET /api/v1/overview: a root admin unit and its
+  // subtree, or a city's districts together), the one with the most households
+  // first, and the one on screen: the map fits it, and the panel's figures and
+  // drill-down stay inside it.
+  areas: [], area: null,
   ready: false, streamOpen: false, kpis: null, kpiRequest: null, eventsSeen: 0,
   metrics: { navigationStart: 0 },
   // The server's clock minus the browser's, in ms: windows, ages and the clock on
@@ -93,16 +98,37 @@ async function loadHotspots() {
 
 // ---- selection and drill-down ----
 
-/** unit prefix of a code: what every code inside the unit starts with. */
-function prefixOf(u) {
-  if (u.level === 'district') return u.code.slice(0, 6);
-  if (u.level === 'street') return u.code.slice(0, 9);
-  return u.code;
+/** Unit prefix of a code: what every code inside the unit starts with (a 12-digit admin code without its zero padding). */
+function codePrefix(code) {
+  if (!/^[0-9]{12}$/.test(code)) return code;
+  if (code.endsWith('000000')) return code.slice(0, 6);
+  if (code.endsWith('000')) return code.slice(0, 9);
+  return code;
 }
+const prefixOf = (u) => codePrefix(u.code);
 
 function unitName(code, level, fallback) {
   return app.units.get(code)?.name ?? fallback ?? code;
 }
+
+/** The admin units from the root down to code, by their parents; [] when code is not a known unit. */
+function adminChain(code) {
+  const chain = [];
+  for (let u = app.units.get(code); u && chain.length < 8; u = app.units.get(u.parent_code)) {
+    chain.unshift({ level: u.level, code: u.code, name: u.name });
+    if (!u.parent_code) break;
+  }
+  return chain;
+}
+
+/** The admin unit a grid code lies in: the longest prefix of it that is a unit. */
+function adminOfGrid(code) {
+  for (let n = code.length - 1; n > 0; n--) if (app.units.has(code.slice(0, n))) return code.slice(0, n);
+  return null;
+}
+
+/** The area a code lies in (the first whose code prefixes it). */
+const areaOf = (code) => app.areas.find((a) => code.startsWith(a.code)) ?? null;
 
 /** The chain of units at a clicked point, from the rendered admin and grid features. */
 function chainAt(features) {
@@ -115,6 +141,21 @@ function chainAt(features) {
   }
   if (!deepest) return [];
   const c = deepest.code;
+  // The admin units above it from their parent links (any code scheme), then the grids.
+  const admin = app.units.has(c) ? c : adminOfGrid(c);
+  const above = admin ? adminChain(admin) : [];
+  if (above.length) {
+    const chain = above;
+    if (deepest.level === 'grid' && c !== admin) chain.push({ level: 'grid', code: c, name: deepest.name || c });
+    if (deepest.level === 'micro_grid') {
+      const grid = deepest.parent || c.slice(0, -2);
+      const gf = features.find((f) => f.layer.id === 'grids-fill' && f.properties.code === grid);
+      chain.push({ level: 'grid', code: grid, name: gf?.properties.name || grid });
+      chain.push({ level: 'micro_grid', code: c, name: deepest.name || c });
+    }
+    return chain;
+  }
+  // Units the overview did not list: 12-digit admin codes by their digits.
   const chain = [];
   const district = c.slice(0, 6) + '000000';
   chain.push({ level: 'district', code: district, name: unitName(district) });
@@ -136,12 +177,14 @@ function chainAt(features) {
   return chain;
 }
 
-/** Depth of the first selectable level: the district is skipped when it is the whole area. */
-const minDepth = () => (app.districts === 1 ? 2 : 1);
+/** Depth of the first selectable level: a root unit that is the whole area is skipped. */
+const minDepth = () => (app.area?.roots?.length === 1 ? 2 : 1);
 
 function drill(features) {
   const at = chainAt(features);
   if (!at.length) return;
+  // Drill-down stays inside the area on screen.
+  if (app.area && !at[0].code.startsWith(app.area.code)) return;
   const cur = state.chain;
   let depth;
   const inside = cur.length && at[cur.length - 1]?.code === cur[cur.length - 1].code;
@@ -152,13 +195,11 @@ function drill(features) {
   select(at.slice(0, depth), true);
 }
 
-/** The breadcrumb: the district is left out where it is the whole area (the root). */
+/** The breadcrumb: the root unit is left out where it is the whole area; the root carries the area's name. */
 function renderBreadcrumb() {
   const skip = minDepth() - 1;
   const chain = state.chain;
-  // Where one district is the whole area, the root carries its name.
-  const root = skip ? [...app.units.values()].find((u) => u.level === 'district')?.name : '';
-  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true), root);
+  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true), app.area?.name ?? '');
 }
 
 /** Selects the last unit of chain ([] = whole area) and fits the map to it. */
@@ -195,7 +236,7 @@ async function loadKpis() {
   const day = (d) => new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
   document.getElementById('scope-window').textContent = `${t('windowLabel')} ${day(w.from)} — ${day(new Date(Math.min(w.to, nowMs())))}`;
   try {
-    const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal);
+    const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal, app.area);
     if (ctrl.signal.aborted) return;
     app.kpis = k;
     app.kpisFor = sel?.code ?? '';
@@ -309,29 +350,51 @@ async function search(q) {
   panel.renderSearch(hits, hits.length ? null : t('noResults'));
 }
 
-/** Selects a unit by code (admin or grid) and fits to it. */
+/** Selects a unit by code (admin or grid) and fits to it, switching to its area first. */
 function pickCode(code) {
   panel.renderSearch([]);
-  const chain = [];
-  const levels = [['district', 6, '000000'], ['street', 9, '000'], ['community', 12, '']];
-  for (const [level, n, pad] of levels) {
-    if (code.length < n && level !== 'district') break;
-    const c = code.slice(0, n) + pad;
-    if (!app.units.has(c)) break;
-    chain.push({ level, code: c, name: unitName(c) });
-    if (c === code) break;
-  }
-  if (code.length > 12) chain.push({ level: 'grid', code, name: code });
-  const skip = app.districts === 1 ? 1 : 0;
+  const admin = app.units.has(code) ? code : adminOfGrid(code);
+  if (!admin) return;
+  const chain = adminChain(admin);
+  if (code !== admin) chain.push({ level: 'grid', code, name: code });
+  const area = areaOf(code);
+  if (area && area !== app.area) setArea(area, false);
+  const skip = minDepth() - 1;
   if (chain.length <= skip) return;
   select(chain.slice(0), true);
-  if (code.length > 12) {
-    // Fit to the community first; once the grid's features load, fit to the grid.
-    const comm = chain.find((u) => u.level === 'community');
-    const b = comm && app.ctl.boundsOf(comm.code, false);
+  if (code !== admin) {
+    // Fit to the grid's admin unit first; once the grid's features load, fit to the grid.
+    const b = app.ctl.boundsOf(codePrefix(admin), false);
     if (b) app.ctl.fit(b);
     app.map.once('idle', () => { const g = app.ctl.boundsOf(code, true); if (g) app.ctl.fit(g); });
   }
+}
+
+// ---- areas ----
+
+/** Puts area on screen: fits the map to it (fit), clears the selection, scopes the figures. */
+function setArea(area, fit) {
+  app.area = area;
+  app.bounds = area ? [[area.bounds[0], area.bounds[1]], [area.bounds[2], area.bounds[3]]] : null;
+  renderAreas();
+  select([], fit);
+}
+
+function renderAreas() {
+  panel.renderAreas(app.areas, app.area, (a) => { if (a !== app.area) setArea(a, true); });
+}
+
+/** Re-reads the areas' figures (at most every 30 s): they move with the live events. */
+let areasRead = 0;
+async function refreshAreas() {
+  if (app.areas.length < 2 || Date.now() - areasRead < 30e3) return;
+  areasRead = Date.now();
+  const o = await api.getJSON('/api/v1/overview').catch(() => null);
+  for (const a of o?.areas ?? []) {
+    const mine = app.areas.find((x) => x.code === a.code);
+    if (mine) Object.assign(mine, { households: a.households, events: a.events, open: a.open, overdue: a.overdue });
+  }
+  renderAreas();
 }
 
 // ---- live ----
@@ -339,7 +402,7 @@ function pickCode(code) {
 let refreshTimer = 0;
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(() => { app.ctl.setEventQuery(eventQuery()); loadKpis(); }, 1500);
+  refreshTimer = setTimeout(() => { app.ctl.setEventQuery(eventQuery()); loadKpis(); refreshAreas(); }, 1500);
 }
 
 function startStream() {
@@ -438,6 +501,7 @@ function unitLabel(p) {
 function relabel() {
   document.getElementById('lang').textContent = getLang() === 'zh' ? 'EN' : '中文';
   fillCategories();
+  renderAreas();
   panel.renderLegend();
   renderBreadcrumb();
   renderLayerList();
@@ -468,8 +532,11 @@ async function boot() {
     app.tickClock();
     return o;
   });
+  // The map opens on the first area (the most households): never on the extent
+  // of everything, which may span continents.
+  const areaBounds = (o) => (o?.areas?.[0]?.bounds ?? o?.bounds);
   app.ctl = createMap('map', Promise.all([synced, tilesP]).then(([o, tiles]) => ({
-    tiles, bounds: o?.bounds ?? tiles.bounds, eventQuery: eventQuery(),
+    tiles, bounds: areaBounds(o) ?? tiles.bounds, eventQuery: eventQuery(),
   })));
   app.map = app.ctl.map;
   app.ctl.onDensityScale = panel.setDensityRange;
@@ -481,9 +548,11 @@ async function boot() {
   app.metrics.dataMs = performance.now();
   for (const c of overview?.categories ?? []) app.cats.set(c.code, c);
   for (const u of overview?.units ?? []) app.units.set(u.code, u);
-  app.districts = (overview?.units ?? []).filter((u) => u.level === 'district').length;
   app.tags = overview?.tags ?? [];
-  const b = overview?.bounds ?? (await tilesP).bounds;
+  app.areas = overview?.areas ?? [];
+  app.area = app.areas[0] ?? null;
+  areasRead = Date.now();
+  const b = areaBounds(overview) ?? (await tilesP).bounds;
   app.bounds = b ? [[b[0], b[1]], [b[2], b[3]]] : null;
   await app.ctl.ready;
   app.metrics.layersMs = performance.now();

@@ -35,6 +35,28 @@ export function renderBreadcrumb(chain, onPick, rootName) {
   $('scope-sub').textContent = cur.level === 'city' ? '' : `${t('lvl_' + cur.level)} · ${cur.code}`;
 }
 
+/**
+ * The area switcher: every area with its figures (from the overview), the one
+ * on screen marked; hidden when there is only one. onPick(area).
+ */
+export function renderAreas(areas, current, onPick) {
+  const box = $('areas');
+  box.hidden = areas.length < 2;
+  const list = $('area-list');
+  list.replaceChildren();
+  if (box.hidden) return;
+  for (const a of areas) {
+    const on = a === current;
+    list.append(el('button', { type: 'button', class: 'area' + (on ? ' on' : ''), 'aria-pressed': on ? 'true' : 'false',
+      dataset: { area: a.code }, onclick: () => onPick(a) },
+    el('span', { class: 'n' }, a.name || a.code),
+    el('span', { class: 'f' },
+      el('span', { dataset: { fig: 'households' } }, `${t('households')} ${num(a.households)}`),
+      el('span', { dataset: { fig: 'events' } }, `${t('events')} ${num(a.events)}`),
+      el('span', { dataset: { fig: 'open' } }, `${t('open')} ${num(a.open)}`))));
+  }
+}
+
 const KPI_ORDER = [
   ['households', 0], ['people', 0], ['tagged_people', 0],
   ['events', 0], ['open', 0], ['overdue', 0], ['closed_on_time', 1],
