@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/onegrid/onegrid/seal"
 )
 
 // step logs how long a step of a load took.
@@ -40,6 +42,7 @@ type Options struct {
 	SRS            string         // "wgs84" (default) or "gcj02"
 	TimeZone       *time.Location // for times without an offset (default UTC)
 	HashKey        []byte         // HMAC key for personal data; without it only masks are stored
+	DataKey        *seal.Key      // seals clear personal values (household_personal); nil keeps none
 	RejectsPath    string         // default <Path>.rejects.csv
 	Workers        int            // conversion goroutines (default GOMAXPROCS)
 	Progress       func(Progress) // called a few times a second, and per phase
@@ -154,7 +157,7 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	conv, err := newConverter(k, o.Mapping, &convCtx{loc: o.TimeZone, hashKey: o.HashKey}, rd.unit(), o.SRS == "gcj02", has)
+	conv, err := newConverter(k, o.Mapping, &convCtx{loc: o.TimeZone, hashKey: o.HashKey, dataKey: o.DataKey}, rd.unit(), o.SRS == "gcj02", has)
 	if err != nil {
 		return Summary{}, fmt.Errorf("load %s %s: %w", o.Kind, o.Path, err)
 	}
@@ -169,7 +172,8 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 	st := stageJob{
 		kind: o.Kind, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
 		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: targetTables[o.Kind], bulk: o.Bulk,
-		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k)},
+		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k),
+			"key_id": keyID(o.DataKey)},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
 			p := startPipeline(ctx, rd, conv.convertInto, len(k.cols), o.Workers, &t.rows)
 			defer p.stop()
