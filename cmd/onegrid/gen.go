@@ -52,6 +52,9 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	o.Log = m.Log
+	if o.DataKey, err = m.dataKey(); err != nil {
+		return err
+	}
 	db, err := m.openDB(ctx, true)
 	if err != nil {
 		return err
