@@ -85,6 +85,7 @@ var registry = []Record{
 		{Name: "head_name", Class: Personal, Masked: true, Doc: "张*"}, {Name: "phone", Class: Personal, Masked: true, Doc: "138****5678"},
 		{Name: "id_no", Class: Personal, Masked: true, Doc: "440304********1234"},
 		{Name: "admin_code", Class: Internal}, {Name: "grid_code", Class: Internal},
+		{Name: "sealed", Class: Personal, Doc: "clear values are on record (may be unmasked)"},
 	}},
 	{Kind: "h3_cell", Row: Public, Doc: "counts per H3 cell (households_h3, events_h3 tiles; aggregates by h3), disclosure-controlled", Fields: []Field{
 		{Name: "cell", Class: Public}, {Name: "res", Class: Public},

@@ -52,13 +52,21 @@ func TestEveryOutputFieldHasAClass(t *testing.T) {
 			classed(t, "collection "+c.ID, f, c.Kinds(), true)
 		}
 	}
-	ht := reflect.TypeFor[query.Household]()
-	for i := range ht.NumField() {
-		name, _, _ := strings.Cut(ht.Field(i).Tag.Get("json"), ",")
-		if name == "sealed" {
-			continue // whether values are on record: about the record, not the person
+	for _, o := range []struct {
+		what string
+		t    reflect.Type
+		kind string
+	}{
+		{"household output", reflect.TypeFor[query.Household](), "household"},
+		// The address routes (a flat's are the same fields of kind flat).
+		{"address", reflect.TypeFor[query.Address](), "address"},
+		{"address search hit", reflect.TypeFor[query.SearchHit](), "address"},
+		{"address near hit", reflect.TypeFor[query.NearHit](), "address"},
+		{"flat", reflect.TypeFor[query.Address](), "flat"},
+	} {
+		for _, name := range jsonNames(o.t) {
+			classed(t, o.what, name, []string{o.kind}, true)
 		}
-		classed(t, "household output", name, []string{"household"}, true)
 	}
 	for _, l := range tiles.Layers() {
 		kinds, ok := tileKinds[l.Name]
@@ -80,6 +88,23 @@ func TestEveryOutputFieldHasAClass(t *testing.T) {
 			}
 		}
 	}
+}
+
+// jsonNames lists the JSON members of a struct type, embedded structs' included.
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			out = append(out, jsonNames(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "-" && name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // TestRegistry: every field has a known class, names are unique per kind,

@@ -486,7 +486,11 @@ func (s *Store) Features(ctx context.Context, q *FeatureQuery) (*FeaturePage, er
 	}
 	page := &FeaturePage{}
 	if q.Count {
-		if err := s.db.QueryRow(ctx, "SELECT count(*) FROM "+sh.from+b.clause(), b.args...).Scan(&page.NumberMatched); err != nil {
+		from := c.table + " t" // the category is joined only for a condition that needs it
+		if sh.coarse != "" && (q.BBox != nil || q.Area != nil) {
+			from = sh.from
+		}
+		if err := s.db.QueryRow(ctx, "SELECT count(*) FROM "+from+b.clause(), b.args...).Scan(&page.NumberMatched); err != nil {
 			return nil, fmt.Errorf("count %s: %w", c.ID, err)
 		}
 	}
