@@ -11,6 +11,7 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/privacy"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // Collection is a feature collection the API serves: a table, its key, geometry,
@@ -62,7 +63,6 @@ type shape struct {
 	geometry string // SQL of the feature's geometry (json)
 	props    string // SQL of the properties object
 	coarse   string // SQL: the row is coarsened ("" = never)
-	names    []string
 }
 
 // FilterKind says how an attribute filter matches.
@@ -188,18 +188,18 @@ func (c *Collection) shape(v variant) (*shape, error) {
 		sh.from = c.table + " t JOIN event_category tc ON tc.code = t.category_code"
 		sh.coarse = coarseSQL
 	}
-	// A view with the variant's capabilities (duties are per row, in SQL).
-	sees := func(cl privacy.Class) bool {
-		switch cl {
-		case privacy.Public, privacy.Internal:
-			return true
-		case privacy.Personal:
-			return v.households
-		case privacy.Sensitive:
-			return v.allSensitive
-		}
-		return false
+	// The view of a caller with the variant's capabilities; duties are per
+	// row, in SQL (coarseSQL), so a sensitive field is seen here only by those
+	// for whom every sensitive row is their duty.
+	caps := []string{scope.CanRows}
+	if v.households {
+		caps = append(caps, scope.CanHouseholds)
 	}
+	if v.allSensitive {
+		caps = append(caps, scope.CanSensitive)
+	}
+	view := privacy.For(scope.Scope{Caps: caps})
+	sees := func(cl privacy.Class) bool { return view.Sees(cl, view.AllSensitive()) }
 	var pairs []string
 	for _, p := range c.props {
 		f, ok := rec.Field(p.name)
@@ -242,7 +242,6 @@ func (c *Collection) shape(v variant) (*shape, error) {
 			continue
 		}
 		pairs = append(pairs, "'"+p.name+"', "+expr)
-		sh.names = append(sh.names, p.name)
 	}
 	if sh.geometry == "" {
 		return nil, fmt.Errorf("collection %s: no geometry", c.ID)
