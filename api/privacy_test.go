@@ -66,7 +66,7 @@ func (s *syncBuffer) String() string {
 func newPrivacyWorld(t *testing.T, key *seal.Key) *privacyWorld {
 	t.Helper()
 	owner, app := pgtest.Pair(t)
-	city := fixture.New()
+	city := fixture.New().AddSensitive()
 	if err := city.Load(context.Background(), owner); err != nil {
 		t.Fatal(err)
 	}
