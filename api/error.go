@@ -64,6 +64,10 @@ func errorStatus(err error) *Error {
 		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: auth.ErrForbidden.Error()}
 	case errors.As(err, &mbe):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body: larger than %d bytes", mbe.Limit)}
+	case errors.Is(err, qry.ErrNoDataKey):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "no_data_key", Message: qry.ErrNoDataKey.Error()}
+	case errors.Is(err, qry.ErrDataKey):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "data_key", Message: qry.ErrDataKey.Error()}
 	case errors.Is(err, qry.ErrNotFound):
 		return NotFound("resource")
 	case errors.Is(err, pgx.ErrNoRows):
@@ -80,6 +84,8 @@ func errorStatus(err error) *Error {
 			return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "not allowed in your jurisdiction or for your roles"}
 		case "23505", "23P01", "40001", "40P01": // unique, exclusion, serialization, deadlock
 			return &Error{Status: http.StatusConflict, Code: "conflict", Message: "the change conflicts with another; reload and try again"}
+		case "23514", "22023": // check_violation, invalid_parameter_value (raised by the schema's functions)
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_parameter", Message: "the request breaks a rule of the data"}
 		case "02000", "P0002": // no_data_found (raised by the schema's functions)
 			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 		}

@@ -63,6 +63,11 @@ var apiRoutes = []route{
 	{"POST /api/v1/session/password", func(s *Server) http.HandlerFunc { return s.handlePassword }, session},
 	{"GET /api/v1/audit", func(s *Server) http.HandlerFunc { return s.handleAudit }, auditing},
 
+	// Households, for those who serve them; unmasking their personal fields
+	// with a reason (audited).
+	{"GET /api/v1/households", func(s *Server) http.HandlerFunc { return s.handleHouseholds }, households},
+	{"POST /api/v1/households/{id}/unmask", func(s *Server) http.HandlerFunc { return s.handleUnmask }, unmasking},
+
 	{"GET /api/v1/locate", func(s *Server) http.HandlerFunc { return s.handleLocate }, rows},
 
 	{"GET /api/v1/addresses", func(s *Server) http.HandlerFunc { return s.handleAddressSearch }, rows},

@@ -17,6 +17,7 @@ import (
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/hotspot"
 	qry "github.com/onegrid/onegrid/query"
+	"github.com/onegrid/onegrid/seal"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	// Public, when set, is the principal of requests that bring no identity:
 	// anonymous access, off by default (auth.PublicPrincipal).
 	Public *auth.Principal
+	// DataKey opens the sealed personal values a caller unmasks; nil answers
+	// unmasking with a clear error.
+	DataKey *seal.Key
 	// BaseURL is the server's public base URL (https://grid.example.org): absolute
 	// links are built from it, never from the request's Host header.
 	BaseURL string

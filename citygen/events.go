@@ -218,8 +218,8 @@ func (w *writer) categories(ctx context.Context, cats []Category) error {
 		if c.ParentCode != "" {
 			parent = c.ParentCode
 		}
-		b.Queue(`INSERT INTO event_category (code, level, parent_code, name, name_en, time_limit_hours)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING`, c.Code, c.Level, parent, c.Name, c.NameEn, c.TimeLimitHours)
+		b.Queue(`INSERT INTO event_category (code, level, parent_code, name, name_en, time_limit_hours, sensitive)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING`, c.Code, c.Level, parent, c.Name, c.NameEn, c.TimeLimitHours, c.Sensitive)
 	}
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("event categories: %w", err)

@@ -111,6 +111,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Options) (Summary, erro
 		{"addresses", w.addresses},
 		{"buildings", w.buildings},
 		{"households", w.households},
+		{"personal", w.personal},
 		{"events", w.events},
 		{"indexes", w.finish},
 		{"derived", w.derived},
@@ -171,6 +172,7 @@ type writer struct {
 	indexes []string         // definitions of indexes dropped for the load
 	uniques []conDef         // unique constraints dropped for the load
 	fks     []conDef         // foreign keys dropped for the load
+	clear   []clearValues    // clear personal values to seal (personal.go)
 }
 
 // conDef is a table constraint as pg_get_constraintdef gives it.
@@ -228,7 +230,7 @@ func (w *writer) prepare(ctx context.Context) error {
 // truncate empties the bulk tables with TRUNCATE when that deletes nothing
 // but an earlier generated city: when they hold no other dataset's rows and
 // every table whose foreign keys lead to them (address_alias, event_step, …) is
-// empty. It gives the tables new, empty files in this transaction, and with
+// empty, or deletes its rows with theirs (ON DELETE CASCADE: household_personal). It gives the tables new, empty files in this transaction, and with
 // wal_level = minimal (the embedded cluster's setting) PostgreSQL then writes
 // neither the COPYed rows nor the index builds to the WAL but syncs the files
 // at commit: on a 1M-household city that is about 2 GB of WAL not written. On a
@@ -239,19 +241,22 @@ func (w *writer) truncate(ctx context.Context) error {
 		SELECT c.oid FROM pg_class c WHERE c.relname = ANY($1) AND c.relnamespace = current_schema()::regnamespace
 		UNION
 		SELECT k.conrelid FROM pg_constraint k JOIN dep ON k.confrelid = dep.rel WHERE k.contype = 'f')
-		SELECT c.relname, c.relname = ANY($1) FROM dep JOIN pg_class c ON c.oid = dep.rel
+		SELECT c.relname, c.relname = ANY($1),
+		       EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_class p ON p.oid = k.confrelid
+		               WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confdeltype = 'c' AND p.relname = ANY($1))
+		FROM dep JOIN pg_class c ON c.oid = dep.rel
 		WHERE c.relnamespace = current_schema()::regnamespace ORDER BY 1`, bulkTables)
 	if err != nil {
 		return fmt.Errorf("list tables to truncate: %w", err)
 	}
 	type rel struct {
-		name string
-		bulk bool
+		name          string
+		bulk, cascade bool // cascade: its rows go with a bulk table's (household_personal)
 	}
 	var rels []rel
 	for rows.Next() {
 		var r rel
-		if err := rows.Scan(&r.name, &r.bulk); err != nil {
+		if err := rows.Scan(&r.name, &r.bulk, &r.cascade); err != nil {
 			rows.Close()
 			return err
 		}
@@ -263,6 +268,9 @@ func (w *writer) truncate(ctx context.Context) error {
 	names := make([]string, len(rels))
 	for i, r := range rels {
 		names[i] = pgx.Identifier{r.name}.Sanitize()
+		if r.cascade && !r.bulk {
+			continue // deleting the bulk tables' rows would delete its rows too
+		}
 		q := "SELECT EXISTS (SELECT 1 FROM " + names[i] + ")"
 		args := []any{}
 		if r.bulk {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/seal"
 )
 
 // Dataset is the dataset name on every generated row.
@@ -35,6 +36,7 @@ type Options struct {
 	TruthPath          string      // where to write the hotspots' ground truth as JSON ("" = nowhere)
 	Replace            bool        // delete earlier citygen rows instead of refusing
 	HashKey            []byte      // HMAC-SHA-256 key for phone and ID numbers (default: a fixed demo key)
+	DataKey            *seal.Key   // seals synthetic clear personal values (personal.go); nil writes none
 	Log                *slog.Logger
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/onegrid/onegrid/seal"
 )
 
 // step logs how long a step of a load took.
@@ -42,6 +44,7 @@ type Options struct {
 	SRS            string         // "wgs84" (default) or "gcj02"
 	TimeZone       *time.Location // for times without an offset (default UTC)
 	HashKey        []byte         // HMAC key for personal data; without it only masks are stored
+	DataKey        *seal.Key      // seals clear personal values (household_personal); nil keeps none
 	RejectsPath    string         // default <Path>.rejects.csv
 	Workers        int            // conversion goroutines (default GOMAXPROCS)
 	Progress       func(Progress) // called a few times a second, and per phase
@@ -224,7 +227,7 @@ func loadKind(ctx context.Context, db DB, o Options, k *kindSpec, m Mapping, bef
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	conv, err := newConverter(k, m, &convCtx{loc: o.TimeZone, hashKey: o.HashKey, layout: o.TimeFormat}, rd.unit(), o.SRS == "gcj02", has)
+	conv, err := newConverter(k, m, &convCtx{loc: o.TimeZone, hashKey: o.HashKey, layout: o.TimeFormat, dataKey: o.DataKey}, rd.unit(), o.SRS == "gcj02", has)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -243,7 +246,8 @@ func loadKind(ctx context.Context, db DB, o Options, k *kindSpec, m Mapping, bef
 	st := stageJob{
 		kind: k.name, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
 		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: table, bulk: o.Bulk, before: before,
-		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k), "grid_dataset": o.Dataset},
+		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k), "grid_dataset": o.Dataset,
+			"key_id": keyID(o.DataKey)},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
 			p := startPipeline(ctx, rd, conv.convertInto, len(k.cols), o.Workers, &t.rows)
 			defer p.stop()

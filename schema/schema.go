@@ -99,6 +99,13 @@ func Migrate(ctx context.Context, db Conn) ([]string, error) {
 			applied = append(applied, m.Name)
 		}
 	}
+	if len(applied) > 0 {
+		// The whole area's role gets what migrations granted the application
+		// role (schema/0706).
+		if _, err := db.Exec(ctx, "SELECT app_city_sync()"); err != nil {
+			return applied, fmt.Errorf("sync onegrid_app_city: %w", err)
+		}
+	}
 	return applied, nil
 }
 

@@ -25,6 +25,7 @@ type Config struct {
 	Addr         string        // ONEGRID_ADDR: HTTP listen address
 	LogLevel     string        // ONEGRID_LOG_LEVEL: debug, info, warn, error
 	QueryTimeout time.Duration // ONEGRID_QUERY_TIMEOUT: bound on one request's database work
+	DataKeyFile  string        // ONEGRID_DATA_KEY_FILE: the data key sealing clear personal values (datakey.go)
 
 	TileCacheMB        int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
 	TileTimeout        time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
@@ -69,6 +70,7 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DataDir, "data-dir", env("ONEGRID_DATA_DIR", DefaultDataDir()), "directory of the embedded database (ONEGRID_DATA_DIR)")
 	fs.IntVar(&c.DBPort, "db-port", envInt("ONEGRID_DB_PORT", 54329), "port of the embedded database (ONEGRID_DB_PORT)")
 	fs.StringVar(&c.DBListen, "db-listen", env("ONEGRID_DB_LISTEN", "127.0.0.1"), "loopback address the embedded database listens on; empty for its unix socket only (ONEGRID_DB_LISTEN)")
+	fs.StringVar(&c.DataKeyFile, "data-key-file", env("ONEGRID_DATA_KEY_FILE", ""), "file holding the data key that seals clear personal values, created (0600) at first use; default: data.key in --data-dir with the embedded database, none with --database-url (ONEGRID_DATA_KEY_FILE)")
 	fs.StringVar(&c.Addr, "addr", env("ONEGRID_ADDR", "localhost:8080"), "HTTP listen address (ONEGRID_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("ONEGRID_LOG_LEVEL", "info"), "log level: debug, info, warn, error (ONEGRID_LOG_LEVEL)")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", envDuration("ONEGRID_QUERY_TIMEOUT", 10*time.Second), "longest a request's database work may take (ONEGRID_QUERY_TIMEOUT)")

@@ -55,6 +55,10 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 		o.TruthPath = filepath.Join(out, "hotspots_truth.json")
 	}
 	o.Log = m.Log
+	var err error
+	if o.DataKey, err = m.dataKey(); err != nil {
+		return err
+	}
 	db, err := m.openDB(ctx, true)
 	if err != nil {
 		return err

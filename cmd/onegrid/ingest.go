@@ -124,6 +124,13 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	if *progress {
 		o.Progress = progressPrinter(m.Stderr)
 	}
+	if kind == "households" {
+		key, err := m.dataKey()
+		if err != nil {
+			return err
+		}
+		o.DataKey = key
+	}
 	if os.Getenv("GOGC") == "" {
 		// A load's live heap is a few batches of rows: let it grow before
 		// collecting, which saves a fifth of the CPU and stays far below 1 GB.

@@ -119,8 +119,13 @@ func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	key, err := m.dataKey()
+	if err != nil {
+		return err
+	}
 	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Tiles: ts, Web: web.Dist(),
-		Hotspots: hot, Now: m.Config.clock, Auth: auth.NewAuthenticator(db, auth.Config{Now: m.Config.clock}), Public: public}, db, m.Log)
+		Hotspots: hot, Now: m.Config.clock, Auth: auth.NewAuthenticator(db, auth.Config{Now: m.Config.clock}), Public: public,
+		DataKey: key}, db, m.Log)
 	if !web.Built() {
 		m.Log.Warn("the command-centre page is not built: / says so; run make web and rebuild")
 	}
