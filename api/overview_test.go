@@ -3,12 +3,14 @@ package api
 import (
 	"context"
 	"math"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
@@ -229,3 +231,103 @@ func TestBuildingAndEventSummary(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestOverviewJurisdiction: for a caller whose jurisdiction is not everything,
+// the areas are the units of the jurisdiction, each with its own extent and
+// its own figures (counted here from the fixture's Go values); everything's
+// callers keep the root areas.
+func TestOverviewJurisdiction(t *testing.T) {
+	t.Parallel()
+	owner, app := pgtest.Pair(t)
+	city := fixture.New()
+	if err := city.Load(context.Background(), owner); err != nil {
+		t.Fatal(err)
+	}
+	ts := serveAuthed(t, Config{Now: clock.Fixed(city.Now)}, owner, app)
+	from := city.Now.Add(-30 * 24 * time.Hour)
+	// want is the area of a unit: its name, extent (the current grid version,
+	// or the admin area) and the households and events whose code it prefixes.
+	want := func(code, prefix string) qry.OverviewArea {
+		a := qry.OverviewArea{Code: prefix}
+		for _, x := range city.Areas {
+			if x.Code == code {
+				a.Name, a.Bounds = x.Name, [4]float64{x.Bound.Min[0], x.Bound.Min[1], x.Bound.Max[0], x.Bound.Max[1]}
+			}
+		}
+		for _, g := range city.Grids {
+			if a.Name == "" && g.Code == code && g.ValidTo == nil {
+				a.Name, a.Bounds = g.Name, [4]float64{g.Bound.Min[0], g.Bound.Min[1], g.Bound.Max[0], g.Bound.Max[1]}
+			}
+		}
+		var h int64
+		for _, x := range city.Households {
+			if strings.HasPrefix(x.GridCode, prefix) {
+				h++
+			}
+		}
+		a.Households = &h
+		for _, e := range city.Events {
+			at := e.GridCode
+			if at == "" {
+				at = e.AdminCode
+			}
+			if strings.HasPrefix(at, prefix) && !e.ReportedAt.Before(from) && e.ReportedAt.Before(city.Now) {
+				a.Events++
+				if e.Open() {
+					a.Open++
+					if e.Deadline.Before(city.Now) {
+						a.Overdue++
+					}
+				}
+			}
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		name  string
+		roles []auth.Role
+		units []string
+		want  []qry.OverviewArea
+	}{
+		{"grid worker", []auth.Role{auth.GridWorker}, []string{fixture.GridA}, []qry.OverviewArea{want(fixture.GridA, fixture.GridA)}},
+		{"street officer", []auth.Role{auth.Officer}, []string{fixture.StreetNY}, []qry.OverviewArea{want(fixture.StreetNY, "440304002")}},
+		{"analyst of a street", []auth.Role{auth.Analyst}, []string{fixture.StreetYL}, []qry.OverviewArea{want(fixture.StreetYL, "440304001")}},
+		// Two units, one inside the other counted once, the larger first by households.
+		{"officer of two communities", []auth.Role{auth.Officer}, []string{"440304001001", fixture.Community, fixture.GridA},
+			[]qry.OverviewArea{want(fixture.Community, fixture.Community), want("440304001001", "440304001001")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := testUser(t, owner, city.Now, strings.ReplaceAll(tc.name, " ", "_"), tc.roles, tc.units, nil)
+			req, _ := http.NewRequest("GET", ts.URL+"/api/v1/overview", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var got qry.Overview
+			if code := decode(t, resp, &got); code != 200 {
+				t.Fatalf("status %d", code)
+			}
+			if len(got.Areas) != len(tc.want) {
+				t.Fatalf("areas %+v, want %+v", got.Areas, tc.want)
+			}
+			for i, w := range tc.want {
+				g := got.Areas[i]
+				if w.Name == "" || *w.Households == 0 || w.Events == 0 {
+					t.Fatalf("the fixture gives %s nothing to count: the test proves nothing", w.Code)
+				}
+				if g.Code != w.Code || g.Name != w.Name || g.Bounds != w.Bounds || g.Households == nil || *g.Households != *w.Households ||
+					g.Events != w.Events || g.Open != w.Open || g.Overdue != w.Overdue {
+					t.Errorf("area %d: %+v (households %v), want %+v (households %d)", i, g, g.Households, w, *w.Households)
+				}
+				if len(g.Roots) != 1 || g.Roots[0].Name != w.Name || !strings.HasPrefix(g.Roots[0].Code, w.Code) {
+					t.Errorf("area %s roots %+v", g.Code, g.Roots)
+				}
+			}
+			if got.Bounds == nil || *got.Bounds != tc.want[0].Bounds {
+				t.Errorf("bounds %v, want the first area's %v", got.Bounds, tc.want[0].Bounds)
+			}
+		})
+	}
+}

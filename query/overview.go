@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // Overview is what the command-centre page needs to start: the server's clock
@@ -38,17 +39,21 @@ type Overview struct {
 	Tags []string `json:"tags"`
 }
 
-// OverviewArea is an area, what one screen shows: a root admin unit (one
-// without a parent) with its subtree; root units with 12-digit Chinese admin
-// codes of the same city (the same first 4 digits: GB/T 2260 province and
-// city; the first 2 for a province) form one area together, since a city is
-// often loaded district by district, as the generator loads it. A row belongs
-// to the area whose Code its grid code (or, outside every grid, its admin code)
-// starts with. Areas never mix: each has its own extent and figures, so no map
-// has to span two cities.
+// OverviewArea is an area, what one screen shows. For a caller whose
+// jurisdiction is everything it is a root admin unit (one without a parent)
+// with its subtree; root units with 12-digit Chinese admin codes of the same
+// city (the same first 4 digits: GB/T 2260 province and city; the first 2 for
+// a province) form one area together, since a city is often loaded district by
+// district, as the generator loads it. For any other caller the areas are the
+// units of the jurisdiction (an admin unit or a grid each, its only root): a
+// grid worker's screen is the grid, a street officer's the street. A row
+// belongs to the area whose Code its grid code (or, outside every grid, its
+// admin code) starts with. Areas never mix: each has its own extent and
+// figures, so no map has to span two cities.
 type OverviewArea struct {
 	// Code is what every code inside the area starts with: the root's code
-	// ("SF0000"), or the city's or province's digits ("4403").
+	// ("SF0000"), or the city's or province's digits ("4403"), or the prefix
+	// of a unit of the jurisdiction ("440304002" for a street, a grid's code).
 	Code string `json:"code"`
 	// Name is the root's name, or the roots' names joined with "、".
 	Name  string         `json:"name"`
@@ -90,17 +95,29 @@ const (
 	overviewCategoriesSQL = `SELECT code, level, parent_code, name, name_en, time_limit_hours
 		FROM event_category ORDER BY code`
 	overviewTagsSQL = `SELECT DISTINCT tag FROM household_tag_rollup ORDER BY tag`
+	// The unit of each prefix of a jurisdiction ($1) and its extent: the admin
+	// area whose prefix it is, else the grid of that code (its current version,
+	// else its latest). Row-level security shows a caller their own units.
+	jurisdictionUnitsSQL = `SELECT p.prefix, u.code, u.level, u.name, u.parent, ST_XMin(u.geom), ST_YMin(u.geom), ST_XMax(u.geom), ST_YMax(u.geom)
+		FROM unnest($1::text[]) p (prefix)
+		CROSS JOIN LATERAL (
+			(SELECT code, level, name, parent_code AS parent, geom, 0 AS k FROM admin_area WHERE unit_prefix(code) = p.prefix)
+			UNION ALL
+			(SELECT code, level, coalesce(nullif(name, ''), code), coalesce(parent_code, admin_code), geom, 1 FROM grid
+				WHERE code = p.prefix ORDER BY valid_to IS NULL DESC, version DESC LIMIT 1)
+			ORDER BY k LIMIT 1
+		) u`
 	// Households per area prefix ($1), from the roll-up.
 	areaHouseholdsSQL = `SELECT p.prefix, sum(h.households)::bigint
 		FROM unnest($1::text[]) p (prefix)
-		JOIN household_rollup h ON starts_with(coalesce(nullif(h.grid_code, ''), h.admin_code), p.prefix)
+		JOIN household_rollup h ON inside(coalesce(nullif(h.grid_code, ''), h.admin_code), p.prefix)
 		GROUP BY 1`
 	// Events per area prefix ($1) in [$2, $3), open and overdue at $4: the event
 	// summary's counts (eventSummarySQL), for every area in one scan of the window.
 	areaEventsSQL = `SELECT p.prefix, count(*),
 		count(*) FILTER (WHERE e.status IN ('reported', 'dispatched', 'handling')),
 		count(*) FILTER (WHERE e.status IN ('reported', 'dispatched', 'handling') AND e.deadline < $4)
-		FROM event e JOIN unnest($1::text[]) p (prefix) ON starts_with(coalesce(e.grid_code, e.admin_code), p.prefix)
+		FROM event e JOIN unnest($1::text[]) p (prefix) ON inside(coalesce(e.grid_code, e.admin_code), p.prefix)
 		WHERE e.reported_at >= $2 AND e.reported_at < $3
 		GROUP BY 1`
 )
@@ -180,40 +197,28 @@ func scanUnit(row pgx.CollectableRow) (OverviewUnit, error) {
 	return u, err
 }
 
-// Areas lists the areas with their figures in the window w (open and overdue
-// at the clock's now), the one with the most households first (then the most
-// events, then by code).
+// Areas lists the areas of the caller's jurisdiction (see OverviewArea) with
+// their figures in the window w (open and overdue at the clock's now), the one
+// with the most households first (then the most events, then by code).
 func (s *Store) Areas(ctx context.Context, w Window) ([]OverviewArea, error) {
-	rows, err := s.db.Query(ctx, overviewRootsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("areas: %w", err)
-	}
 	var areas []OverviewArea
-	index := map[string]int{}
-	var root OverviewUnit
-	var b [4]float64
-	_, err = pgx.ForEachRow(rows, []any{&root.Code, &root.Level, &root.Name, &root.Parent, &b[0], &b[1], &b[2], &b[3]}, func() error {
-		k := AreaKey(root.Code)
-		i, ok := index[k]
-		if !ok {
-			i = len(areas)
-			index[k] = i
-			areas = append(areas, OverviewArea{Code: k, Bounds: b})
-		}
-		a := &areas[i]
-		a.Roots = append(a.Roots, root)
-		a.Bounds = [4]float64{min(a.Bounds[0], b[0]), min(a.Bounds[1], b[1]), max(a.Bounds[2], b[2]), max(a.Bounds[3], b[3])}
-		return nil
-	})
+	var err error
+	if len(s.sc.Units) > 0 && !s.sc.All() {
+		areas, err = s.jurisdictionAreas(ctx)
+	} else {
+		areas, err = s.rootAreas(ctx)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("areas: %w", err)
 	}
 	if len(areas) == 0 {
 		return []OverviewArea{}, nil
 	}
+	index := map[string]int{}
 	prefixes := make([]string, len(areas))
 	for i := range areas {
 		a := &areas[i]
+		index[a.Code] = i
 		prefixes[i] = a.Code
 		names := make([]string, len(a.Roots))
 		for j, r := range a.Roots {
@@ -222,7 +227,7 @@ func (s *Store) Areas(ctx context.Context, w Window) ([]OverviewArea, error) {
 		a.Name = strings.Join(names, "、")
 	}
 	households := make([]int64, len(areas))
-	rows, err = s.db.Query(ctx, areaHouseholdsSQL, prefixes)
+	rows, err := s.db.Query(ctx, areaHouseholdsSQL, prefixes)
 	if err != nil {
 		return nil, fmt.Errorf("area households: %w", err)
 	}
@@ -268,6 +273,57 @@ func (s *Store) Areas(ctx context.Context, w Window) ([]OverviewArea, error) {
 		out[i] = areas[j]
 	}
 	return out, nil
+}
+
+// rootAreas groups the root admin units into areas, with their extents.
+func (s *Store) rootAreas(ctx context.Context) ([]OverviewArea, error) {
+	rows, err := s.db.Query(ctx, overviewRootsSQL)
+	if err != nil {
+		return nil, err
+	}
+	var areas []OverviewArea
+	index := map[string]int{}
+	var root OverviewUnit
+	var b [4]float64
+	_, err = pgx.ForEachRow(rows, []any{&root.Code, &root.Level, &root.Name, &root.Parent, &b[0], &b[1], &b[2], &b[3]}, func() error {
+		k := AreaKey(root.Code)
+		i, ok := index[k]
+		if !ok {
+			i = len(areas)
+			index[k] = i
+			areas = append(areas, OverviewArea{Code: k, Bounds: b})
+		}
+		a := &areas[i]
+		a.Roots = append(a.Roots, root)
+		a.Bounds = [4]float64{min(a.Bounds[0], b[0]), min(a.Bounds[1], b[1]), max(a.Bounds[2], b[2]), max(a.Bounds[3], b[3])}
+		return nil
+	})
+	return areas, err
+}
+
+// jurisdictionAreas makes an area of each unit of the caller's jurisdiction
+// (one inside another counts once, as the larger), with the unit's extent.
+// A unit the database does not hold (any more) is no area.
+func (s *Store) jurisdictionAreas(ctx context.Context) ([]OverviewArea, error) {
+	var prefixes []string
+	for _, u := range s.sc.Units {
+		if !slices.ContainsFunc(s.sc.Units, func(o string) bool { return o != u && scope.Inside(u, o) }) && !slices.Contains(prefixes, u) {
+			prefixes = append(prefixes, u)
+		}
+	}
+	rows, err := s.db.Query(ctx, jurisdictionUnitsSQL, prefixes)
+	if err != nil {
+		return nil, err
+	}
+	var areas []OverviewArea
+	var prefix string
+	var u OverviewUnit
+	var b [4]float64
+	_, err = pgx.ForEachRow(rows, []any{&prefix, &u.Code, &u.Level, &u.Name, &u.Parent, &b[0], &b[1], &b[2], &b[3]}, func() error {
+		areas = append(areas, OverviewArea{Code: prefix, Roots: []OverviewUnit{u}, Bounds: b})
+		return nil
+	})
+	return areas, err
 }
 
 func cmpDesc(a, b int64) int {
