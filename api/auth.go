@@ -182,7 +182,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
+	// Max-Age, not Expires: the browser counts it from its own clock, so a
+	// server whose clock is set elsewhere (--now a year back, a demo, a test)
+	// still gets its cookie kept for the session's life.
+	maxAge := int(expires.Sub(s.cfg.Now()).Seconds())
+	if maxAge <= 0 {
+		maxAge = 1
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", MaxAge: maxAge, HttpOnly: true,
 		Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
 	r = r.WithContext(auth.WithPrincipal(r.Context(), p))
 	setActor(r, p)
