@@ -1,8 +1,15 @@
 // The command-centre page: wires the map, the panel, the filters and the live
 // stream together. State lives here; map.js and panel.js only draw.
+//
+// The screen is the logged-in user's: it starts with the login form when there
+// is no session (auth.js), shows the areas of the user's jurisdiction (the
+// overview answers under row-level security) and offers only the layers and
+// panels the user's capabilities allow (GET /api/v1/session says which).
 import './app.css';
 import maplibregl from 'maplibre-gl';
 import * as api from './api.js';
+import * as auth from './auth.js';
+import * as households from './households.js';
 import { createMap, LAYERS } from './map.js';
 import * as panel from './panel.js';
 import { kpisFor } from './kpis.js';
@@ -27,6 +34,11 @@ const app = {
   // first, and the one on screen: the map fits it, and the panel's figures and
   // drill-down stay inside it.
   areas: [], area: null,
+  // The units from the top down to the area's root when the area is one unit
+  // (a district, a jurisdiction's street or grid): the drill-down starts below it.
+  rootChain: [],
+  // Who is logged in (GET /api/v1/session) and what their roles allow.
+  session: null, caps: new Set(),
   ready: false, streamOpen: false, kpis: null, kpiRequest: null, eventsSeen: 0,
   metrics: { navigationStart: 0 },
   // The server's clock minus the browser's, in ms: windows, ages and the clock on
@@ -35,6 +47,9 @@ const app = {
   clockOffset: 0,
 };
 window.__onegrid = app;
+
+/** Whether the user's roles allow a capability (scope.Can* on the server). */
+const can = (c) => app.caps.has(c);
 
 // ---- time window and filters ----
 
@@ -177,14 +192,32 @@ function chainAt(features) {
   return chain;
 }
 
-/** Depth of the first selectable level: a root unit that is the whole area is skipped. */
-const minDepth = () => (app.area?.roots?.length === 1 ? 2 : 1);
+/**
+ * The units from the top down to the root of an area of one unit: the admin
+ * units by their parents, and for a grid its admin unit's, then the grid.
+ */
+function rootChain(area) {
+  if (area?.roots?.length !== 1) return [];
+  const r = area.roots[0];
+  if (app.units.has(r.code)) return adminChain(r.code);
+  const admin = adminOfGrid(r.code);
+  const chain = admin ? adminChain(admin) : [];
+  if (r.level === 'micro_grid' && r.parent_code && r.parent_code !== admin) {
+    chain.push({ level: 'grid', code: r.parent_code, name: r.parent_code });
+  }
+  chain.push({ level: r.level, code: r.code, name: r.name });
+  return chain;
+}
+
+/** Depth of the first selectable level: the area's root unit (and what lies above it) is skipped. */
+const minDepth = () => app.rootChain.length + 1;
 
 function drill(features) {
   const at = chainAt(features);
   if (!at.length) return;
-  // Drill-down stays inside the area on screen.
-  if (app.area && !at[0].code.startsWith(app.area.code)) return;
+  // Drill-down stays inside the area on screen, below its root.
+  if (app.area && !at[at.length - 1].code.startsWith(app.area.code)) return;
+  if (at.length < minDepth()) return;
   const cur = state.chain;
   let depth;
   const inside = cur.length && at[cur.length - 1]?.code === cur[cur.length - 1].code;
@@ -199,7 +232,8 @@ function drill(features) {
 function renderBreadcrumb() {
   const skip = minDepth() - 1;
   const chain = state.chain;
-  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true), app.area?.name ?? '');
+  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true), app.area?.name ?? '',
+    app.rootChain[app.rootChain.length - 1]);
 }
 
 /** Selects the last unit of chain ([] = whole area) and fits the map to it. */
@@ -209,7 +243,8 @@ function select(chain, fit) {
   app.ctl.highlight(sel, sel && prefixOf(sel));
   renderBreadcrumb();
   panel.hideDetails();
-  if (sel && (sel.level === 'grid' || sel.level === 'micro_grid') && sel.name === sel.code) {
+  showHouseholds();
+  if (can('aggregates') && sel && (sel.level === 'grid' || sel.level === 'micro_grid') && sel.name === sel.code) {
     // Tiles at this zoom may hold only the grid's micro-grids: ask for its name.
     api.gridLoad(sel.code, '').then((g) => {
       if (g?.name && state.chain[state.chain.length - 1] === sel) { sel.name = g.name; renderBreadcrumb(); }
@@ -236,18 +271,33 @@ async function loadKpis() {
   const day = (d) => new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
   document.getElementById('scope-window').textContent = `${t('windowLabel')} ${day(w.from)} — ${day(new Date(Math.min(w.to, nowMs())))}`;
   try {
-    const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal, app.area);
+    const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal, app.area, can);
     if (ctrl.signal.aborted) return;
     app.kpis = k;
     app.kpisFor = sel?.code ?? '';
-    k.note = Object.values(k).some((v) => v === null) ? t('suppressedNote') : '';
-    panel.renderKpis(k, k.note);
+    k.note = kpiKeys().some((key) => k[key] === null) ? t('suppressedNote') : '';
+    panel.renderKpis(k, k.note, kpiKeys());
   } catch (err) {
     if (err.name === 'AbortError') return;
     console.warn('figures:', err.message);
     app.kpis = null;
-    panel.renderKpis({}, t('errorLoad'));
+    panel.renderKpis({}, t('errorLoad'), kpiKeys());
   }
+}
+
+/** The figures the user may see: the event loop's open and overdue counts need rows; everything else, aggregates. */
+function kpiKeys() {
+  return panel.KPI_KEYS.filter((k) => (k === 'open' || k === 'overdue' ? can('rows') : can('aggregates') || can('rows')));
+}
+
+// ---- households ----
+
+/** The households of the grid on screen (the selection, or a grid that is the whole area), for those who serve them. */
+function showHouseholds() {
+  if (!can('households')) return;
+  const sel = state.chain[state.chain.length - 1] ?? app.rootChain[app.rootChain.length - 1] ?? null;
+  if (sel && (sel.level === 'grid' || sel.level === 'micro_grid')) households.show(sel.code, can('personal'));
+  else households.hide();
 }
 
 // ---- clicks: events, buildings, units ----
@@ -327,10 +377,11 @@ async function search(q) {
   // A standard code: an admin unit, or a grid (whose community we can fit to first).
   if (/^[0-9]{6,20}$/.test(q)) {
     for (const [code, u] of app.units) {
-      if (code.startsWith(q) && hits.length < 5) hits.push({ label: u.name, sub: `${t('lvl_' + u.level)} · ${code}`, onPick: () => pickCode(code) });
+      if (code.startsWith(q) && areaOf(code) && hits.length < 5) hits.push({ label: u.name, sub: `${t('lvl_' + u.level)} · ${code}`, onPick: () => pickCode(code) });
     }
-    if (q.length > 12) hits.push({ label: q, sub: t('gridCode'), onPick: () => pickCode(q) });
+    if (q.length > 12 && areaOf(q)) hits.push({ label: q, sub: t('gridCode'), onPick: () => pickCode(q) });
   }
+  if (!can('rows')) return panel.renderSearch(hits, hits.length ? null : t('noResults')); // addresses are rows
   panel.renderSearch(hits, hits.length ? null : t('searching'));
   const ctrl = new AbortController();
   searchAbort = ctrl;
@@ -358,9 +409,9 @@ function pickCode(code) {
   const chain = adminChain(admin);
   if (code !== admin) chain.push({ level: 'grid', code, name: code });
   const area = areaOf(code);
-  if (area && area !== app.area) setArea(area, false);
-  const skip = minDepth() - 1;
-  if (chain.length <= skip) return;
+  if (!area) return;
+  if (area !== app.area) setArea(area, false);
+  if (chain.length < minDepth()) return select([], true);
   select(chain.slice(0), true);
   if (code !== admin) {
     // Fit to the grid's admin unit first; once the grid's features load, fit to the grid.
@@ -375,6 +426,7 @@ function pickCode(code) {
 /** Puts area on screen: fits the map to it (fit), clears the selection, scopes the figures. */
 function setArea(area, fit) {
   app.area = area;
+  app.rootChain = rootChain(area);
   app.bounds = area ? [[area.bounds[0], area.bounds[1]], [area.bounds[2], area.bounds[3]]] : null;
   renderAreas();
   select([], fit);
@@ -408,7 +460,8 @@ function scheduleRefresh() {
 function startStream() {
   const live = document.getElementById('live');
   panel.feedEmpty();
-  api.stream({
+  app.es?.close();
+  app.es = api.stream({
     state(open) {
       app.streamOpen = open;
       live.classList.toggle('off', !open);
@@ -424,6 +477,13 @@ function startStream() {
       scheduleRefresh();
     },
     changed: scheduleRefresh,
+    closed() {
+      // Not a stream (a 401 when the session has ended): ask who is logged in;
+      // a live session gets a new stream in a while, an ended one the login form.
+      app.es = null;
+      api.session().then((s) => (s ? setTimeout(() => { if (!app.es && !auth.showing()) startStream(); }, 5e3) : sessionEnded()),
+        () => setTimeout(() => { if (!app.es && !auth.showing()) startStream(); }, 5e3));
+    },
     alert(a) {
       panel.feedAlert(a, (x) => {
         state.visible.add('hotspots');
@@ -505,13 +565,18 @@ function relabel() {
   panel.renderLegend();
   renderBreadcrumb();
   renderLayerList();
-  panel.renderKpis(app.kpis ?? undefined, app.kpis?.note);
+  panel.renderKpis(app.kpis ?? undefined, app.kpis?.note, kpiKeys());
   panel.hideDetails();
+  auth.renderUser(app.session);
+  households.relabel();
 }
 
 function renderLayerList() {
   panel.renderLayers(LAYERS.map((l) => ({ key: l.key, available: app.ctl?.available.has(l.key) })), state.visible, toggleLayer);
 }
+
+/** Whether the user's roles allow a layer (the server refuses the others' tiles anyway). */
+const allowedLayer = (l) => !l.need || can(l.need);
 
 function toggleLayer(key, on) {
   if (on) state.visible.add(key); else state.visible.delete(key);
@@ -519,31 +584,117 @@ function toggleLayer(key, on) {
   if (key === 'hotspots' && on) loadHotspots();
 }
 
+// ---- session ----
+
+/**
+ * The session has ended (an API call or a tile answered 401): the login form
+ * comes back over the screen. The same user logging in again gets the screen
+ * back as it was (tiles, figures and the stream asked for again); another user
+ * gets the page started afresh for their own scope. No reload happens without
+ * a login, so an ended session cannot loop.
+ */
+function sessionEnded() {
+  if (auth.showing()) return;
+  app.es?.close();
+  app.es = null;
+  app.streamOpen = false;
+  document.getElementById('live').classList.add('off');
+  const before = app.session?.name;
+  auth.logIn('sessionEnded').then((s) => {
+    if (s.name !== before) {
+      location.reload();
+      return;
+    }
+    app.session = s;
+    auth.done();
+    app.ctl.reloadTiles();
+    loadKpis();
+    if (can('rows')) startStream();
+    households.hide();
+    showHouseholds();
+  });
+}
+
+/** A tile or source the map could not load: an ended session, a layer the server refuses, or a failure worth reporting. */
+function mapError(e) {
+  const status = e.error?.status;
+  if (status === 401) return sessionEnded();
+  if (status === 403 && e.sourceId) {
+    // The server does not serve this layer to this user (their roles, or a
+    // jurisdiction it does not draw tiles for): take it off the map quietly.
+    if (app.ctl.dropSource(e.sourceId)) {
+      console.info(`tiles of ${e.sourceId}: not served to this user`);
+      state.visible.delete(e.sourceId);
+      renderLayerList();
+    }
+    return;
+  }
+  // A tile that fails is retried by the next view change; say which one.
+  console.error('map:', e.error?.message ?? String(e.error), status ?? '', e.error?.url ?? '', e.sourceId ?? '');
+}
+
 // ---- boot ----
 
-async function boot() {
+/** Starts the page: the screen for the session there is, else the login form first. */
+async function start() {
+  applyI18n(document);
+  auth.wire();
+  let s = null;
+  let problem = '';
+  try {
+    s = await api.session();
+  } catch (err) {
+    console.warn('session:', err.message);
+    problem = 'loginFailed';
+  }
+  let fresh = false; // logged in on this page: the preloaded answers were not the user's
+  if (!s) {
+    s = await auth.logIn(problem);
+    fresh = true;
+  } else if (s.must_change_password) {
+    s = await auth.changePassword();
+    fresh = true;
+  }
+  auth.done();
+  boot(s, fresh);
+}
+
+async function boot(s, fresh) {
   app.metrics.bootMs = performance.now();
+  app.session = s;
+  app.caps = new Set(s.capabilities ?? []);
+  api.whenUnauthorized(sessionEnded);
+  auth.renderUser(s);
   applyI18n(document);
   wireControls();
-  const overviewP = api.getJSON('/api/v1/overview').catch(() => null);
-  const tilesP = api.tileLayers().catch(() => new Map());
+  if (!can('rows')) {
+    // No rows: no live feed of events (the stream is rows), no address search.
+    document.getElementById('feed-section').hidden = true;
+    document.getElementById('live').hidden = true;
+  }
+  // The page's preloads of the overview and the tile index went out before
+  // the login and were refused; a browser hands a preloaded answer to the first
+  // fetch with the same URL, mode and credentials mode, whatever its cache
+  // mode. Credentials 'include' (the same cookies on this origin) is another
+  // preload key, so a page that has just logged in asks afresh.
+  const init = fresh ? { cache: 'no-store', credentials: 'include' } : undefined;
+  const overviewP = api.getJSON('/api/v1/overview', undefined, init).catch(() => null);
+  const tilesP = api.tileLayers(init).catch(() => new Map());
   const synced = overviewP.then((o) => {
     if (o?.now) app.clockOffset = Date.parse(o.now) - Date.now();
     app.tickClock();
     return o;
   });
-  // The map opens on the first area (the most households): never on the extent
-  // of everything, which may span continents.
+  // The map opens on the first area (the most households; for a user whose
+  // jurisdiction is not everything, their own unit): never on the extent of
+  // everything, which may span continents.
   const areaBounds = (o) => (o?.areas?.[0]?.bounds ?? o?.bounds);
   app.ctl = createMap('map', Promise.all([synced, tilesP]).then(([o, tiles]) => ({
-    tiles, bounds: areaBounds(o) ?? tiles.bounds, eventQuery: eventQuery(),
+    tiles, bounds: areaBounds(o) ?? tiles.bounds, eventQuery: eventQuery(), allowed: allowedLayer,
   })));
   app.map = app.ctl.map;
   app.ctl.onDensityScale = panel.setDensityRange;
-  app.map.on('error', (e) => {
-    // A tile that fails is retried by the next view change; say which one.
-    console.error('map:', e.error?.message ?? String(e.error), e.error?.status ?? '', e.error?.url ?? '', e.sourceId ?? '');
-  });
+  app.map.on('error', mapError);
   const overview = await synced;
   app.metrics.dataMs = performance.now();
   for (const c of overview?.categories ?? []) app.cats.set(c.code, c);
@@ -551,6 +702,7 @@ async function boot() {
   app.tags = overview?.tags ?? [];
   app.areas = overview?.areas ?? [];
   app.area = app.areas[0] ?? null;
+  app.rootChain = rootChain(app.area);
   areasRead = Date.now();
   const b = areaBounds(overview) ?? (await tilesP).bounds;
   app.bounds = b ? [[b[0], b[1]], [b[2], b[3]]] : null;
@@ -562,7 +714,8 @@ async function boot() {
     app.metrics.firstIdleMs = performance.now();
     app.ready = true;
     loadKpis();
-    startStream();
+    showHouseholds();
+    if (can('rows')) startStream();
   });
   app.ctl.setLabelText(unitLabel);
   app.map.on('click', onClick);
@@ -572,4 +725,4 @@ async function boot() {
   relabel();
 }
 
-boot();
+start();

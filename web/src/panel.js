@@ -18,8 +18,12 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-/** Breadcrumb: chain is [{level, code, name}], root first; onPick(index or -1 for root). */
-export function renderBreadcrumb(chain, onPick, rootName) {
+/**
+ * Breadcrumb: chain is [{level, code, name}], root first; onPick(index or -1 for
+ * root). The root is the whole area, named rootName; rootUnit ({level, code}),
+ * when the area is one unit, is said under its name.
+ */
+export function renderBreadcrumb(chain, onPick, rootName, rootUnit) {
   const nav = $('breadcrumb');
   nav.replaceChildren();
   const items = [{ name: rootName || t('wholeArea'), level: 'city' }, ...chain];
@@ -32,7 +36,8 @@ export function renderBreadcrumb(chain, onPick, rootName) {
   });
   const cur = items[items.length - 1];
   $('scope-name').textContent = cur.name || cur.code;
-  $('scope-sub').textContent = cur.level === 'city' ? '' : `${t('lvl_' + cur.level)} · ${cur.code}`;
+  const sub = cur.level === 'city' ? rootUnit : cur;
+  $('scope-sub').textContent = sub?.code && sub.level !== 'city' ? `${t('lvl_' + sub.level)} · ${sub.code}` : '';
 }
 
 /**
@@ -62,11 +67,15 @@ const KPI_ORDER = [
   ['events', 0], ['open', 0], ['overdue', 0], ['closed_on_time', 1],
 ];
 
-/** Key figures; k holds numbers (null: not available; undefined: loading). */
-export function renderKpis(k, note) {
+/** The key figures the panel can show. */
+export const KPI_KEYS = KPI_ORDER.map(([k]) => k);
+
+/** Key figures, those of keys (default all); k holds numbers (null: not available; undefined: loading). */
+export function renderKpis(k, note, keys = KPI_KEYS) {
   const box = $('kpis');
   box.replaceChildren();
   for (const [key, digits] of KPI_ORDER) {
+    if (!keys.includes(key)) continue;
     let v = k?.[key];
     let text;
     if (v === undefined) text = '…';
