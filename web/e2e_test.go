@@ -1338,6 +1338,51 @@ func TestTwoUsersTwoScreens(t *testing.T) {
 		}
 		t.Logf("grid worker: %d rendered features; figures %v", len(feats), worker.kpis)
 		shot(t, worker, "screen-grid-worker.png")
+		switches := eval[[]string](t, ctx, `[...document.querySelectorAll('#layer-list input')].map(i => i.dataset.layer)`)
+		if !eval[bool](t, ctx, `!!window.__onegrid.map.getLayer('grids-line')`) {
+			// The tile server refuses tiles to a jurisdiction smaller than the
+			// whole area (403): the page has taken those layers off the map and
+			// their switches away, without an error (blog.check below).
+			for _, l := range []string{"admin", "grids", "buildings"} {
+				if slices.Contains(switches, l) {
+					t.Errorf("the %s tiles were refused, but its switch stays (%v)", l, switches)
+				}
+			}
+			t.Log("tiles refused to the grid worker (403): the map draws no features")
+		} else {
+			// Tiles drawn for the jurisdiction: grid A's micro-grids and
+			// buildings are on the map, and a click goes into a micro-grid.
+			var grids, buildings int
+			for _, f := range feats {
+				switch {
+				case f.Layer == "grids-line" && strings.HasPrefix(f.Code, fixture.GridA):
+					grids++
+				case f.Layer == "bld-fill" && strings.HasPrefix(f.Grid, fixture.GridA):
+					buildings++
+				}
+			}
+			if grids < 2 || buildings == 0 {
+				t.Errorf("the grid worker's map draws %d features of grid A's micro-grids and %d buildings of it", grids, buildings)
+			}
+			micro := fixture.GridA + "01"
+			if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				p, err := chromedp.Evaluate[struct{ X, Y float64 }](`window.__onegrid.map.project([114.0285, 22.5015])`)(ctx, tg)
+				if err != nil {
+					return err
+				}
+				_, err = chromedp.MouseClickXY(p.X, p.Y)(ctx, tg)
+				return err
+			}), waitKPIs(micro)); err != nil {
+				t.Fatalf("click into micro-grid %s: %v", micro, err)
+			}
+			crumbs := eval[[]string](t, ctx, `[...document.querySelectorAll('#breadcrumb [data-code]')].map(e => e.dataset.code)`)
+			if !slices.Equal(crumbs, []string{"", micro}) {
+				t.Errorf("breadcrumb %v after a click, want the grid and its micro-grid", crumbs)
+			}
+			if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector('#breadcrumb a').click()`), waitKPIs("")); err != nil {
+				t.Fatalf("back to the grid: %v", err)
+			}
+		}
 		worker.blog.check(t)
 	})
 

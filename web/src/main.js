@@ -562,7 +562,7 @@ function relabel() {
   document.getElementById('lang').textContent = getLang() === 'zh' ? 'EN' : '中文';
   fillCategories();
   renderAreas();
-  panel.renderLegend();
+  renderLegend();
   renderBreadcrumb();
   renderLayerList();
   panel.renderKpis(app.kpis ?? undefined, app.kpis?.note, kpiKeys());
@@ -573,6 +573,12 @@ function relabel() {
 
 function renderLayerList() {
   panel.renderLayers(LAYERS.map((l) => ({ key: l.key, available: app.ctl?.available.has(l.key) })), state.visible, toggleLayer);
+}
+
+/** The legend of the event layers the map has. */
+function renderLegend() {
+  const has = (key) => !app.ctl || app.ctl.available.has(key);
+  panel.renderLegend(has('events'), has('events_h3'));
 }
 
 /** Whether the user's roles allow a layer (the server refuses the others' tiles anyway). */
@@ -626,6 +632,7 @@ function mapError(e) {
       console.info(`tiles of ${e.sourceId}: not served to this user`);
       state.visible.delete(e.sourceId);
       renderLayerList();
+      renderLegend();
     }
     return;
   }

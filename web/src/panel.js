@@ -192,17 +192,18 @@ export function renderSearch(hits, message) {
   ul.hidden = !message && !hits.length;
 }
 
-/** The map legend. */
-export function renderLegend() {
+/** The map legend: of the event points and the event density, where the map has them. */
+export function renderLegend(points = true, density = true) {
   const box = $('legend');
   const sw = (color, label, cls) => el('span', { class: 'item' }, el('i', { class: cls ?? 'dot', style: `--c:${color}` }), label);
   box.replaceChildren(
-    el('div', {}, el('b', {}, t('legendEvents')),
+    points ? el('div', {}, el('b', {}, t('legendEvents')),
       sw('#ff4d4f', t('sev_urgent')), sw('#ffa940', t('sev_important')), sw('#fadb14', t('sev_general')),
-      sw('#ff1f3d', t('legendOverdue'), 'ring')),
-    el('div', {}, el('b', {}, t('legendDensity')), el('span', { class: 'ramp' }),
-      el('span', { class: 'rl', id: 'density-range' }, densityRange)),
+      sw('#ff1f3d', t('legendOverdue'), 'ring')) : null,
+    density ? el('div', {}, el('b', {}, t('legendDensity')), el('span', { class: 'ramp' }),
+      el('span', { class: 'rl', id: 'density-range' }, densityRange)) : null,
   );
+  box.hidden = !points && !density;
 }
 
 let densityRange = '1 → 20+';
