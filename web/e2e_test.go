@@ -233,6 +233,13 @@ func (s server) addUser(t *testing.T, name, display string, roles []auth.Role, u
 // no part), and logs a command-centre user in.
 func startServer(t *testing.T, city *fixture.City, more ...*fixture.City) server {
 	t.Helper()
+	return startServerWith(t, nil, city, more...)
+}
+
+// startServerWith is startServer with a public scope: the unit prefixes whose
+// aggregates anonymous visitors may see (nil: no anonymous access).
+func startServerWith(t *testing.T, public []string, city *fixture.City, more ...*fixture.City) server {
+	t.Helper()
 	ctx := context.Background()
 	conn := pgtest.ConnString(t)
 	db, err := pgxpool.New(ctx, conn)
@@ -257,8 +264,12 @@ func startServer(t *testing.T, city *fixture.City, more ...*fixture.City) server
 	}
 	t.Cleanup(ts.Close)
 	authClock := &movingClock{at: city.Now}
-	h := api.New(api.Config{Tiles: ts, Web: web.Dist(), StreamHeartbeat: 5 * time.Second, Now: now, DataKey: fixture.DataKey(),
-		Auth: auth.NewAuthenticator(app, auth.Config{Now: authClock.now})}, app, log)
+	cfg := api.Config{Tiles: ts, Web: web.Dist(), StreamHeartbeat: 5 * time.Second, Now: now, DataKey: fixture.DataKey(),
+		Auth: auth.NewAuthenticator(app, auth.Config{Now: authClock.now})}
+	if public != nil {
+		cfg.Public = auth.PublicPrincipal(public)
+	}
+	h := api.New(cfg, app, log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -1478,4 +1489,72 @@ func TestTwoUsersTwoScreens(t *testing.T) {
 		shot(t, sc, "screen-analyst.png")
 		sc.blog.check(t)
 	})
+}
+
+// TestPublicVisitor: on a server with a public scope, a visitor without a
+// session gets the public screen (the public unit's disclosure-controlled
+// figures, no logout) and a login button, which logs a user in and starts
+// their own screen.
+func TestPublicVisitor(t *testing.T) {
+	bin := chromium()
+	need(t, bin != "", "chromium not installed (scripts/setup.sh installs it)")
+	need(t, web.Built(), "web/dist is not built: run `make web` (make test does) before go test")
+	city := fixture.New()
+	srv := startServerWith(t, []string{"440304002"}, city) // 南园街道
+	browserCtx := startBrowser(t, bin)
+	blog := &browserLog{origin: srv.base}
+	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext(), chromedp.WithListener(blog.listen))
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.base+"/"), pageReady, waitKPIs("")); err != nil {
+		blog.check(t)
+		t.Fatalf("open the public screen: %v", err)
+	}
+	if got := eval[string](t, ctx, `document.getElementById('user-name').textContent`); got != "公众访问（仅汇总数据）" {
+		t.Errorf("header %q, want the public visitor", got)
+	}
+	if eval[bool](t, ctx, `!document.getElementById('logout').hidden || document.getElementById('login-open').hidden`) {
+		t.Error("a public visitor has a logout button, or no login button")
+	}
+	if got := eval[string](t, ctx, `document.getElementById('scope-name').textContent`); got != "南园街道" {
+		t.Errorf("the public screen is %q, want 南园街道", got)
+	}
+	households := 0
+	for _, h := range city.Households {
+		if strings.HasPrefix(h.GridCode, "440304002") {
+			households++
+		}
+	}
+	kpis := eval[map[string]string](t, ctx, pageKPIs)
+	if kpis["households"] != fmt.Sprint(households) {
+		t.Errorf("public figures %v, want %d households", kpis, households)
+	}
+	if _, ok := kpis["open"]; ok || eval[bool](t, ctx, `!document.getElementById('feed-section').hidden`) {
+		t.Error("the public screen shows the event loop")
+	}
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`window.__marker = 'public'`), chromedp.Click(chromedp.ID("login-open")),
+		formLogin("command", testPassword)); err != nil {
+		blog.check(t)
+		t.Fatalf("log in from the public screen: %v", err)
+	}
+	// The page starts afresh: wait for the new one (an evaluation during the
+	// navigation fails, and is tried again).
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		fresh, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__marker === undefined && !!window.__onegrid?.ready`))
+		if err == nil && fresh {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page did not start afresh after the login (%v)", err)
+		}
+	}
+	if err := chromedp.Do(ctx, waitKPIs("")); err != nil {
+		t.Fatalf("figures after the login: %v", err)
+	}
+	if got := eval[string](t, ctx, `document.getElementById('user-name').textContent`); got != "指挥中心 值班员" {
+		t.Errorf("after the login the header shows %q", got)
+	}
+	if kpis := eval[map[string]string](t, ctx, pageKPIs); kpis["households"] != fmt.Sprint(len(city.Households)) {
+		t.Errorf("the command centre's figures %v, want %d households", kpis, len(city.Households))
+	}
+	blog.check(t)
 }

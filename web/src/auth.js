@@ -131,15 +131,23 @@ export function changePassword(current) {
 /** Hides the forms: the screen is the user's. */
 export function done() { show(null); }
 
-/** Puts the user (display name and roles) and the logout control in the header. */
+/**
+ * Puts the user (display name and roles) and the logout control in the header;
+ * an anonymous visitor of a server with a public scope (via "public") gets a
+ * login button instead.
+ */
 export function renderUser(s) {
   const box = $('user');
   box.hidden = !s;
   if (!s) return;
-  $('user-name').textContent = s.display_name || s.name;
-  $('user-name').title = s.name;
+  const visitor = s.via === 'public';
+  $('user-name').textContent = visitor ? t('publicVisitor') : s.display_name || s.name;
+  $('user-name').title = visitor ? '' : s.name;
+  $('user-role').hidden = visitor;
   $('user-role').textContent = (s.roles ?? []).map((r) => t('role_' + r)).join(' · ');
   $('user-role').dataset.roles = (s.roles ?? []).join(',');
+  $('logout').hidden = visitor;
+  $('login-open').hidden = !visitor;
 }
 
 /** Logs out and starts the page again, so nothing of the session stays in memory. */
@@ -156,4 +164,6 @@ export function wire() {
   onLangChange(label);
   lang.addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
   $('logout').addEventListener('click', () => logOut());
+  // A visitor who logs in gets the page started afresh, as their own screen.
+  $('login-open').addEventListener('click', () => logIn().then(() => location.reload()));
 }
