@@ -328,6 +328,27 @@ func TestOverviewJurisdiction(t *testing.T) {
 			if got.Bounds == nil || *got.Bounds != tc.want[0].Bounds {
 				t.Errorf("bounds %v, want the first area's %v", got.Bounds, tc.want[0].Bounds)
 			}
+			// The event summary of an area counts as its entry does (the
+			// analyst may not ask it: it counts rows).
+			for _, w := range tc.want {
+				req, _ := http.NewRequest("GET", ts.URL+"/api/v1/events/summary?unit="+w.Code, nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var s qry.EventSummary
+				code := decode(t, resp, &s)
+				resp.Body.Close()
+				switch {
+				case slices.Contains(tc.roles, auth.Analyst):
+					if code != http.StatusForbidden {
+						t.Errorf("summary of %s for an analyst: %d, want 403", w.Code, code)
+					}
+				case code != 200 || s.Events != w.Events || s.Open != w.Open || s.Overdue != w.Overdue:
+					t.Errorf("summary of %s: %d %+v, want %d events, %d open, %d overdue", w.Code, code, s, w.Events, w.Open, w.Overdue)
+				}
+			}
 		})
 	}
 }

@@ -134,9 +134,13 @@ func AreaKey(code string) string {
 	return code[:4]
 }
 
-// isArea reports whether code is the code of an area one of whose root units
-// the caller's jurisdiction shows.
+// isArea reports whether code is the code of an area the caller is shown: one
+// of whose root units the caller's jurisdiction shows, or (for a jurisdiction
+// that is not everything) the prefix of one of its units.
 func (s *Store) isArea(ctx context.Context, code string) (bool, error) {
+	if !s.sc.All() && slices.Contains(s.sc.Units, code) {
+		return true, nil
+	}
 	rows, err := s.db.Query(ctx, `SELECT code FROM admin_area WHERE parent_code IS NULL`)
 	if err != nil {
 		return false, err
