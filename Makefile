@@ -36,7 +36,7 @@ demo-load:
 	$(BIN) migrate
 	$(BIN) gen --households $(DEMO_HOUSEHOLDS) --keep --out bin
 	@if [ -d "$(SHARED_DATA)/osm" ]; then \
-		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/shatin.rejects.csv osm "$(SHARED_DATA)/osm/hongkong-shatin.osm" && \
+		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/shatin.rejects.csv --area-code HKST --area-name "沙田 Sha Tin" osm "$(SHARED_DATA)/osm/hongkong-shatin.osm" && \
 		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/sf311.rejects.csv --areas "$(SHARED_DATA)/events/sf_tracts_neighborhoods.geojson" \
 			open311 "$(SHARED_DATA)/events/sf311_cases_sample.csv"; \
 	else echo "demo: $(SHARED_DATA) not found: skipping the Sha Tin and San Francisco areas"; fi

@@ -348,6 +348,41 @@ func TestLoadOSM(t *testing.T) {
 	checkSummary(t, s, 7, 0, 5, 2)
 }
 
+// TestLoadOSMArea: an extract loaded with an area code becomes an area of its
+// own (a city, a street, a community and a grid over its buildings' hull), and
+// its buildings and addresses are linked to that grid; loading again keeps it.
+func TestLoadOSMArea(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	o := Options{Path: "testdata/small.osm", RejectsPath: filepath.Join(t.TempDir(), "r.csv"),
+		Areas: AreaOptions{Code: "HKST", Name: "沙田 Sha Tin"}}
+	if _, err := LoadOSM(context.Background(), db, o); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ sql, want string }{
+		{`SELECT string_agg(code || ' ' || level, ', ' ORDER BY code) FROM admin_area`, "HKST city, HKST001 street, HKST001001 community"},
+		{`SELECT string_agg(code, ', ') FROM grid`, "HKST001001001"},
+		{`SELECT name FROM admin_area WHERE code = 'HKST'`, "沙田 Sha Tin"},
+		// Every building lies inside the hull of the buildings: all linked.
+		{`SELECT count(*) FILTER (WHERE grid_code = 'HKST001001001')::text || '/' || count(*) FROM building`, "3/3"},
+		{`SELECT count(*) FILTER (WHERE grid_code = 'HKST001001001')::text || '/' || count(*) FROM address`, "2/2"},
+		{`SELECT bool_and(ST_Covers(a.geom, b.geom))::text FROM building b, admin_area a WHERE a.code = 'HKST'`, "true"},
+	} {
+		if got := str(t, db, c.sql); got != c.want {
+			t.Errorf("%s = %s, want %s", c.sql, got, c.want)
+		}
+	}
+	if _, err := LoadOSM(context.Background(), db, o); err != nil {
+		t.Fatal(err)
+	}
+	if got := str(t, db, `SELECT count(*)::text FROM admin_area`); got != "3" {
+		t.Errorf("after a second load: %s admin areas, want 3", got)
+	}
+	if _, err := LoadOSM(context.Background(), db, Options{Path: "testdata/small.osm", Areas: AreaOptions{Path: "x.geojson", Code: "X"}}); err == nil {
+		t.Error("an areas file for an extract: no error")
+	}
+}
+
 // TestGridsLoadLinksUnassignedEvents loads an event outside every grid, then
 // grids that cover it: the grids load links it (grid, version, admin code from
 // the grid), the tile layer versions move, and the roll-ups kept by triggers

@@ -406,9 +406,18 @@ WHERE b.dataset = @dataset AND a.dataset = @dataset AND a.dataset_id LIKE 'node/
   AND ST_Intersects(b.geom, a.geom) AND NOT a.components ? 'building'`
 
 // LoadOSM loads the buildings and addresses of an OpenStreetMap XML (.osm) or
-// PBF (.pbf) file in one transaction.
+// PBF (.pbf) file in one transaction. An extract brings no admin units; with
+// o.Areas.Code it becomes an area of its own, derived from its buildings as an
+// events load derives one from its points (AreaOptions), before the rows are
+// linked, so the buildings and addresses get its grid and the screen lists it.
 func LoadOSM(ctx context.Context, db DB, o Options) (s Summary, err error) {
 	if err := o.common(); err != nil {
+		return s, fmt.Errorf("load osm: %w", err)
+	}
+	if o.Areas.Path != "" {
+		return s, fmt.Errorf("load osm: an extract's area is derived from its buildings (--area-code); --areas is for events")
+	}
+	if err := o.Areas.check(); err != nil {
 		return s, fmt.Errorf("load osm: %w", err)
 	}
 	start := time.Now()
@@ -466,6 +475,9 @@ func LoadOSM(ctx context.Context, db DB, o Options) (s Summary, err error) {
 	repaired := tag.RowsAffected()
 	if _, err = tx.Exec(ctx, validCheck); err != nil {
 		return s, fmt.Errorf("load osm: check polygons: %w", err)
+	}
+	if err = loadAreas(ctx, tx, o.Areas, nil); err != nil {
+		return s, fmt.Errorf("load osm: %w", err)
 	}
 	t.setPhase("linking")
 	tag, err = tx.Exec(ctx, osmAddressInsert, args)
