@@ -646,6 +646,18 @@ function mapError(e) {
 async function start() {
   applyI18n(document);
   auth.wire();
+  // Ask for the overview and the tile index (preloaded by index.html) while
+  // the session is checked: for a logged-in user they are the screen's first
+  // data; without a session they are refused, and asked for again after the login.
+  const early = {
+    overview: api.getJSON('/api/v1/overview').catch(() => null),
+    tiles: api.tileLayers().catch(() => new Map()),
+  };
+  // The map starts at once too (WebGL and its workers take a while), hidden
+  // behind the login form until there is a user; its layers come with boot.
+  let layers;
+  app.ctl = createMap('map', new Promise((resolve) => { layers = resolve; }));
+  app.map = app.ctl.map;
   let s = null;
   let problem = '';
   try {
@@ -654,19 +666,23 @@ async function start() {
     console.warn('session:', err.message);
     problem = 'loginFailed';
   }
-  let fresh = false; // logged in on this page: the preloaded answers were not the user's
   if (!s) {
     s = await auth.logIn(problem);
-    fresh = true;
+    early.overview = early.tiles = null;
   } else if (s.must_change_password) {
     s = await auth.changePassword();
-    fresh = true;
+    early.overview = early.tiles = null;
   }
   auth.done();
-  boot(s, fresh);
+  boot(s, early, layers);
 }
 
-async function boot(s, fresh) {
+/**
+ * Starts the screen for session s; early holds the overview and tile index
+ * asked for before it, or nulls to ask afresh; layers(data) gives the map
+ * (app.ctl) what createMap waits for.
+ */
+async function boot(s, early, layers) {
   app.metrics.bootMs = performance.now();
   app.session = s;
   app.caps = new Set(s.capabilities ?? []);
@@ -679,14 +695,14 @@ async function boot(s, fresh) {
     document.getElementById('feed-section').hidden = true;
     document.getElementById('live').hidden = true;
   }
-  // The page's preloads of the overview and the tile index went out before
-  // the login and were refused; a browser hands a preloaded answer to the first
-  // fetch with the same URL, mode and credentials mode, whatever its cache
-  // mode. Credentials 'include' (the same cookies on this origin) is another
-  // preload key, so a page that has just logged in asks afresh.
-  const init = fresh ? { cache: 'no-store', credentials: 'include' } : undefined;
-  const overviewP = api.getJSON('/api/v1/overview', undefined, init).catch(() => null);
-  const tilesP = api.tileLayers(init).catch(() => new Map());
+  // After a login on this page, ask afresh. (A browser hands a preloaded
+  // answer to the first fetch with the same URL, mode and credentials mode,
+  // whatever its cache mode; credentials 'include', the same cookies on this
+  // origin, is another preload key, so not even a preload refused before the
+  // login can answer.)
+  const init = { cache: 'no-store', credentials: 'include' };
+  const overviewP = early.overview ?? api.getJSON('/api/v1/overview', undefined, init).catch(() => null);
+  const tilesP = early.tiles ?? api.tileLayers(init).catch(() => new Map());
   const synced = overviewP.then((o) => {
     if (o?.now) app.clockOffset = Date.parse(o.now) - Date.now();
     app.tickClock();
@@ -696,10 +712,9 @@ async function boot(s, fresh) {
   // jurisdiction is not everything, their own unit): never on the extent of
   // everything, which may span continents.
   const areaBounds = (o) => (o?.areas?.[0]?.bounds ?? o?.bounds);
-  app.ctl = createMap('map', Promise.all([synced, tilesP]).then(([o, tiles]) => ({
+  layers(Promise.all([synced, tilesP]).then(([o, tiles]) => ({
     tiles, bounds: areaBounds(o) ?? tiles.bounds, eventQuery: eventQuery(), allowed: allowedLayer,
   })));
-  app.map = app.ctl.map;
   app.ctl.onDensityScale = panel.setDensityRange;
   app.map.on('error', mapError);
   const overview = await synced;
