@@ -1212,6 +1212,7 @@ func TestTwoUsersTwoScreens(t *testing.T) {
 	srv := startServer(t, city)
 	srv.addUser(t, "worker_a", "王网格员", []auth.Role{auth.GridWorker}, []string{fixture.GridA}, false)
 	srv.addUser(t, "analyst", "上级分析", []auth.Role{auth.Analyst}, []string{"*"}, false)
+	srv.addUser(t, "planner", "规划", []auth.Role{auth.Planner}, []string{fixture.District}, false)
 	out := artifacts(t)
 	browserCtx := startBrowser(t, bin)
 	whole := t
@@ -1456,6 +1457,29 @@ func TestTwoUsersTwoScreens(t *testing.T) {
 		}
 		shot(t, worker, "screen-grid-worker-unmasked.png")
 		worker.blog.check(t)
+	})
+
+	t.Run("planner: a grid without households", func(t *testing.T) {
+		sc := open(t, "planner")
+		ctx := sc.ctx
+		if got := eval[string](t, ctx, `window.__onegrid.area?.code ?? ''`); got != "440304" {
+			t.Errorf("the planner's area %q, want the district 440304", got)
+		}
+		// Select grid A by its code, as the search does.
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const i = document.getElementById('search-input');
+				i.value = %q; i.dispatchEvent(new Event('input')); })()`, fixture.GridA)),
+			chromedp.Poll[chromedp.Void](`[...document.querySelectorAll('#search-results button')].length > 0`, chromedp.WithPollingTimeout(10*time.Second)),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('#search-results button').click()`), waitKPIs(fixture.GridA)); err != nil {
+			t.Fatalf("select grid A: %v", err)
+		}
+		w := want(sc, fixture.GridA)
+		if kpis := eval[map[string]string](t, ctx, pageKPIs); kpis["households"] != w["households"] {
+			t.Errorf("grid A's figures for the planner %v, want %s households", kpis, w["households"])
+		}
+		if eval[bool](t, ctx, `!document.getElementById('households').hidden`) || len(sc.blog.requested("/api/v1/households")) > 0 {
+			t.Error("the planner, who may not read households, is shown a grid's households")
+		}
+		sc.blog.check(t)
 	})
 
 	t.Run("analyst: aggregates only", func(t *testing.T) {
