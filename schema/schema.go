@@ -157,6 +157,7 @@ func newMigrationError(m Migration, err error) error {
 const (
 	AppRole     = "onegrid_app"
 	AppCityRole = "onegrid_app_city"
+	AppWideRole = "onegrid_app_wide"
 )
 
 // EnsureLoginRole makes name a login role that is a member of AppRole (and
@@ -177,7 +178,7 @@ func EnsureLoginRole(ctx context.Context, db Conn, name, password string) error 
 			return fmt.Errorf("set password of role %s: %w", name, err)
 		}
 	}
-	for _, r := range []string{AppRole, AppCityRole} {
+	for _, r := range []string{AppRole, AppCityRole, AppWideRole} {
 		if _, err := db.Exec(ctx, "GRANT "+r+" TO "+pgx.Identifier{name}.Sanitize()); err != nil {
 			return fmt.Errorf("grant %s to %s: %w", r, name, err)
 		}

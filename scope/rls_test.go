@@ -85,7 +85,7 @@ func TestEveryTableHasARule(t *testing.T) {
 	if err := owner.QueryRow(context.Background(), `SELECT coalesce(array_agg(c.relname || ' ' || r.rolname), '{}')
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		CROSS JOIN pg_roles r
-		WHERE n.nspname = 'public' AND c.relrowsecurity AND r.rolname IN ('onegrid_app', 'onegrid_app_city')
+		WHERE n.nspname = 'public' AND c.relrowsecurity AND r.rolname IN ('onegrid_app', 'onegrid_app_city', 'onegrid_app_wide')
 		  AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND r.oid = ANY (p.polroles))`).Scan(&missing); err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +334,11 @@ func TestScopeUsesTheIndex(t *testing.T) {
 	box := "SELECT id FROM event WHERE geom_3857 && ST_MakeEnvelope(12690000, 2570000, 12690100, 2570100, 3857)"
 	if plan := explain(city, box); strings.Contains(plan, "event_grid_code_idx") || strings.Contains(plan, "in_units") {
 		t.Errorf("a whole-area read in a box walks the jurisdiction's range:\n%s", plan)
+	}
+	// A street is wide (0707): its range filters what the box finds.
+	street := scope.Scope{UserID: 3, Units: []string{"440304002"}, Caps: []string{scope.CanRows}}
+	if plan := explain(street, box); strings.Contains(plan, "event_grid_code_idx") {
+		t.Errorf("a street's read in a box walks the street's range:\n%s", plan)
 	}
 }
 

@@ -162,14 +162,36 @@ func (s Scope) Key() string {
 	return base64.RawURLEncoding.EncodeToString(h[:9])
 }
 
-// The database roles a transaction runs as (schema/0702): the whole area's
-// callers as CityRole, whose policies are one-time checks of the identity, every
-// other caller as Role, whose policies are the jurisdiction's ranges. The login
-// role serve connects as is a member of both.
+// The database roles a transaction runs as (schema/0702, 0707): the whole
+// area's callers as CityRole, whose policies are one-time checks of the
+// identity; wide jurisdictions (a district, a street) as WideRole, whose
+// policies filter on the jurisdiction's range; narrow ones (a community, a
+// grid) as Role, whose policies are ranges an index answers. The login role
+// serve connects as is a member of all three.
 const (
 	Role     = "onegrid_app"
 	CityRole = "onegrid_app_city"
+	WideRole = "onegrid_app_wide"
 )
+
+// wideBelow is the length of a community's prefix: a jurisdiction whose common
+// prefix is shorter (a district, a street; several units far apart) is wide.
+const wideBelow = 12
+
+// role is the database role a transaction of the scope runs as (schema/0702,
+// 0707): the plans differ, the rows answered do not.
+func (s Scope) role() string {
+	prefix, _, ok := s.Envelope()
+	switch {
+	case !ok:
+		return Role
+	case s.All():
+		return CityRole
+	case len(prefix) < wideBelow:
+		return WideRole
+	}
+	return Role
+}
 
 // setSQL sets the role and identity of the transaction it runs in (set_config's
 // third argument: local to the transaction, as SET LOCAL).
@@ -185,10 +207,7 @@ func (s Scope) args() []any {
 	if !ok {
 		return []any{strconv.FormatInt(s.UserID, 10), s.User, "", "", "", "f", "", Role}
 	}
-	role := Role
-	if s.All() {
-		role = CityRole
-	}
+	role := s.role()
 	list := func(v []string) string {
 		if len(v) == 0 {
 			return ""
