@@ -28,6 +28,9 @@ var (
 	hvDeny     = []string{"DENY"}
 	hvPolicy   = []string{apiPolicy}
 	hvHSTS     = []string{hstsValue}
+
+	hvPrivateNoStore  = []string{"private, no-store"}
+	hvVaryCredentials = []string{"Cookie", "Authorization"}
 )
 
 // securityHeaders sets the headers every response carries.
@@ -47,6 +50,12 @@ func (s *Server) securityHeaders(h http.Header) {
 // may reuse its own tiles), and Vary: Cookie, Authorization, so that no cache
 // hands one user's answer to another request.
 func privateCache(h http.Header) {
+	if len(h["Cache-Control"]) == 0 && len(h["Vary"]) == 0 {
+		// The common answer, said without allocating.
+		h["Cache-Control"] = hvPrivateNoStore
+		h["Vary"] = hvVaryCredentials
+		return
+	}
 	cc := h.Get("Cache-Control")
 	switch {
 	case cc == "":

@@ -41,7 +41,7 @@ func checkRequestText(r *http.Request, wildcards []string) error {
 			return err
 		}
 	}
-	if r.URL.RawQuery == "" {
+	if plainQuery(r.URL.RawQuery) {
 		return nil
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -65,6 +65,18 @@ func checkRequestText(r *http.Request, wildcards []string) error {
 		}
 	}
 	return nil
+}
+
+// plainQuery reports whether a raw query string is printable ASCII without
+// escapes or ';': it then decodes to text without NUL (and parses), so the
+// common query — a tile's time window, a page's filters — costs no parsing.
+func plainQuery(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c < 0x21 || c > 0x7e || c == '%' || c == ';' {
+			return false
+		}
+	}
+	return true
 }
 
 // quoteName quotes a parameter name for a message: ASCII, at most 40 bytes.
@@ -118,11 +130,7 @@ func checkJSONText(body []byte) error {
 		case json.Delim:
 			switch t {
 			case '{', '[':
-				path := ""
-				if top != nil {
-					path = valuePath(top)
-				}
-				stack = append(stack, &jsonFrame{path: path, object: t == '{'})
+				stack = append(stack, &jsonFrame{parent: top, object: t == '{'})
 			case '}', ']':
 				stack = stack[:len(stack)-1]
 				if len(stack) > 0 {
@@ -151,12 +159,14 @@ func checkJSONText(body []byte) error {
 	}
 }
 
-// jsonFrame is an object or array being walked by checkJSONText.
+// jsonFrame is an object or array being walked by checkJSONText. Paths are
+// only built for a message: while a frame is open, its parent's member or
+// element is where it lies.
 type jsonFrame struct {
-	path   string  // "" at the top level
-	object bool    // else an array
-	key    *string // objects: the member whose value comes next
-	n      int     // arrays: elements read so far
+	parent *jsonFrame // nil at the top level
+	object bool       // else an array
+	key    *string    // objects: the member whose value comes next
+	n      int        // arrays: elements read so far
 }
 
 // next moves past a value: an object then expects a member name, an array its
@@ -171,21 +181,39 @@ func (f *jsonFrame) next() {
 	}
 }
 
+// path is where frame f lies: "" at the top level.
+func (f *jsonFrame) path() string {
+	if f.parent == nil {
+		return ""
+	}
+	return valuePath(f.parent)
+}
+
 // valuePath names where the next value of f lies: its member or element.
 func valuePath(f *jsonFrame) string {
-	switch {
-	case f == nil:
+	if f == nil {
 		return "body"
-	case f.object && f.key != nil && f.path == "":
+	}
+	switch p := f.path(); {
+	case f.object && f.key != nil && p == "":
 		return pathKey(*f.key)
 	case f.object && f.key != nil:
-		return f.path + "." + pathKey(*f.key)
+		return p + "." + pathKey(*f.key)
 	case f.object:
 		return memberNamePath(f)
-	case f.path == "":
+	case p == "":
 		return "body[" + strconv.Itoa(f.n) + "]"
+	default:
+		return p + "[" + strconv.Itoa(f.n) + "]"
 	}
-	return f.path + "[" + strconv.Itoa(f.n) + "]"
+}
+
+// memberNamePath names a member name of object f.
+func memberNamePath(f *jsonFrame) string {
+	if p := f.path(); p != "" {
+		return p + " (a member name)"
+	}
+	return "body (a member name)"
 }
 
 // pathKey is a member or parameter name as a message shows it: "" when
@@ -202,12 +230,4 @@ func pathKey(k string) string {
 		return k[:cut] + "…"
 	}
 	return k
-}
-
-// memberNamePath names a member name of object f.
-func memberNamePath(f *jsonFrame) string {
-	if f.path == "" {
-		return "body (a member name)"
-	}
-	return f.path + " (a member name)"
 }
