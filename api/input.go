@@ -112,6 +112,7 @@ func checkJSONText(body []byte) error {
 		return nil // the common case: nothing to look for
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // a number too large for float64 must not end the walk
 	var stack []*jsonFrame
 	prev := int64(0)
 	for {

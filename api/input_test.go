@@ -18,6 +18,7 @@ func TestCheckJSONTextPaths(t *testing.T) {
 		`{"a":"\\u0000"}`:                "",
 		`{"a":"\u0000"`:                  "a: contains a NUL character", // reported before the syntax error
 		`{"a":1}}"\u0000"`:               "",                            // not JSON after the object
+		`[1e400,"\u0000"]`:               "body[1]: contains a NUL character",
 	} {
 		got := ""
 		if err := checkJSONText([]byte(body)); err != nil {
