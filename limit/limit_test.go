@@ -268,3 +268,26 @@ func TestLogins(t *testing.T) {
 	l.Fail("nosuchuser", "10.0.0.8")
 	check("nosuchuser", "10.0.0.10", 0)
 }
+
+// BenchmarkEnter is what a heavy request pays to pass the limits: a token and a
+// slot taken and given back, from as many goroutines as CPUs, over 100 identities.
+func BenchmarkEnter(b *testing.B) {
+	l := New(Config{Rate: 1e9, Burst: 1 << 30, Concurrent: 64})
+	keys := make([]string, 100)
+	for i := range keys {
+		keys[i] = fmt.Sprint("user:", i)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			release, err := l.Enter(ctx, keys[i%len(keys)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			release()
+			i++
+		}
+	})
+}

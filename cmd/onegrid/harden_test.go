@@ -82,7 +82,7 @@ func TestServeHardening(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, addr, stop := startServe(t, "--database-url", url, "--app-database-url", pgtest.AppConnString(t, url),
+	_, addr, stop := startServe(t, "serve", "--database-url", url, "--app-database-url", pgtest.AppConnString(t, url),
 		"--base-url", "https://grid.example.org", "--max-conns", "3", "--rate-limit", "0.001", "--rate-burst", "1")
 	defer stop()
 
