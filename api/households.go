@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -93,7 +92,7 @@ func (s *Server) handleUnmask(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, BadRequest("Content-Type", "want application/json"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, qry.MaxUnmaskBody))
+	body, err := readBody(w, r, qry.MaxUnmaskBody)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -20,5 +20,6 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, len(counts))
 	writeJSON(w, http.StatusOK, map[string]any{"tables": counts})
 }

@@ -124,15 +124,14 @@ type SearchHit struct {
 // ParseSearchText checks a search text: 1..100 characters of valid UTF-8.
 func ParseSearchText(param, q string) (string, error) {
 	q = strings.TrimSpace(q)
+	if err := CheckText(param, q); err != nil {
+		return "", err
+	}
 	switch {
 	case q == "":
 		return "", paramErr(param, "required")
-	case !utf8.ValidString(q):
-		return "", paramErr(param, "not valid UTF-8")
 	case utf8.RuneCountInString(q) > maxAddressSearchQuery:
 		return "", paramErr(param, "too long (at most %d characters)", maxAddressSearchQuery)
-	case strings.ContainsRune(q, 0):
-		return "", paramErr(param, "contains a NUL character")
 	}
 	return q, nil
 }

@@ -347,6 +347,9 @@ func (c *Collection) ParseAttr(param, value string) ([]string, error) {
 			if v == "" || len(v) > 64 {
 				return nil, paramErr(param, "each value must be 1..64 bytes")
 			}
+			if err := CheckText(param, v); err != nil {
+				return nil, err
+			}
 			out = append(out, v)
 		}
 		if len(out) > 20 {

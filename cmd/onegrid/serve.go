@@ -16,6 +16,7 @@ import (
 	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/event/pulse"
 	"github.com/onegrid/onegrid/hotspot"
+	"github.com/onegrid/onegrid/limit"
 	"github.com/onegrid/onegrid/schema"
 	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/web"
@@ -123,9 +124,17 @@ func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	base := m.Config.BaseURL
+	if base == "" {
+		var guessed bool
+		if base, guessed = defaultBaseURL(m.Config.Addr, ln.Addr()); guessed {
+			m.Log.Warn("listening on every interface: absolute links (TileJSON, OGC) name "+base+"; set --base-url to the URL clients use", "base_url", base)
+		}
+	}
 	handler := api.New(api.Config{QueryTimeout: m.Config.QueryTimeout, Query: m.Config.queryConfig(), Tiles: ts, Web: web.Dist(),
 		Hotspots: hot, Now: m.Config.clock, Auth: auth.NewAuthenticator(db, auth.Config{Now: m.Config.clock}), Public: public,
-		DataKey: key}, db, m.Log)
+		DataKey: key, BaseURL: base, BodyTimeout: m.Config.BodyTimeout, TrustedProxies: m.Config.proxies,
+		Limits: limit.Config{Rate: m.Config.RateLimit, Burst: m.Config.RateBurst, Concurrent: m.Config.Concurrency}}, db, m.Log)
 	if !web.Built() {
 		m.Log.Warn("the command-centre page is not built: / says so; run make web and rebuild")
 	}
@@ -139,8 +148,8 @@ func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 	srv.RegisterOnShutdown(handler.Close)
 	defer handler.Close()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	m.Log.Info("serving", "url", "http://"+ln.Addr().String())
+	go func() { errc <- srv.Serve(limit.Listener(ln, m.Config.MaxConns)) }()
+	m.Log.Info("serving", "url", "http://"+ln.Addr().String(), "base_url", base)
 	select {
 	case err := <-errc:
 		return err
@@ -153,6 +162,21 @@ func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 		return err
 	}
 	return nil
+}
+
+// defaultBaseURL is the public base URL when --base-url is not set: http://,
+// the host of --addr and the port the server listens on. When --addr names
+// every interface the host is a guess, localhost, and guessed is true.
+func defaultBaseURL(addr string, ln net.Addr) (base string, guessed bool) {
+	host, _, _ := net.SplitHostPort(addr)
+	_, port, err := net.SplitHostPort(ln.String())
+	if err != nil {
+		return "http://" + ln.String(), false
+	}
+	if host == "" || net.ParseIP(host).IsUnspecified() {
+		host, guessed = "localhost", true
+	}
+	return "http://" + net.JoinHostPort(host, port), guessed
 }
 
 // openTiles starts the tile service on its own pool (closed at Close).

@@ -124,7 +124,11 @@ export async function tileLayers(init) {
   if (!index) return out;
   // /tiles.json describes the composite layer: one entry per MVT layer in
   // vector_layers; each layer is also served alone under /tiles/{layer}/.
-  const all = (index.tiles?.[0] ?? '/tiles/all/{z}/{x}/{y}.pbf').split('?')[0];
+  // The server builds its URLs from its configured public base URL; the page
+  // asks its own origin whatever name it was opened by (and the page's
+  // Content-Security-Policy allows nothing else).
+  const path = (index.tiles?.[0] ?? '/tiles/all/{z}/{x}/{y}.pbf').split('?')[0].replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  const all = location.origin + path;
   for (const v of index.vector_layers ?? []) {
     if (!v.id) continue;
     out.set(v.id, {
