@@ -33,18 +33,34 @@ func (s *Server) runAs(r *http.Request, sc scope.Scope, fn func(ctx context.Cont
 	return scope.Run(ctx, s.db, sc, func(tx pgx.Tx) error { return fn(ctx, tx) })
 }
 
-// query runs fn with the query package's store on the caller's scoped transaction.
+// query runs fn with the query package's store in the caller's scope. A read
+// (GET, HEAD) sends each statement with the caller's identity in one round
+// trip (scope.Read); anything else (an unmasking writes its audit record) runs
+// in one scoped transaction.
 func (s *Server) query(r *http.Request, fn func(ctx context.Context, q *qry.Store) error) error {
 	sc := scopeOf(r)
-	return s.runAs(r, sc, func(ctx context.Context, tx pgx.Tx) error { return fn(ctx, s.q.On(tx, sc)) })
+	return s.store(r, r.Method == http.MethodGet || r.Method == http.MethodHead, sc, sc, fn)
 }
 
 // aggregate is query for handlers whose answers are disclosure-controlled counts
-// (aggregates, grid loads, a building's households): the transaction reads the
+// (aggregates, grid loads, a building's households): the database reads the
 // rows it counts, still only inside the caller's jurisdiction (scope.Aggregating).
+// They only read, whatever the method (an aggregate is POSTed for its body).
 func (s *Server) aggregate(r *http.Request, fn func(ctx context.Context, q *qry.Store) error) error {
 	sc := scopeOf(r)
-	return s.runAs(r, sc.Aggregating(), func(ctx context.Context, tx pgx.Tx) error { return fn(ctx, s.q.On(tx, sc)) })
+	return s.store(r, true, sc.Aggregating(), sc, fn)
+}
+
+// store runs fn with the database seeing the caller as dbScope and the store
+// knowing the caller as sc: statement by statement when fn only reads
+// (scope.Read), else in one transaction.
+func (s *Server) store(r *http.Request, reads bool, dbScope, sc scope.Scope, fn func(ctx context.Context, q *qry.Store) error) error {
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	if reads {
+		return scope.Read(ctx, s.db, dbScope, func(db scope.ReadDB) error { return fn(ctx, s.q.On(db, sc)) })
+	}
+	return scope.Run(ctx, s.db, dbScope, func(tx pgx.Tx) error { return fn(ctx, s.q.On(tx, sc)) })
 }
 
 // hotspots runs fn with the hotspot service on the caller's scoped transaction;

@@ -285,9 +285,9 @@ func (u *Users) Demo(ctx context.Context) ([]NewUser, error) {
 	var sensitive []string
 	err := u.db.QueryRow(ctx, `
 WITH d AS (SELECT left(admin_code, 6) AS p, count(*) n FROM household WHERE admin_code ~ '^[0-9]{12}$' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1),
-     s AS (SELECT left(h.admin_code, 9) AS p, count(*) n FROM household h, d WHERE starts_with(h.admin_code, d.p) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1),
+     s AS (SELECT left(h.admin_code, 9) AS p, count(*) n FROM household h, d WHERE inside(h.admin_code, d.p) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1),
      g AS (SELECT gr.code, count(*) n FROM household h JOIN grid gr ON gr.level = 'grid' AND gr.valid_to IS NULL
-           AND starts_with(h.grid_code, gr.code), s WHERE starts_with(h.admin_code, s.p) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1)
+           AND inside(h.grid_code, gr.code), s WHERE inside(h.admin_code, s.p) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1)
 SELECT (SELECT p || '000000' FROM d), (SELECT p || '000' FROM s), (SELECT code FROM g),
        ARRAY(SELECT code FROM event_category WHERE sensitive ORDER BY code)`).Scan(&district, &street, &grid, &sensitive)
 	if err != nil {

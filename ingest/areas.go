@@ -87,7 +87,7 @@ FROM ingest_areas a JOIN admin_area st ON st.level = 'street' AND st.parent_code
 ON CONFLICT (code) DO NOTHING`,
 	`INSERT INTO grid (code, version, level, name, admin_code, geom, dataset)
 SELECT c.code || '001', 1, 'grid', c.name, c.code, c.geom, @areas_dataset
-FROM admin_area c WHERE c.level = 'community' AND c.code LIKE @city_code || '%' AND c.dataset = @areas_dataset
+FROM admin_area c WHERE c.level = 'community' AND inside(c.code, @city_code) AND c.dataset = @areas_dataset
 ON CONFLICT DO NOTHING`,
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onegrid/onegrid/scope"
+
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 )
@@ -198,7 +200,7 @@ func metricValue(metric string, c *counts, k int64) (*float64, bool) {
 
 // scanGroups runs a grouping query whose rows are (key, name, values...).
 func (s *Store) scanGroups(ctx context.Context, sql string, args []any, fn func(key string, name *string, v []any), dest ...any) error {
-	rows, err := s.db.Query(ctx, sql, args...)
+	rows, err := s.db.Query(ctx, sql, append([]any{scope.FreshPlan}, args...)...)
 	if err != nil {
 		return err
 	}
@@ -552,7 +554,7 @@ func (s *Store) histMedians(ctx context.Context, a *Aggregate, get func(string) 
 		values map[int][]float64
 	}
 	hs := map[string]*hist{}
-	rows, err := s.db.Query(ctx, sql, b.args...)
+	rows, err := s.db.Query(ctx, sql, append([]any{scope.FreshPlan}, b.args...)...)
 	if err != nil {
 		return false, err
 	}
@@ -632,7 +634,7 @@ func (s *Store) histMedians(ctx context.Context, a *Aggregate, get func(string) 
 	sql = "SELECT q.k, q.bin, date_part('epoch', e.closed_at - e.reported_at) / 3600 FROM unnest(" + b.arg(qKeys) + "::text[], " + b.arg(qPrefixes) + "::text[], " + b.arg(qEnds) + "::text[], " + b.arg(qBins) + "::int2[]) AS q(k, lo, hi, bin)" +
 		" JOIN event e ON close_hist_bin(e.reported_at, e.closed_at) = q.bin AND e.admin_code COLLATE \"C\" >= q.lo COLLATE \"C\" AND e.admin_code COLLATE \"C\" < q.hi COLLATE \"C\" AND " + keyExpr(a, "e") + " = q.k" +
 		and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To))
-	rows, err = s.db.Query(ctx, sql, b.args...)
+	rows, err = s.db.Query(ctx, sql, append([]any{scope.FreshPlan}, b.args...)...)
 	if err != nil {
 		return false, err
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/onegrid/onegrid/scope"
 )
@@ -68,7 +67,7 @@ func benchAs(b *testing.B, s *Store) func(ctx context.Context, op func(*Store) e
 	}
 	b.Logf("running as the application role, units %q", sc.Units)
 	return func(ctx context.Context, op func(*Store) error) error {
-		return scope.Run(ctx, app, sc, func(tx pgx.Tx) error { return op(s.On(tx, sc)) })
+		return scope.Read(ctx, app, sc, func(db scope.ReadDB) error { return op(s.On(db, sc)) })
 	}
 }
 
@@ -129,7 +128,7 @@ func BenchmarkTaggedInStreet(b *testing.B) {
 	s := benchStore(b)
 	ctx := context.Background()
 	var street, tag string
-	if err := s.db.QueryRow(ctx, `SELECT a.code FROM admin_area a WHERE a.level = 'street' ORDER BY (SELECT count(*) FROM household h WHERE h.admin_code LIKE left(a.code, 9) || '%') DESC LIMIT 1`).Scan(&street); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT a.code FROM admin_area a WHERE a.level = 'street' ORDER BY (SELECT count(*) FROM household h WHERE inside(h.admin_code, unit_prefix(a.code))) DESC LIMIT 1`).Scan(&street); err != nil {
 		b.Fatal(err)
 	}
 	if err := s.db.QueryRow(ctx, `SELECT tag FROM household_tag_rollup GROUP BY 1 ORDER BY sum(households) DESC LIMIT 1`).Scan(&tag); err != nil {

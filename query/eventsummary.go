@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/onegrid/onegrid/scope"
 )
 
 // EventSummary is the live state of the event loop in a unit: what the
@@ -74,7 +76,7 @@ func (s *Store) EventSummary(ctx context.Context, q EventSummaryQuery) (*EventSu
 	w := q.Window.OrLast(now, DefaultLoadWindow)
 	out := &EventSummary{Unit: q.Unit, From: w.From, To: w.To}
 	var due, onTime int64
-	if err := s.db.QueryRow(ctx, eventSummarySQL, w.From, w.To, q.Unit, q.Category, q.Severities, now).
+	if err := s.db.QueryRow(ctx, eventSummarySQL, scope.FreshPlan, w.From, w.To, q.Unit, q.Category, q.Severities, now).
 		Scan(&out.Events, &out.Open, &out.Overdue, &due, &onTime); err != nil {
 		return nil, fmt.Errorf("event summary %q: %w", q.Unit, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/onegrid/onegrid/scope"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -84,7 +86,7 @@ func (s *Store) GridLoad(ctx context.Context, code string, w Window) (*GridLoad,
 	now := s.cfg.Now().UTC().Truncate(time.Second)
 	w = w.OrLast(now, DefaultLoadWindow)
 	l.Events.From, l.Events.To = w.From, w.To
-	if err := s.db.QueryRow(ctx, gridEventSQL, codes, l.Events.From, l.Events.To, now).Scan(&l.Events.Total, &l.Events.Open, &l.Events.Overdue); err != nil {
+	if err := s.db.QueryRow(ctx, gridEventSQL, scope.FreshPlan, codes, l.Events.From, l.Events.To, now).Scan(&l.Events.Total, &l.Events.Open, &l.Events.Overdue); err != nil {
 		return nil, fmt.Errorf("grid %s load: %w", code, err)
 	}
 	if b, ok := s.cfg.Band[l.Level]; ok {

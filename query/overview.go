@@ -243,7 +243,7 @@ func (s *Store) Areas(ctx context.Context, w Window) ([]OverviewArea, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("area households: %w", err)
 	}
-	rows, err = s.db.Query(ctx, areaEventsSQL, prefixes, w.From, w.To, s.cfg.Now())
+	rows, err = s.db.Query(ctx, areaEventsSQL, scope.FreshPlan, prefixes, w.From, w.To, s.cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("area events: %w", err)
 	}

@@ -194,18 +194,19 @@ func (s Scope) role() string {
 }
 
 // setSQL sets the role and identity of the transaction it runs in (set_config's
-// third argument: local to the transaction, as SET LOCAL).
+// third argument: local to the transaction, as SET LOCAL), and how its
+// prepared statements are planned ($9, see FreshPlan).
 const setSQL = `SELECT set_config('role', $8, true), set_config('onegrid.user_id', $1, true), set_config('onegrid.user', $2, true),
 	set_config('onegrid.caps', $3, true), set_config('onegrid.units', $4, true),
 	set_config('onegrid.scope', $5, true), set_config('onegrid.exact', $6, true),
-	set_config('onegrid.duties', $7, true)`
+	set_config('onegrid.duties', $7, true), set_config('plan_cache_mode', coalesce(nullif($9, ''), current_setting('plan_cache_mode')), true)`
 
 // args are setSQL's arguments. A scope without units sets only who it is, so
 // every policy answers nothing.
 func (s Scope) args() []any {
 	prefix, exact, ok := s.Envelope()
 	if !ok {
-		return []any{strconv.FormatInt(s.UserID, 10), s.User, "", "", "", "f", "", Role}
+		return []any{strconv.FormatInt(s.UserID, 10), s.User, "", "", "", "f", "", Role, ""}
 	}
 	role := s.role()
 	list := func(v []string) string {
@@ -218,7 +219,7 @@ func (s Scope) args() []any {
 	if exact {
 		e = "t"
 	}
-	return []any{strconv.FormatInt(s.UserID, 10), s.User, list(s.Caps), list(s.Units), prefix, e, list(s.Duties), role}
+	return []any{strconv.FormatInt(s.UserID, 10), s.User, list(s.Caps), list(s.Units), prefix, e, list(s.Duties), role, ""}
 }
 
 // Beginner starts transactions: a *pgxpool.Pool, a *pgxpool.Conn or a *pgx.Conn.
@@ -244,7 +245,7 @@ func (s Scope) beginSQL() (string, error) {
 	var b strings.Builder
 	b.WriteString("BEGIN; SELECT ")
 	names := []string{"onegrid.user_id", "onegrid.user", "onegrid.caps", "onegrid.units", "onegrid.scope", "onegrid.exact", "onegrid.duties", "role"}
-	for i, v := range s.args() {
+	for i, v := range s.args()[:len(names)] { // plan_cache_mode: as configured
 		str := v.(string)
 		if strings.ContainsAny(str, "'\\\x00") {
 			return "", fmt.Errorf("scope: %s holds a character that is never in a name or code", names[i])
