@@ -49,7 +49,9 @@ var apiRoutes = []route{
 
 	// The command-centre page's own: live events, start-up data, a clicked
 	// building, the event loop's open/overdue counts.
-	{"GET /api/v1/stream", func(s *Server) http.HandlerFunc { return s.handleStream }, rows},
+	// The stream is open to every identity and filters each message by the
+	// caller's scope (events need rows, alerts aggregates).
+	{"GET /api/v1/stream", func(s *Server) http.HandlerFunc { return s.handleStream }, anyone},
 	{"GET /api/v1/overview", func(s *Server) http.HandlerFunc { return s.handleOverview }, anyone},
 	{"GET /api/v1/buildings/{id}", func(s *Server) http.HandlerFunc { return s.handleBuilding }, rows},
 	{"GET /api/v1/events/summary", func(s *Server) http.HandlerFunc { return s.handleEventSummary }, rows},
