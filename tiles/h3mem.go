@@ -158,6 +158,11 @@ func readSnapshot(ctx context.Context, pool *pgxpool.Pool, sc scope.Scope, read 
 		if err := scope.Apply(ctx, tx, sc); err != nil {
 			return err
 		}
+		// A jurisdiction's rows are a range of the code index (the tile pool
+		// turns bitmap scans off for its per-tile queries).
+		if _, err := tx.Exec(ctx, "SET LOCAL enable_bitmapscan = on"); err != nil {
+			return err
+		}
 		return read(tx)
 	})
 }
