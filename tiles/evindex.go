@@ -251,6 +251,30 @@ func (ix *evIndex) cellsMasked(feats []h3Feature, t geo.Tile, res int, f Filter,
 	return feats, nil
 }
 
+// idsIn appends to ids the events that pass q in the coarseRes cells whose
+// centres lie in [minX, maxX] × [minY, maxY] (Web Mercator, edges included): the
+// events a tile draws at their coarseRes cell's centre.
+func (ix *evIndex) idsIn(ids []int64, minX, minY, maxX, maxY float64, q *evQuery) ([]int64, error) {
+	cc := &ix.byRes[coarseRes]
+	if cc.start == nil {
+		return ids, fmt.Errorf("event index: resolution %d not indexed", coarseRes)
+	}
+	cc.grid.in(minX, minY, maxX, maxY, func(p *h3Point) {
+		for e := cc.start[p.i]; e < cc.start[p.i+1]; e++ {
+			m := q.pass[int(ix.cat[e])*q.nst+int(ix.st[e])]
+			if q.window {
+				if _, in := bits.Sub64(uint64(ix.at[e]-q.from), q.span, 0); in == 0 {
+					continue
+				}
+			}
+			if m&1 != 0 {
+				ids = append(ids, ix.id[e])
+			}
+		}
+	})
+	return ids, nil
+}
+
 // bytes is the memory the index holds: its columns and cell lists (the outlines
 // are shared with boundaries and the aggregate snapshot).
 func (ix *evIndex) bytes() int {

@@ -155,3 +155,6 @@ func (s *Service) ViewIndexLoads(sc scope.Scope) (full, incremental int64) {
 	v := s.viewFor(sc)
 	return v.ev.full.Load(), v.ev.incremental.Load()
 }
+
+// LayerMinZoom returns a layer's lowest zoom with data.
+func LayerMinZoom(name string) int { return layerByName[name].MinZoom }

@@ -141,15 +141,3 @@ func centreChild(cell int64, res int) int64 {
 	}
 	return c
 }
-
-// descendantRange returns the smallest and largest index of cell's descendants at
-// resolution res: H3 writes digits coarse to fine, so they are one range (digits
-// below the cell's run 0..6; pentagons skip some, which no stored cell has).
-func descendantRange(cell int64, res int) (lo, hi int64) {
-	lo = centreChild(cell, res)
-	hi = lo
-	for r := geo.CellRes(cell) + 1; r <= res; r++ {
-		hi |= int64(6) << (3 * (15 - r))
-	}
-	return lo, hi
-}

@@ -537,16 +537,19 @@ func (s *Service) renderEvents(ctx context.Context, r *request, l *Layer, t geo.
 	r.sc.Queue(b)
 	b.Queue(l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...)...)
 	var masked map[string]bool
+	coarse := false
 	if len(maskedCodes) > 0 {
 		masked = make(map[string]bool, len(maskedCodes))
 		for _, c := range maskedCodes {
 			masked[c] = true
 		}
-		lo, hi, err := coarseRanges(t)
+		ids, err := s.coarseIDs(ctx, r, t, f, masked)
 		if err != nil {
 			return nil, err
 		}
-		b.Queue(l.coarseSQL, append(f.args(), maskedCodes, lo, hi)...)
+		if coarse = len(ids) > 0; coarse {
+			b.Queue(l.coarseSQL, append(f.args(), ids)...)
+		}
 	}
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
@@ -564,11 +567,11 @@ func (s *Service) renderEvents(ctx context.Context, r *request, l *Layer, t geo.
 	if err != nil {
 		return nil, err
 	}
-	if masked != nil {
+	if coarse {
 		if rows, err = br.Query(); err != nil {
 			return nil, err
 		}
-		err = e.coarse(rows)
+		err = e.coarse(rows, masked)
 		rows.Close()
 		if err != nil {
 			return nil, err
@@ -580,23 +583,23 @@ func (s *Service) renderEvents(ctx context.Context, r *request, l *Layer, t geo.
 	return e.tile(l.Name), nil
 }
 
-// coarseRanges returns the ranges of resolution-12 cells (the storage
-// resolution) that descend from the resolution-9 cells whose centres lie in tile
-// t or its buffer: where events drawn at their resolution-9 centre may lie.
-func coarseRanges(t geo.Tile) (lo, hi []int64, err error) {
+// coarseIDs returns the events of the masked categories that tile t draws at
+// their resolution-9 cell's centre (that centre in the tile or its buffer),
+// found in the whole city's event index: candidates only, which the query then
+// reads under the caller's identity.
+func (s *Service) coarseIDs(ctx context.Context, r *request, t geo.Tile, f Filter, masked map[string]bool) ([]int64, error) {
+	ix, err := s.ev.get(ctx, r.vset.v["events_h3"])
+	if err != nil {
+		return nil, err
+	}
+	only := make([]bool, len(ix.cats))
+	for i, c := range ix.cats {
+		only[i] = !masked[c]
+	}
+	q := ix.query(f, only)
 	mb := t.MercatorBound()
 	w := (mb.Max[0] - mb.Min[0]) * Buffer / Extent
-	minLon, minLat := geo.MercatorToLonLat(mb.Min[0]-w, mb.Min[1]-w)
-	maxLon, maxLat := geo.MercatorToLonLat(mb.Max[0]+w, mb.Max[1]+w)
-	cells, err := geo.CellsInPolygon(orb.Bound{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}}, coarseRes)
-	if err != nil {
-		return nil, nil, fmt.Errorf("coarse cells: %w", err)
-	}
-	lo, hi = make([]int64, len(cells)), make([]int64, len(cells))
-	for i, c := range cells {
-		lo[i], hi[i] = descendantRange(c, geo.StorageRes)
-	}
-	return lo, hi, nil
+	return ix.idsIn(nil, mb.Min[0]-w, mb.Min[1]-w, mb.Max[0]+w, mb.Max[1]+w, &q)
 }
 
 // scoped runs one tile query with the scope's identity: both go in one batch,
@@ -700,9 +703,10 @@ func (e *eventEncoder) exact(rows pgx.Rows, masked map[string]bool) error {
 	return rows.Err()
 }
 
-// coarse encodes the rows of events_coarse.sql at the centres of their
-// resolution-9 cells.
-func (e *eventEncoder) coarse(rows pgx.Rows) error {
+// coarse encodes the rows of events_coarse.sql of masked categories at the
+// centres of their resolution-9 cells (a row of another category, changed
+// since the event index was read, is one of exact's).
+func (e *eventEncoder) coarse(rows pgx.Rows, masked map[string]bool) error {
 	if err := checkBinary(rows, func(i int) bool { return i >= 2 && i <= 5 }); err != nil {
 		return err
 	}
@@ -713,6 +717,9 @@ func (e *eventEncoder) coarse(rows pgx.Rows) error {
 		v := rows.RawValues()
 		if len(v) != 9 || len(v[0]) != 8 || len(v[1]) != 8 || len(v[6]) != 4 || len(v[7]) != 8 || (v[8] != nil && len(v[8]) != 8) {
 			return fmt.Errorf("events: unexpected coarse row shape")
+		}
+		if !masked[string(v[2])] {
+			continue
 		}
 		cell := geo.ParentBits(int64(binary.BigEndian.Uint64(v[1])), coarseRes)
 		c, ok := e.centres[cell]
