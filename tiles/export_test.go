@@ -158,3 +158,15 @@ func (s *Service) ViewIndexLoads(sc scope.Scope) (full, incremental int64) {
 
 // LayerMinZoom returns a layer's lowest zoom with data.
 func LayerMinZoom(name string) int { return layerByName[name].MinZoom }
+
+// RenderHotspotsBySQL renders the hotspots layer of the whole city with the
+// per-tile query the service ran before it held the cells in memory.
+func (s *Service) RenderHotspotsBySQL(ctx context.Context, t geo.Tile, f Filter) ([]byte, error) {
+	sql, err := os.ReadFile("testdata/hotspots.sql")
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	err = s.pool.QueryRow(ctx, string(sql), append([]any{t.Z, t.X, t.Y}, f.args()...)...).Scan(&b)
+	return b, err
+}

@@ -524,9 +524,9 @@ type valueDict struct {
 }
 
 type valueKey struct {
-	str         string
-	num         int64
-	isStr, bool bool
+	str                string
+	num                int64
+	isStr, bool, float bool
 }
 
 // number gives each prop of ps its key's kid and its value's gid.
@@ -545,7 +545,7 @@ func (d *valueDict) number(ps []prop) {
 		if p.unique || p.raw != nil {
 			continue
 		}
-		k := valueKey{str: p.str, num: p.num, isStr: p.isStr, bool: p.isBool}
+		k := valueKey{str: p.str, num: p.num, isStr: p.isStr, bool: p.isBool, float: p.isFloat}
 		id, ok := d.ids[k]
 		if !ok {
 			id = uint32(len(d.ids) + 1)

@@ -54,7 +54,6 @@ type Layer struct {
 
 	kind      layerKind
 	sql       string
-	scopedSQL string // for a jurisdiction smaller than everything ("" = sql)
 	coarseSQL string // events: the sensitive events to draw coarsened
 	units     *unitLayer
 }
@@ -67,6 +66,7 @@ const (
 	kindHouseholdsH3
 	kindUnits
 	kindEvents
+	kindHotspots
 )
 
 // All is the name of the composite layer: every layer's features in one tile.
@@ -159,7 +159,7 @@ var layers = []*Layer{
 		Sources:      []string{"hotspots"},
 		CacheControl: "max-age=60, must-revalidate",
 		Need:         scope.CanAggregates,
-		kind:         kindSQL, sql: mustSQL("hotspots.sql"), scopedSQL: mustSQL("hotspots_scoped.sql"),
+		kind:         kindHotspots,
 	},
 	{
 		Name:        "events",

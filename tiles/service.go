@@ -57,7 +57,8 @@ type Config struct {
 }
 
 // Defaults of Config.ViewBytes and Config.Views: room for the views of about
-// twenty districts of a 1,000,000-household city, or a few hundred grids.
+// nine districts or ninety streets of the 1,000,000-household city (28 and 2.8 MB
+// each), or hundreds of grids.
 const (
 	DefaultViewBytes = 256 << 20
 	DefaultViews     = 512
@@ -91,6 +92,7 @@ type Service struct {
 	ev       evStore
 	outlines map[*unitLayer]*unitStore
 	sens     snapshot[Sensitivity]
+	hot      snapshot[hotspotsSnap]
 	views    *viewCache
 	life     context.Context // ends at Close
 
@@ -426,17 +428,15 @@ func (s *Service) render(ctx context.Context, r *request, l *Layer, t geo.Tile, 
 		if l.Filtered {
 			args = append(args, f.args()...)
 		}
-		sql := l.sql
-		if r.view != nil && l.scopedSQL != "" {
-			sql = l.scopedSQL
-		}
-		err = s.scoped(ctx, r.sc, sql, args, func(br pgx.BatchResults) error { return br.QueryRow().Scan(&b) })
+		err = s.scoped(ctx, r.sc, l.sql, args, func(br pgx.BatchResults) error { return br.QueryRow().Scan(&b) })
 	case kindEventsH3:
 		b, err = s.renderEventsH3(ctx, r, l, t, f)
 	case kindHouseholdsH3:
 		b, err = s.renderHouseholdsH3(ctx, r, l, t)
 	case kindEvents:
 		b, err = s.renderEvents(ctx, r, l, t, f)
+	case kindHotspots:
+		b, err = s.renderHotspots(ctx, r, l, t, f)
 	case kindUnits:
 		var snap *unitSnap
 		if r.view == nil {

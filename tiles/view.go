@@ -30,7 +30,8 @@ import (
 //   - households_h3: the jurisdiction's household rows, counted per cell at
 //     resolutions 6..11 (the tile_* H3 roll-ups answer only the whole city);
 //   - events_h3: an event index of the jurisdiction's events (evindex.go), and
-//     the all-time counts per cell and status derived from it.
+//     the all-time counts per cell and status derived from it;
+//   - hotspots: the standard runs it may read (hotspotmem.go).
 //
 // A view is read under a reader identity of the jurisdiction with the
 // capabilities of an aggregate reader (rows, households, aggregates: what
@@ -43,10 +44,11 @@ import (
 // number (Config.Views): an evicted view is read again when next asked for.
 //
 // Memory: a view holds its jurisdiction's share of the whole city's snapshots
-// (27 bytes an event for the index plus its cell lists, about 60 bytes an H3
-// cell with its properties, about 250 bytes a unit, whose outline is shared).
-// On the 1,000,000-household city a district's view is about 10-15 MB and a
-// street's 1-2 MB (BENCHMARKS.md, "Scoped tiles").
+// (27 bytes an event for the index plus its cell lists and all-time counts,
+// about 150 bytes an H3 cell with its properties, about 250 bytes a unit, whose
+// outline is shared). On the 1,000,000-household city a district's view (a third
+// of the city's events and households) holds 28 MB and a street's 2.8 MB
+// (BENCHMARKS.md, "Scoped tiles").
 
 // view is the in-memory layers of one jurisdiction smaller than everything.
 type view struct {
@@ -58,10 +60,10 @@ type view struct {
 	hh     snapshot[householdsSnap]
 	ev     *evStore
 	evAgg  snapshot[eventsSnap]
+	hot    snapshot[hotspotsSnap]
 	bounds snapshot[boundsSnap]
 
-	stop context.CancelFunc // ends the event index's loads when evicted
-	size atomic.Int64       // bytes held, as last counted
+	size atomic.Int64 // bytes held, as last counted
 }
 
 // readerCaps are the capabilities a view is read with.
@@ -101,6 +103,9 @@ func (v *view) recount() {
 	if s := v.evAgg.cur.Load(); s != nil {
 		n += s.bytes()
 	}
+	if s := v.hot.cur.Load(); s != nil {
+		n += s.bytes()
+	}
 	v.size.Store(n)
 	v.svc.views.trim()
 }
@@ -130,12 +135,11 @@ func (c *viewCache) get(s *Service, reader scope.Scope) *view {
 		c.ll.MoveToFront(e)
 		return e.Value.(*view)
 	}
-	life, stop := context.WithCancel(s.life)
-	v := &view{key: key, reader: reader, svc: s, stop: stop, units: map[*unitLayer]*snapshot[unitSnap]{}}
+	v := &view{key: key, reader: reader, svc: s, units: map[*unitLayer]*snapshot[unitSnap]{}}
 	for ul := range s.outlines {
 		v.units[ul] = &snapshot[unitSnap]{}
 	}
-	v.ev = &evStore{pool: s.pool, life: life, log: s.log, as: reader}
+	v.ev = &evStore{pool: s.pool, life: s.life, log: s.log, as: reader}
 	v.size.Store(512)
 	c.items[key] = c.ll.PushFront(v)
 	c.trimLocked()
@@ -149,7 +153,9 @@ func (c *viewCache) trim() {
 }
 
 // trimLocked evicts least recently used views beyond the bounds; the most
-// recently used one stays whatever its size.
+// recently used one stays whatever its size. An evicted view is only forgotten:
+// requests still drawing from it finish with it (a load it runs ends within
+// evLoadTimeout, or at Close), and the garbage collector takes it after them.
 func (c *viewCache) trimLocked() {
 	var used int64
 	for e := c.ll.Front(); e != nil; e = e.Next() {
@@ -162,8 +168,6 @@ func (c *viewCache) trimLocked() {
 		delete(c.items, v.key)
 		used -= v.size.Load()
 		c.evictions.Add(1)
-		v.stop()
-		go v.ev.close() // requests still drawing from it keep what they hold
 	}
 }
 
@@ -217,6 +221,19 @@ func (v *view) events(ctx context.Context, want int64) (*eventsSnap, error) {
 			return nil, err
 		}
 		return eventsSnapFromIndex(ix), nil
+	})
+	if read && err == nil {
+		v.recount()
+	}
+	return snap, err
+}
+
+// hotspots returns the jurisdiction's hotspots snapshot, version want or newer.
+func (v *view) hotspots(ctx context.Context, want int64) (*hotspotsSnap, error) {
+	read := false
+	snap, err := v.hot.get(func(s *hotspotsSnap) bool { return s.version >= want }, func(*hotspotsSnap) (*hotspotsSnap, error) {
+		read = true
+		return loadHotspots(ctx, v.svc.pool, v.reader)
 	})
 	if read && err == nil {
 		v.recount()
