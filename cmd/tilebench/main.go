@@ -59,6 +59,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "seed of the tile sample")
 	list := flag.Bool("list", false, "print the sampled tile paths (for wrk -s scripts/tiles.lua) and exit")
 	flag.StringVar(&token, "token", os.Getenv("ONEGRID_TOKEN"), "API token sent as Authorization: Bearer (default $ONEGRID_TOKEN)")
+	flag.StringVar(&boundsFlag, "bounds", "", "west,south,east,north to sample instead of tiles.json's bounds (the same tiles for callers of different scopes)")
 	flag.Parse()
 	if err := run(*base, *conns, *minZ, *maxZ, *perZoom, *dur, *layerList, *query, *seed, *list); err != nil {
 		fmt.Fprintln(os.Stderr, "tilebench:", err)
@@ -66,8 +67,9 @@ func main() {
 	}
 }
 
-// token is the API token sent with every request ("" for none).
-var token string
+// token is the API token sent with every request ("" for none); boundsFlag
+// overrides the bounds the sample covers.
+var token, boundsFlag string
 
 // get makes a GET request carrying the token.
 func get(ctx context.Context, u string) *http.Request {
@@ -93,6 +95,13 @@ func run(base, connList string, minZ, maxZ, perZoom int, dur time.Duration, laye
 	resp.Body.Close()
 	if err != nil {
 		return fmt.Errorf("tiles.json: %w", err)
+	}
+	if boundsFlag != "" {
+		var b [4]float64
+		if _, err := fmt.Sscanf(boundsFlag, "%g,%g,%g,%g", &b[0], &b[1], &b[2], &b[3]); err != nil {
+			return fmt.Errorf("-bounds: want west,south,east,north: %w", err)
+		}
+		tj.Bounds = b
 	}
 	bound := orb.Bound{Min: orb.Point{tj.Bounds[0], tj.Bounds[1]}, Max: orb.Point{tj.Bounds[2], tj.Bounds[3]}}
 	var want []string
