@@ -380,12 +380,12 @@ func (h *hub) message(event string, payload []byte) (message, error) {
 	return m, nil
 }
 
-// coarsePoint returns the centre of the event's resolution-9 cell, rounded as
-// the trigger rounds points (7 decimals).
+// coarsePoint returns the centre of the event's cell at tiles.CoarseRes
+// (resolution 9), rounded as the trigger rounds points (7 decimals).
 func coarsePoint(n eventNote) (lon, lat json.RawMessage, err error) {
 	var cell int64
 	if n.H3 != nil {
-		cell = geo.ParentBits(*n.H3, 9)
+		cell = geo.ParentBits(*n.H3, tiles.CoarseRes)
 	} else {
 		var x, y float64
 		if err := json.Unmarshal(n.Lon, &x); err != nil {
@@ -394,7 +394,7 @@ func coarsePoint(n eventNote) (lon, lat json.RawMessage, err error) {
 		if err := json.Unmarshal(n.Lat, &y); err != nil {
 			return nil, nil, err
 		}
-		if cell, err = geo.CellAt(x, y, 9); err != nil {
+		if cell, err = geo.CellAt(x, y, tiles.CoarseRes); err != nil {
 			return nil, nil, err
 		}
 	}

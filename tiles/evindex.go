@@ -198,15 +198,15 @@ func (ix *evIndex) cells(feats []h3Feature, t geo.Tile, res int, f Filter) ([]h3
 
 // cellsMasked is cells for a caller who sees the events of some categories
 // (masked: one flag per entry of cats, nil for none) only coarsened: at
-// resolutions finer than coarseRes they count in the centre child of their
-// coarseRes cell instead of their own cell (see sensitive.go).
+// resolutions finer than CoarseRes they count in the centre child of their
+// CoarseRes cell instead of their own cell (see sensitive.go).
 func (ix *evIndex) cellsMasked(feats []h3Feature, t geo.Tile, res int, f Filter, masked []bool) ([]h3Feature, error) {
 	c := &ix.byRes[res]
 	if c.start == nil {
 		return feats, fmt.Errorf("event index: resolution %d not indexed", res)
 	}
-	if res <= coarseRes || !slices.Contains(masked, true) {
-		masked = nil // a cell this coarse places nothing more precisely than coarseRes
+	if res <= CoarseRes || !slices.Contains(masked, true) {
+		masked = nil // a cell this coarse places nothing more precisely than CoarseRes
 	}
 	q := ix.query(f, masked)
 	minX, minY, maxX, maxY := h3Window(t, res)
@@ -219,16 +219,16 @@ func (ix *evIndex) cellsMasked(feats []h3Feature, t geo.Tile, res int, f Filter,
 	if masked == nil {
 		return feats, nil
 	}
-	// The masked categories alone, per coarseRes cell whose centre (its centre
+	// The masked categories alone, per CoarseRes cell whose centre (its centre
 	// child's) lies in the window, added to that centre child.
 	only := make([]bool, len(masked))
 	for i, m := range masked {
 		only[i] = !m
 	}
 	qm := ix.query(f, only)
-	cc := &ix.byRes[coarseRes]
+	cc := &ix.byRes[CoarseRes]
 	if cc.start == nil {
-		return feats, fmt.Errorf("event index: resolution %d not indexed", coarseRes)
+		return feats, fmt.Errorf("event index: resolution %d not indexed", CoarseRes)
 	}
 	at := map[int64]int{}
 	for i := first; i < len(feats); i++ {
@@ -251,13 +251,13 @@ func (ix *evIndex) cellsMasked(feats []h3Feature, t geo.Tile, res int, f Filter,
 	return feats, nil
 }
 
-// idsIn appends to ids the events that pass q in the coarseRes cells whose
+// idsIn appends to ids the events that pass q in the CoarseRes cells whose
 // centres lie in [minX, maxX] × [minY, maxY] (Web Mercator, edges included): the
-// events a tile draws at their coarseRes cell's centre.
+// events a tile draws at their CoarseRes cell's centre.
 func (ix *evIndex) idsIn(ids []int64, minX, minY, maxX, maxY float64, q *evQuery) ([]int64, error) {
-	cc := &ix.byRes[coarseRes]
+	cc := &ix.byRes[CoarseRes]
 	if cc.start == nil {
-		return ids, fmt.Errorf("event index: resolution %d not indexed", coarseRes)
+		return ids, fmt.Errorf("event index: resolution %d not indexed", CoarseRes)
 	}
 	cc.grid.in(minX, minY, maxX, maxY, func(p *h3Point) {
 		for e := cc.start[p.i]; e < cc.start[p.i+1]; e++ {

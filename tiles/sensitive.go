@@ -29,8 +29,9 @@ import (
 // A category is sensitive when it, or a category above it in the taxonomy (a
 // prefix of its code), is marked sensitive.
 
-// coarseRes is the resolution sensitive events are coarsened to.
-const coarseRes = 9
+// CoarseRes is the H3 resolution sensitive events are coarsened to (in the
+// tiles here and in the live stream).
+const CoarseRes = 9
 
 // Sensitivity is the event taxonomy's sensitive categories as of one version of
 // the event_categories layer.

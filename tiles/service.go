@@ -467,7 +467,7 @@ func (s *Service) renderEventsH3(ctx context.Context, r *request, l *Layer, t ge
 	res := geo.ResolutionForZoom(t.Z)
 	version := r.vset.v[l.Sources[0]]
 	var maskedCodes []string
-	if res > coarseRes {
+	if res > CoarseRes {
 		var err error
 		if maskedCodes, err = r.masked(ctx, s); err != nil {
 			return nil, err
@@ -721,7 +721,7 @@ func (e *eventEncoder) coarse(rows pgx.Rows, masked map[string]bool) error {
 		if !masked[string(v[2])] {
 			continue
 		}
-		cell := geo.ParentBits(int64(binary.BigEndian.Uint64(v[1])), coarseRes)
+		cell := geo.ParentBits(int64(binary.BigEndian.Uint64(v[1])), CoarseRes)
 		c, ok := e.centres[cell]
 		if !ok {
 			ll := geo.CellCenter(cell)
