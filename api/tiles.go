@@ -146,7 +146,7 @@ func (s *Server) serveTileJSON(w http.ResponseWriter, r *http.Request, name stri
 	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	tj, err := s.cfg.Tiles.TileJSON(ctx, scopeOf(r), s.requestBase(r), name, filterQuery(f))
+	tj, err := s.cfg.Tiles.TileJSON(ctx, scopeOf(r), s.cfg.BaseURL, name, filterQuery(f))
 	if err != nil {
 		s.fail(w, r, badTileInput(err))
 		return
@@ -170,7 +170,7 @@ func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	st, err := s.cfg.Tiles.Style(ctx, scopeOf(r), s.requestBase(r), filterQuery(f))
+	st, err := s.cfg.Tiles.Style(ctx, scopeOf(r), s.cfg.BaseURL, filterQuery(f))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -198,15 +198,6 @@ func filterQuery(f tiles.Filter) string {
 		q = append(q, "status="+strings.Join(f.Status, ","))
 	}
 	return strings.Join(q, "&")
-}
-
-// requestBase is the base of absolute tile URLs: the configured public base URL,
-// else the request's own.
-func (s *Server) requestBase(r *http.Request) string {
-	if s.cfg.BaseURL != "" {
-		return strings.TrimSuffix(s.cfg.BaseURL, "/")
-	}
-	return tiles.BaseURL(r.Host, r.TLS != nil, r.Header.Get("X-Forwarded-Proto"))
 }
 
 // acceptsGzip reports whether an Accept-Encoding header admits gzip (q > 0).

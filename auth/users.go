@@ -200,17 +200,14 @@ func (u *Users) ResetPassword(ctx context.Context, name string, at time.Time) (s
 	if err != nil {
 		return "", err
 	}
-	tag, err := u.db.Exec(ctx, `WITH u AS (UPDATE app_user SET password_hash = $2, must_change_password = true, changed_at = $3
-		WHERE name = $1 RETURNING id) DELETE FROM web_session WHERE user_id IN (SELECT id FROM u)`, name, hash, at)
+	var n int
+	err = u.db.QueryRow(ctx, `WITH u AS (UPDATE app_user SET password_hash = $2, must_change_password = true, changed_at = $3
+		WHERE name = $1 RETURNING id), s AS (DELETE FROM web_session WHERE user_id IN (SELECT id FROM u))
+		SELECT count(*) FROM u`, name, hash, at).Scan(&n)
 	if err != nil {
 		return "", fmt.Errorf("reset password of %s: %w", name, err)
 	}
-	_ = tag
-	var exists bool
-	if err := u.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM app_user WHERE name = $1)`, name).Scan(&exists); err != nil {
-		return "", err
-	}
-	if !exists {
+	if n == 0 {
 		return "", &InputError{fmt.Sprintf("user %q not found", name)}
 	}
 	return pw, nil

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // The benchmarks run against a generated city named by ONEGRID_BENCH_DATABASE_URL
@@ -16,6 +18,13 @@ import (
 //
 //	ONEGRID_BENCH_DATABASE_URL='host=/tmp/queries-db/pgdata port=55004 user=onegrid dbname=onegrid' \
 //	  go test ./query -run '^$' -bench . -benchtime 50x
+//
+// They run as the schema's owner (no row-level security) unless
+// ONEGRID_BENCH_AS says otherwise, which measures what row-level security costs:
+// "all" runs each operation as serve does, in its own transaction as the
+// application role (ONEGRID_BENCH_APP_DATABASE_URL, e.g. user=onegrid_serve on
+// the embedded database) with a whole-city scope set; "district" with the
+// busiest district's scope.
 func benchStore(b *testing.B) *Store {
 	u := os.Getenv("ONEGRID_BENCH_DATABASE_URL")
 	if u == "" {
@@ -27,6 +36,40 @@ func benchStore(b *testing.B) *Store {
 	}
 	b.Cleanup(pool.Close)
 	return New(pool, Config{})
+}
+
+// benchAs returns how each benchmarked operation runs: on the owner's store, or
+// (ONEGRID_BENCH_AS) in a scoped transaction of the application role.
+func benchAs(b *testing.B, s *Store) func(ctx context.Context, op func(*Store) error) error {
+	as := os.Getenv("ONEGRID_BENCH_AS")
+	if as == "" || as == "owner" {
+		return func(_ context.Context, op func(*Store) error) error { return op(s) }
+	}
+	u := os.Getenv("ONEGRID_BENCH_APP_DATABASE_URL")
+	if u == "" {
+		b.Fatal("ONEGRID_BENCH_AS needs ONEGRID_BENCH_APP_DATABASE_URL (the application role)")
+	}
+	app, err := pgxpool.New(context.Background(), u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(app.Close)
+	sc := scope.Scope{UserID: 1, User: "bench", Units: []string{""}, Caps: []string{scope.CanRows, scope.CanHouseholds, scope.CanAggregates}}
+	switch as {
+	case "all":
+	case "district":
+		var d string
+		if err := s.db.QueryRow(context.Background(), `SELECT left(admin_code, 6) FROM household GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`).Scan(&d); err != nil {
+			b.Fatal(err)
+		}
+		sc.Units = []string{d}
+	default:
+		b.Fatalf("ONEGRID_BENCH_AS=%q: want owner, all or district", as)
+	}
+	b.Logf("running as the application role, units %q", sc.Units)
+	return func(ctx context.Context, op func(*Store) error) error {
+		return scope.Run(ctx, app, sc, func(tx pgx.Tx) error { return op(s.On(tx, sc)) })
+	}
 }
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -65,12 +108,13 @@ func BenchmarkAggregate(b *testing.B) {
 		{"street/households", Aggregate{GroupBy: "street", Metric: "households"}},
 		{"micro_grid/tagged", Aggregate{GroupBy: "micro_grid", Metric: "tagged_people", Tag: "残疾人"}},
 	}
+	run := benchAs(b, s)
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			var d []time.Duration
 			for b.Loop() {
 				t0 := time.Now()
-				if _, err := s.Aggregate(ctx, &c.a); err != nil {
+				if err := run(ctx, func(s *Store) error { _, err := s.Aggregate(ctx, &c.a); return err }); err != nil {
 					b.Fatal(err)
 				}
 				d = append(d, time.Since(t0))
@@ -119,13 +163,14 @@ func BenchmarkLocate(b *testing.B) {
 	if len(pts) == 0 {
 		b.Fatal("no addresses")
 	}
+	run := benchAs(b, s)
 	i := 0
 	var d []time.Duration
 	for b.Loop() {
 		p := pts[i%len(pts)]
 		i++
 		t0 := time.Now()
-		if _, err := s.Locate(ctx, p[0]+0.0003, p[1]+0.0002, time.Time{}, 100); err != nil {
+		if err := run(ctx, func(s *Store) error { _, err := s.Locate(ctx, p[0]+0.0003, p[1]+0.0002, time.Time{}, 100); return err }); err != nil {
 			b.Fatal(fmt.Errorf("%v: %w", p, err))
 		}
 		d = append(d, time.Since(t0))

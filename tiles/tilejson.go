@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -64,7 +63,8 @@ func without(m map[string]string, keys []string) map[string]string {
 }
 
 // TileJSON describes the named layer (or All) as the scope sees it, with tile
-// URLs under baseURL (scheme://host, no trailing slash); query, if not empty, is
+// URLs under baseURL, the server's configured public base URL (scheme://host, no
+// trailing slash; never taken from a request's Host header); query, if not empty, is
 // appended to the tile URL (the event filters). All lists only the layers the
 // scope may see; a single layer it may not see is a *ForbiddenLayerError.
 // Bounds are the scope's: the extent of the admin areas and current grids inside
@@ -152,8 +152,8 @@ func (s *Service) dataBounds(ctx context.Context, vset *versionSet) ([4]float64,
 // Style returns a MapLibre style drawing every layer the scope may see from this
 // server alone: no basemap, glyphs or sprites from elsewhere, and no text (text
 // needs glyphs), on a dark command-centre background, centred on the scope's
-// jurisdiction. baseURL is scheme://host; query (the event filters) is passed to
-// the tile sources.
+// jurisdiction. baseURL is the public base URL, as for TileJSON; query (the event
+// filters) is passed to the tile sources.
 func (s *Service) Style(ctx context.Context, sc scope.Scope, baseURL, query string) (map[string]any, error) {
 	bounds, err := s.Bounds(ctx, sc)
 	if err != nil {
@@ -271,14 +271,4 @@ func fitZoom(b [4]float64) float64 {
 func lonLatToUnit(lon, lat float64) (x, y float64) {
 	p := unitMercator([2]float64{lon, lat})
 	return p[0], p[1]
-}
-
-// BaseURL builds scheme://host from a request's host and whether it came over TLS
-// or through a proxy that says so.
-func BaseURL(host string, tls bool, forwardedProto string) string {
-	scheme := "http"
-	if tls || strings.EqualFold(forwardedProto, "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + host
 }
