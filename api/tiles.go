@@ -42,28 +42,11 @@ func badTileInput(err error) error {
 	return err
 }
 
-// scopedHeaders says who may keep a response that depends on who asks: the
-// caller's own cache only (private), unless the caller is the anonymous public,
-// whose answers are the same for everyone without credentials; either way it
-// varies with the credentials (Cookie, Authorization). cc is the rest of the
-// Cache-Control directives.
-func scopedHeaders(h http.Header, r *http.Request, cc string) {
-	who := "private"
-	if p := principal(r); p != nil && p.Via == "public" {
-		who = "public"
-	}
-	if cc != "" {
-		who += ", " + cc
-	}
-	h.Set("Cache-Control", who)
-	h.Add("Vary", "Cookie")
-	h.Add("Vary", "Authorization")
-}
-
 // handleTile serves GET /tiles/{layer}/{z}/{x}/{y}[.pbf|.mvt]: a vector tile as
 // the caller's scope sees it (a layer it may not see: 403), gzipped when the
 // client accepts it, with an ETag (of the scope and the content), 304 on
-// If-None-Match, and the layer's Cache-Control, private unless anonymous.
+// If-None-Match, and the layer's Cache-Control (made private, varying with the
+// credentials, as every answer that depends on who asks: privateCache).
 // Input is validated before any query.
 func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Tiles == nil {
@@ -94,7 +77,7 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", mvtContentType)
 	h.Set("ETag", tile.ETag)
 	h.Set("Vary", "Accept-Encoding")
-	scopedHeaders(h, r, tile.CacheControl)
+	h.Set("Cache-Control", tile.CacheControl)
 	if etagMatch(r.Header.Get("If-None-Match"), tile.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -151,7 +134,7 @@ func (s *Server) serveTileJSON(w http.ResponseWriter, r *http.Request, name stri
 		s.fail(w, r, badTileInput(err))
 		return
 	}
-	scopedHeaders(w.Header(), r, "max-age=60")
+	w.Header().Set("Cache-Control", "max-age=60")
 	writeJSON(w, http.StatusOK, tj)
 }
 
@@ -175,7 +158,7 @@ func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	scopedHeaders(w.Header(), r, "max-age=60")
+	w.Header().Set("Cache-Control", "max-age=60")
 	writeJSON(w, http.StatusOK, st)
 }
 

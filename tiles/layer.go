@@ -40,8 +40,8 @@ type Layer struct {
 	Daily bool
 	// Sources are the tile_layer_version rows the layer depends on.
 	Sources []string
-	// CacheControl is sent with the layer's tiles, after "private" or "public"
-	// (the HTTP layer says which: only anonymous, public tiles may be shared).
+	// CacheControl is sent with the layer's tiles (the HTTP layer makes it
+	// private and varying with the credentials, as every scoped answer).
 	CacheControl string
 	// Need is the capability (scope.Can*) a caller's scope must carry to see the
 	// layer, or Anyone: every layer states one (a test fails for a layer
