@@ -26,7 +26,7 @@ import (
 
 // streamChannels maps the PostgreSQL NOTIFY channels the hub listens on to the
 // Server-Sent Event names clients see. onegrid_event comes from the trigger in
-// schema/0500_event_notify.sql (its payload as of 0740); onegrid_alert is for
+// schema/0500_event_notify.sql (its payload as of 0780); onegrid_alert is for
 // hotspot alerts. The hub also listens on the tile channel (tiles.Channel), only
 // to hear when the event taxonomy's sensitive categories change.
 var streamChannels = map[string]string{
@@ -289,7 +289,7 @@ func (h *hub) readSensitivity(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
-// eventNote is the payload of onegrid_event (schema/0740_scoped_live.sql).
+// eventNote is the payload of onegrid_event (schema/0780_scoped_live.sql).
 // Values the hub passes on unchanged stay raw, so that clients get them as the
 // database wrote them.
 type eventNote struct {
@@ -413,8 +413,13 @@ func coarsePoint(n eventNote) (lon, lat json.RawMessage, err error) {
 // "resync" after the server lost its database connection, each only as the
 // caller's scope allows (message.forScope), replays included. A "ready" event
 // opens the stream once the server is listening; comments keep idle
-// connections alive.
+// connections alive. The anonymous public (--public-units) gets no stream: a
+// connection held open per visitor, for alerts it can read in the aggregates.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	if p := principal(r); p != nil && p.Via == "public" {
+		s.fail(w, r, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "the live stream needs a signed-in user"})
+		return
+	}
 	if s.hub == nil {
 		writeError(w, r, &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: "live stream unavailable"})
 		return
