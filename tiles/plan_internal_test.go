@@ -15,9 +15,10 @@ import (
 // TestTileQueriesUseIndexes: under row-level security, as the application role
 // and with the tile pool's settings, the per-tile queries of the row layers find
 // their rows through the spatial index (or their ids), not through the policy's code
-// range or the whole table: whole-area callers and a street alike. Sequential
-// scans are priced out here, so that a plan that cannot use the index (geometry
-// && not LEAKPROOF, an envelope the planner does not fold) shows as one on the
+// range or the whole table: whole-area callers, a street and a grid alike (the
+// city, wide and narrow roles, schema/0702 and 0707). Sequential scans are
+// priced out here, so that a plan that cannot use the index (geometry && not
+// LEAKPROOF, an envelope the planner does not fold) shows as one on the
 // fixture's small tables too.
 func TestTileQueriesUseIndexes(t *testing.T) {
 	conn := pgtest.ConnString(t)
@@ -39,6 +40,7 @@ func TestTileQueriesUseIndexes(t *testing.T) {
 		{UserID: 1, User: "t", Units: []string{""}, Caps: []string{scope.CanRows}},
 		{UserID: 1, User: "t", Units: []string{"440304001"}, Caps: []string{scope.CanRows}},
 		{UserID: 1, User: "t", Units: []string{"440304001001001", "440304002"}, Caps: []string{scope.CanRows}},
+		{UserID: 1, User: "t", Units: []string{"440304002001001"}, Caps: []string{scope.CanRows}},
 	} {
 		b := &pgx.Batch{}
 		sc.Queue(b)

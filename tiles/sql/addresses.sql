@@ -2,7 +2,7 @@
 -- $1/$2/$3 (z/x/y); units, floors and rooms share their building's point and are
 -- left out. The envelope is a subquery without FROM, which the planner folds into
 -- the condition: a condition on parameters alone may use the spatial index ahead
--- of row-level security's policy (geometry && is LEAKPROOF, migration 0741), one
+-- of row-level security's policy (geometry && is LEAKPROOF, migration 0703), one
 -- on another relation's columns may not.
 SELECT coalesce((
     SELECT ST_AsMVT(m, 'addresses', 4096, 'geom', 'id') FROM (
