@@ -310,8 +310,8 @@ func TestOgrinfo(t *testing.T) {
 // TestScopedTilesHTTP: tiles, TileJSON and the style over HTTP as users of
 // different scopes see them: the jurisdiction's features only, a layer the
 // roles do not allow answered 403, responses kept private and varying with the
-// credentials, ETags that never revalidate another scope's copy, and anonymous
-// public tiles the only shared ones.
+// credentials (the anonymous public's too), and ETags that never revalidate
+// another scope's copy.
 func TestScopedTilesHTTP(t *testing.T) {
 	conn := pgtest.ConnString(t)
 	owner, err := pgxpool.New(context.Background(), conn)
@@ -422,7 +422,8 @@ func TestScopedTilesHTTP(t *testing.T) {
 		t.Errorf("analyst's style sources %v", style.Sources)
 	}
 
-	// Anonymous visitors of a public server: aggregate layers only, shared.
+	// Anonymous visitors of a public server: aggregate layers only, private as
+	// every answer that depends on who asks (main's privateCache).
 	req, _ := http.NewRequest("GET", srv.URL+tilePath("households_h3", testcity.Centre, 10), nil)
 	req.Header.Set("Authorization", "") // no token: the public principal
 	anon := &http.Client{Transport: &http.Transport{DisableCompression: true}}
@@ -431,7 +432,7 @@ func TestScopedTilesHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Body.Close()
-	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Cache-Control"), "public, ") || !strings.Contains(strings.Join(r.Header.Values("Vary"), ","), "Cookie") {
+	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Cache-Control"), "private, ") || !strings.Contains(strings.Join(r.Header.Values("Vary"), ","), "Cookie") {
 		t.Errorf("public households_h3: %d, Cache-Control %q, Vary %v", r.StatusCode, r.Header.Get("Cache-Control"), r.Header.Values("Vary"))
 	}
 	req, _ = http.NewRequest("GET", srv.URL+tilePath("events", testcity.Centre, 15), nil)
