@@ -307,7 +307,7 @@ type eventNote struct {
 
 // eventOut is an event as clients receive it: no title, no personal data, and
 // for a sensitive event outside the client's duties the centre of its
-// resolution-9 cell instead of its point, with coarse: true.
+// resolution-9 cell instead of its point, with coarsened: true.
 type eventOut struct {
 	ID         json.RawMessage `json:"id"`
 	Category   string          `json:"category_code"`
@@ -318,7 +318,7 @@ type eventOut struct {
 	Lat        json.RawMessage `json:"lat"`
 	GridCode   *string         `json:"grid_code"`
 	AdminCode  *string         `json:"admin_code"`
-	Coarse     bool            `json:"coarse,omitempty"`
+	Coarse     bool            `json:"coarsened,omitempty"`
 }
 
 // message turns a notification into a message with its audience.

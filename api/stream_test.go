@@ -438,7 +438,7 @@ func TestStreamScoped(t *testing.T) {
 				if _, leak := e["h3"]; leak {
 					t.Errorf("event %d carries h3", id)
 				}
-				coarse, _ := e["coarse"].(bool)
+				coarse, _ := e["coarsened"].(bool)
 				if id != sensA {
 					if coarse || e["lon"] == nil {
 						t.Errorf("event %d: coarse %v, lon %v", id, coarse, e["lon"])

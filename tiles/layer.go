@@ -163,11 +163,11 @@ var layers = []*Layer{
 	},
 	{
 		Name:        "events",
-		Description: "event points from z15 (a z14 tile of a dense district holds over 10,000 events a year, over 1 MB); filters from, to, category, status; a sensitive event outside the caller's duties is drawn at the centre of its H3 resolution-9 cell, with coarse: true",
+		Description: "event points from z15 (a z14 tile of a dense district holds over 10,000 events a year, over 1 MB); filters from, to, category, status; a sensitive event outside the caller's duties is drawn at the centre of its H3 resolution-9 cell, with coarsened: true",
 		MinZoom:     15, MaxZoom: 24, ServeMax: 16,
 		Fields: map[string]string{
 			"category": "String", "severity": "String", "status": "String", "source": "String",
-			"escalation": "Number", "age_days": "Number", "overdue": "Boolean", "coarse": "Boolean",
+			"escalation": "Number", "age_days": "Number", "overdue": "Boolean", "coarsened": "Boolean",
 		},
 		Filtered: true, Daily: true,
 		Sources:      []string{"events", "event_categories"},

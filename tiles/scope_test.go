@@ -713,7 +713,7 @@ func TestSensitiveEvents(t *testing.T) {
 					if got := tilePoint(tf.tile, at); !pointsEqual([]orb.Point{got}, []orb.Point{tf.f.Geometry.(orb.Point)}, 1) {
 						t.Errorf("z%d event %d (%s, coarse %v): at %v, want %v", z, e.ID, e.Category, wantCoarse, tf.f.Geometry, got)
 					}
-					if c, _ := tf.f.Properties["coarse"].(bool); c != wantCoarse {
+					if c, _ := tf.f.Properties["coarsened"].(bool); c != wantCoarse {
 						t.Errorf("z%d event %d: coarse = %v, want %v", z, e.ID, c, wantCoarse)
 					}
 				}

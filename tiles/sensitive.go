@@ -21,7 +21,7 @@ import (
 // every count stays whole at every zoom:
 //
 //   - events (points) draws such an event at the centre of its resolution-9 cell,
-//     with coarse: true;
+//     with coarsened: true;
 //   - events_h3 at resolutions finer than 9 counts it in the cell at the centre
 //     of its resolution-9 cell (its centre child), as if it lay there; at 9 and
 //     coarser its cell is already no finer than that and it counts where it is.

@@ -659,7 +659,7 @@ func (e *eventEncoder) add(id uint64, x, y float64, v [][]byte, coarse bool) {
 		e.props = append(e.props, boolProp("overdue", int64(binary.BigEndian.Uint64(v[6])) < e.now))
 	}
 	if coarse {
-		e.props = append(e.props, boolProp("coarse", true))
+		e.props = append(e.props, boolProp("coarsened", true))
 	}
 	px, py := e.tr.apply(orb.Point{x, y})
 	// The && search is on single-precision boxes and lets through points just
