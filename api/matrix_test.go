@@ -10,14 +10,19 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
+	"github.com/paulmach/orb/geojson"
+	"github.com/uber/h3-go/v4"
 
 	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
@@ -205,7 +210,8 @@ func (p matrixPerson) foreign(v any, bad *[]string) {
 }
 
 // matrixServer serves the fixture city with tiles and hotspots, its clock at
-// the city's today, and returns its people with their tokens.
+// the city's today, in public mode for 南园街道, and returns its people with
+// their tokens, and the anonymous public (no token).
 func matrixServer(t *testing.T) (*httptest.Server, *fixture.City, []matrixPerson) {
 	t.Helper()
 	ctx := context.Background()
@@ -230,8 +236,15 @@ func matrixServer(t *testing.T) (*httptest.Server, *fixture.City, []matrixPerson
 		t.Fatal(err)
 	}
 	t.Cleanup(ts.Close)
-	srv := serveAuthed(t, Config{Tiles: ts, Now: now, Hotspots: hotspot.New(app, hotspot.Config{Now: now}), DataKey: fixture.DataKey()}, owner, app)
-	var people []matrixPerson
+	// The anonymous public of a server started with --public-units 南园街道.
+	public := matrixPerson{Person: fixture.Person{Name: "public", Roles: []string{string(auth.Public)}, Units: []string{fixture.StreetNY}},
+		caps: auth.Capabilities([]auth.Role{auth.Public})}
+	if err := owner.QueryRow(ctx, `SELECT unit_prefixes($1)`, public.Units).Scan(&public.prefixes); err != nil {
+		t.Fatal(err)
+	}
+	srv := serveAuthed(t, Config{Tiles: ts, Now: now, Hotspots: hotspot.New(app, hotspot.Config{Now: now}), DataKey: fixture.DataKey(),
+		Public: auth.PublicPrincipal(public.prefixes)}, owner, app)
+	people := []matrixPerson{public}
 	for _, p := range fixture.People() {
 		var roles []auth.Role
 		for _, r := range p.Roles {
@@ -292,17 +305,23 @@ func TestIsolationMatrix(t *testing.T) {
 	}
 }
 
-// matrixDo makes one call as a person (a stream is read until it opens).
+// matrixDo makes one call as a person, the public without credentials (a
+// stream is read until it opens).
 func matrixDo(t *testing.T, srv *httptest.Server, p matrixPerson, c matrixCall) (int, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, c.method, srv.URL+c.path, strings.NewReader(c.body))
-	req.Header.Set("Authorization", "Bearer "+p.token)
+	client := http.DefaultClient
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	} else {
+		client = &http.Client{Transport: http.DefaultTransport} // no test token either: the anonymous public
+	}
 	if c.body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,48 +340,210 @@ func truncateBody(b []byte) string {
 	return string(b)
 }
 
+// matrixTilePoints are where the tile matrix asks for tiles: the middle of grid
+// A (the south half of 南园社区), of grid B (its north half) and the line
+// between them, so that every zoom band has tiles holding both grids.
+var matrixTilePoints = [][2]float64{{114.03, 22.505}, {114.03, 22.515}, {114.03, 22.51}}
+
 // TestIsolationMatrixTiles: every layer of the registry, at every zoom band it
-// has data, as every person: features carry no unit outside the jurisdiction,
-// and a person without the capability a layer needs gets none of it.
+// has data, as every person of the fixture (all have a jurisdiction) and the
+// anonymous public: a layer the person's capabilities allow answers 200 and
+// holds only what lies inside the person's jurisdiction — outlines of its units
+// and the units above them, rows whose unit is inside it, H3 cells whose counts
+// are exactly those of the jurisdiction's households and events (computed here
+// from the fixture's values), hotspot cells over or next to its units — and a layer
+// they do not allow answers 403. So a grid worker of grid A gets grid A's
+// buildings and events and none of grid B's.
 func TestIsolationMatrixTiles(t *testing.T) {
 	t.Parallel()
-	srv, _, people := matrixServer(t)
+	srv, city, people := matrixServer(t)
+	var mu sync.Mutex
+	seen := map[string]map[string]int{} // person → MVT layer → features inside the jurisdiction
 	for _, l := range tiles.Layers() {
 		for _, z := range []int{l.MinZoom, 9, 12, 14, 15, 16} {
 			if z < l.MinZoom || z > l.MaxZoom {
 				continue
 			}
 			for _, p := range people {
-				t.Run(fmt.Sprintf("%s %s z%d", p.Name, l.Name, z), func(t *testing.T) {
-					status, body := matrixDo(t, srv, p, matrixCall{method: "GET", path: cityTile(l.Name, z)})
-					if status >= 500 {
-						t.Fatalf("%d: %s", status, body)
-					}
-					if status != 200 {
-						return
-					}
-					layers, err := mvt.UnmarshalGzipped(body)
-					if err != nil {
-						if layers, err = mvt.Unmarshal(body); err != nil {
-							t.Fatalf("decode: %v", err)
+				allowed := l.Need == tiles.Anyone || slices.Contains(p.caps, l.Need)
+				for _, pt := range matrixTilePoints {
+					path := tilePath(l.Name, pt, z)
+					t.Run(fmt.Sprintf("%s %s", p.Name, path), func(t *testing.T) {
+						status, body := matrixDo(t, srv, p, matrixCall{method: "GET", path: path})
+						switch {
+						case !allowed:
+							if status != http.StatusForbidden {
+								t.Fatalf("%d, want 403: the roles %v lack %s, which layer %s needs: %s", status, p.Roles, l.Need, l.Name, truncateBody(body))
+							}
+							return
+						case status != http.StatusOK:
+							t.Fatalf("%d, want 200: %s", status, truncateBody(body))
 						}
-					}
-					var bad []string
-					rowLayer := slices.Contains([]string{"buildings", "addresses", "events"}, l.Name)
-					for _, ml := range layers {
-						if rowLayer && len(ml.Features) > 0 && !slices.Contains(p.caps, scope.CanRows) {
-							bad = append(bad, fmt.Sprintf("%d row features of %s", len(ml.Features), ml.Name))
+						layers, err := mvt.UnmarshalGzipped(body)
+						if err != nil {
+							if layers, err = mvt.Unmarshal(body); err != nil {
+								t.Fatalf("decode: %v", err)
+							}
 						}
-						for _, f := range ml.Features {
-							p.foreign(map[string]any(f.Properties), &bad)
+						var bad []string
+						for _, ml := range layers {
+							for _, f := range ml.Features {
+								if why := p.tileForeign(city, ml.Name, f); why != "" {
+									bad = append(bad, why)
+								}
+							}
+							mu.Lock()
+							if seen[p.Name] == nil {
+								seen[p.Name] = map[string]int{}
+							}
+							seen[p.Name][ml.Name] += len(ml.Features)
+							mu.Unlock()
 						}
-					}
-					if len(bad) > 0 {
-						slices.Sort(bad)
-						t.Errorf("tile carries what %s (units %v) may not see: %v", p.Name, p.Units, slices.Compact(bad))
-					}
-				})
+						if len(bad) > 0 {
+							slices.Sort(bad)
+							t.Errorf("tile carries what %s (units %v) may not see: %v", p.Name, p.Units, slices.Compact(bad))
+						}
+					})
+				}
 			}
 		}
 	}
+	// The checks above must have had something to check: every person sees the
+	// outlines of their jurisdiction, the grid workers the rows of their grid.
+	for _, p := range people {
+		if seen[p.Name]["admin"] == 0 {
+			t.Errorf("%s saw no admin outline", p.Name)
+		}
+		if p.Name == "worker_a" || p.Name == "worker_b" {
+			for _, name := range []string{"grids", "buildings", "events", "addresses", "events_h3", "households_h3"} {
+				if seen[p.Name][name] == 0 {
+					t.Errorf("%s saw no feature of %s in its own grid", p.Name, name)
+				}
+			}
+		}
+	}
+}
+
+// inside reports whether a unit code lies inside the person's jurisdiction (the
+// rule of row-level security for a row's unit: a prefix of the code).
+func (p matrixPerson) inside(code string) bool {
+	for _, u := range p.prefixes {
+		if strings.HasPrefix(code, u) {
+			return true
+		}
+	}
+	return false
+}
+
+// rowUnit is the unit a row is judged by: its grid, else its admin area.
+func rowUnit(grid, admin string) string {
+	if grid != "" {
+		return grid
+	}
+	return admin
+}
+
+// storageCell is the cell at res of a point's storage cell (coarser cells are
+// the storage cell's ancestors, as the database keeps them).
+func storageCell(pt orb.Point, res int) h3.Cell {
+	return h3.LatLngToCell(h3.NewLatLng(pt[1], pt[0]), geo.StorageRes).Parent(res)
+}
+
+// tileForeign says what is wrong with a decoded tile feature for the person, ""
+// when nothing: computed from the fixture's values, not from the tile service.
+func (p matrixPerson) tileForeign(city *fixture.City, layer string, f *geojson.Feature) string {
+	props := f.Properties
+	str := func(k string) string { s, _ := props[k].(string); return s }
+	num := func(k string) int { n, _ := props[k].(float64); return int(n) }
+	var bad []string
+	p.foreign(map[string]any(props), &bad)
+	if len(bad) > 0 {
+		return layer + ": " + strings.Join(bad, ", ")
+	}
+	switch layer {
+	case "admin", "admin_label", "grids", "grid_label":
+		if str("code") == "" {
+			return layer + ": a feature without a code"
+		}
+	case "buildings", "addresses":
+		if code := str("grid_code"); !p.inside(code) {
+			return fmt.Sprintf("%s: feature %v of unit %q", layer, f.ID, code)
+		}
+	case "events":
+		for _, e := range city.Events {
+			if fmt.Sprint(e.ID) == fmt.Sprint(f.ID) {
+				if u := rowUnit(e.GridCode, e.AdminCode); !p.inside(u) {
+					return fmt.Sprintf("events: event %d of unit %s", e.ID, u)
+				}
+				return ""
+			}
+		}
+		return fmt.Sprintf("events: event %v is not the fixture's", f.ID)
+	case "events_h3":
+		cell := h3.Cell(h3.IndexFromString(str("cell")))
+		res := cell.Resolution()
+		events, open := 0, 0
+		for _, e := range city.Events {
+			if !p.inside(rowUnit(e.GridCode, e.AdminCode)) {
+				continue
+			}
+			c := storageCell(e.Point, res)
+			if res > tiles.CoarseRes && city.Sensitive(e.Category) && !slices.Contains(p.caps, scope.CanSensitive) {
+				c = storageCell(e.Point, tiles.CoarseRes).CenterChild(res)
+			}
+			if c == cell {
+				events++
+				if e.Open() {
+					open++
+				}
+			}
+		}
+		if num("events") != events || num("open") != open {
+			return fmt.Sprintf("events_h3: cell %s counts %d/%d events, the jurisdiction's are %d/%d", cell, num("events"), num("open"), events, open)
+		}
+	case "households_h3":
+		cell := h3.Cell(h3.IndexFromString(str("cell")))
+		n, people, tags := 0, 0, map[string]int{}
+		for _, h := range city.Households {
+			if p.inside(rowUnit(h.GridCode, h.AdminCode)) && storageCell(h.Point, cell.Resolution()) == cell {
+				n++
+				people += h.Members
+				for _, tag := range h.Tags {
+					tags[tag]++
+				}
+			}
+		}
+		if n < tiles.DefaultMinHouseholds || num("households") != n || num("people") != people {
+			return fmt.Sprintf("households_h3: cell %s holds %d households, %d people; the jurisdiction's are %d, %d", cell, num("households"), num("people"), n, people)
+		}
+		for k := range props {
+			if tag, ok := strings.CutPrefix(k, "tag_"); ok && (num(k) != tags[tag] || tags[tag] < tiles.DefaultMinHouseholds) {
+				return fmt.Sprintf("households_h3: cell %s: %s %d, the jurisdiction's %d", cell, k, num(k), tags[tag])
+			}
+		}
+	case "hotspots":
+		// A cell of an analysis of an area inside the jurisdiction: its centre
+		// lies in the jurisdiction's units, or next to them (a hot spot's
+		// neighbours count in Gi*), by a res-9 cell's width.
+		if p.inside("") {
+			return ""
+		}
+		cell := h3.Cell(h3.IndexFromString(str("cell")))
+		ll := cell.LatLng()
+		centre := orb.Point{ll.Lng, ll.Lat}
+		for _, a := range city.Areas {
+			if p.inside(a.Code) && a.Bound.Pad(0.004).Contains(centre) {
+				return ""
+			}
+		}
+		for _, g := range city.Grids {
+			if g.ValidTo == nil && p.inside(g.Code) && g.Bound.Pad(0.004).Contains(centre) {
+				return ""
+			}
+		}
+		return fmt.Sprintf("hotspots: cell %s lies outside the jurisdiction", cell)
+	default:
+		return "layer " + layer + " is new: say in api/matrix_test.go what its features may hold"
+	}
+	return ""
 }

@@ -61,7 +61,9 @@ var apiRoutes = []route{
 
 	// The command-centre page's own: live events, start-up data, a clicked
 	// building, the event loop's open/overdue counts.
-	{"GET /api/v1/stream", func(s *Server) http.HandlerFunc { return s.handleStream }, rows, light},
+	// The stream is open to every identity and filters each message by the
+	// caller's scope (events need rows, alerts aggregates).
+	{"GET /api/v1/stream", func(s *Server) http.HandlerFunc { return s.handleStream }, anyone, light},
 	{"GET /api/v1/overview", func(s *Server) http.HandlerFunc { return s.handleOverview }, anyone, light},
 	{"GET /api/v1/buildings/{id}", func(s *Server) http.HandlerFunc { return s.handleBuilding }, rows, light},
 	{"GET /api/v1/events/summary", func(s *Server) http.HandlerFunc { return s.handleEventSummary }, rows, heavy},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -14,9 +15,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // sseEvent is one parsed Server-Sent Event.
@@ -146,7 +149,7 @@ func TestStream(t *testing.T) {
 			t.Fatalf("payload %q: %v", e.data, err)
 		}
 		want := map[string]any{"id": float64(id), "category_code": "010101", "severity": "urgent", "status": "reported",
-			"lon": 114.005, "lat": 22.505, "grid_code": "44030400100100101"}
+			"lon": 114.005, "lat": 22.505, "grid_code": "44030400100100101", "admin_code": nil}
 		for k, v := range want {
 			if got[k] != v {
 				t.Errorf("%s = %v, want %v", k, got[k], v)
@@ -260,10 +263,10 @@ func waitClients(t *testing.T, s *Server, n int) {
 func TestHubDropsSlowClients(t *testing.T) {
 	h := newHub(nil, discardLog(), 2)
 	h.startOnce.Do(func() {}) // no database: publish by hand
-	slow, _, _ := h.subscribe(0)
-	fast, _, _ := h.subscribe(0)
+	slow, _, _ := h.subscribe(0, scope.System())
+	fast, _, _ := h.subscribe(0, scope.System())
 	for i := range 5 {
-		h.publish("event", []byte(strconv.Itoa(i)))
+		h.publish(message{event: "resync", data: []byte(strconv.Itoa(i))})
 		select {
 		case <-fast.ch:
 		default:
@@ -280,7 +283,7 @@ func TestHubDropsSlowClients(t *testing.T) {
 	if _, ok := h.clients[fast]; !ok || len(h.clients) != 1 {
 		t.Fatal("the fast client should remain, alone")
 	}
-	_, replay, _ := h.subscribe(h.ring[1].id)
+	_, replay, _ := h.subscribe(h.ring[1].id, scope.System())
 	if len(replay) != 3 || string(replay[0].data) != "2" {
 		t.Fatalf("replay after the second message: %d messages", len(replay))
 	}
@@ -288,4 +291,182 @@ func TestHubDropsSlowClients(t *testing.T) {
 	if _, ok := <-fast.ch; ok {
 		t.Fatal("close should end every stream")
 	}
+}
+
+// openStreamAs opens the stream with the given Authorization header.
+func openStreamAs(t *testing.T, ctx context.Context, url, authz, lastID string) *sseReader {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/api/v1/stream", nil)
+	req.Header.Set("Authorization", authz)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream: %d", resp.StatusCode)
+	}
+	r := &sseReader{sc: bufio.NewScanner(resp.Body)}
+	r.nextOf(t, "ready")
+	return r
+}
+
+// received reads a stream up to the sentinel events_changed and returns its
+// events and alerts by their data, and the id of the last message.
+func received(t *testing.T, r *sseReader) (events []map[string]any, alerts []string, last string) {
+	t.Helper()
+	for {
+		e, err := r.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e.event {
+		case "event":
+			var m map[string]any
+			if err := json.Unmarshal([]byte(e.data), &m); err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, m)
+		case "alert":
+			alerts = append(alerts, e.data)
+		case "events_changed":
+			return events, alerts, e.id
+		}
+		if e.id != "" {
+			last = e.id
+		}
+	}
+}
+
+// TestStreamScoped: clients of different scopes receive disjoint sets of events,
+// each the events inside its jurisdiction; a sensitive event is coarsened to its
+// resolution-9 cell for a client whose duties do not cover it; a client without
+// rows gets no event; hotspot alerts go to clients whose jurisdiction holds the
+// analysed area; replays are filtered the same way.
+func TestStreamScoped(t *testing.T) {
+	t.Parallel()
+	owner, app := pgtest.Pair(t)
+	if err := fixture.New().Load(context.Background(), owner); err != nil {
+		t.Fatal(err)
+	}
+	ts := serveAuthed(t, Config{}, owner, app)
+	now := time.Now()
+	user := func(name string, roles []auth.Role, units, duties []string) string {
+		return "Bearer " + testUser(t, owner, now, name, roles, units, duties)
+	}
+	clients := map[string]string{
+		"gridA":   user("wa", []auth.Role{auth.GridWorker}, []string{"440304001001001"}, nil),
+		"gridB":   user("wb", []auth.Role{auth.GridWorker}, []string{"440304001002001"}, nil),
+		"street":  user("of", []auth.Role{auth.Officer}, []string{"440304001000"}, []string{"02"}),
+		"analyst": user("an", []auth.Role{auth.Analyst}, []string{"*"}, nil),
+		"command": user("cc", []auth.Role{auth.Command}, []string{"*"}, nil),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	readers := map[string]*sseReader{}
+	for name, a := range clients {
+		readers[name] = openStreamAs(t, ctx, ts.URL, a, "")
+	}
+	// The hub has read the taxonomy when it started listening; it hears of the
+	// change (committed before the events below) before it hears of them.
+	if _, err := owner.Exec(ctx, `UPDATE event_category SET sensitive = true WHERE code = '02'`); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(grid, admin, cat string, p [2]float64) int64 {
+		t.Helper()
+		c, err := geo.CellAt(p[0], p[1], geo.StorageRes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		if err := owner.QueryRow(ctx, `INSERT INTO event (category_code, severity, source, status, reported_at, geom, h3, admin_code, grid_code)
+			VALUES ($1, 'general', 'app', 'reported', now(), ST_SetSRID(ST_MakePoint($2, $3), 4326), $4, $5, $6) RETURNING id`,
+			cat, p[0], p[1], c, admin, grid).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	pa := [2]float64{114.0031, 22.5052}
+	inA := []int64{insert("44030400100100101", "440304001001", "010101", pa), insert("44030400100100102", "440304001001", "030101", [2]float64{114.0081, 22.5152})}
+	inB := []int64{insert("44030400100200101", "440304001002", "010101", [2]float64{114.0131, 22.5052})}
+	sensA := insert("44030400100100101", "440304001001", "020101", pa)
+	outside := insert("", "", "010101", [2]float64{113.9, 22.4}) // in no area: the whole city's
+	if _, err := owner.Exec(ctx, `SELECT pg_notify('onegrid_alert', '{"type":"hotspot","id":1,"area":"440304001000","cell":"89411c"}'),
+		pg_notify('onegrid_alert', '{"type":"hotspot","id":2,"area":"","cell":"89411d"}'),
+		pg_notify('onegrid_event_bulk', '{"count":1}')`); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(evs []map[string]any) []int64 {
+		var out []int64
+		for _, e := range evs {
+			out = append(out, int64(e["id"].(float64)))
+		}
+		return out
+	}
+	all := []int64{inA[0], inA[1], inB[0], sensA, outside}
+	for _, tc := range []struct {
+		name   string
+		want   []int64
+		coarse bool // the sensitive event comes coarsened
+		alerts []string
+	}{
+		{"gridA", []int64{inA[0], inA[1], sensA}, true, nil},
+		{"gridB", []int64{inB[0]}, false, nil},
+		{"street", []int64{inA[0], inA[1], inB[0], sensA}, false, []string{"1"}},
+		{"analyst", nil, false, []string{"1", "2"}},
+		{"command", all, true, []string{"1", "2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, alerts, _ := received(t, readers[tc.name])
+			if got := ids(evs); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("events %v, want %v", got, tc.want)
+			}
+			var alertIDs []string
+			for _, a := range alerts {
+				var m map[string]any
+				_ = json.Unmarshal([]byte(a), &m)
+				alertIDs = append(alertIDs, fmt.Sprint(m["id"]))
+			}
+			if fmt.Sprint(alertIDs) != fmt.Sprint(tc.alerts) {
+				t.Errorf("alerts %v, want %v", alertIDs, tc.alerts)
+			}
+			for _, e := range evs {
+				id := int64(e["id"].(float64))
+				if _, leak := e["h3"]; leak {
+					t.Errorf("event %d carries h3", id)
+				}
+				coarse, _ := e["coarsened"].(bool)
+				if id != sensA {
+					if coarse || e["lon"] == nil {
+						t.Errorf("event %d: coarse %v, lon %v", id, coarse, e["lon"])
+					}
+					continue
+				}
+				c, _ := geo.CellAt(pa[0], pa[1], geo.StorageRes)
+				centre := geo.CellCenter(geo.ParentBits(c, 9))
+				wantLon, wantLat := pa[0], pa[1]
+				if tc.coarse {
+					wantLon, wantLat = centre[0], centre[1]
+				}
+				if coarse != tc.coarse || math.Abs(e["lon"].(float64)-wantLon) > 1e-7 || math.Abs(e["lat"].(float64)-wantLat) > 1e-7 {
+					t.Errorf("sensitive event: coarse %v at %v,%v; want coarse %v at %v,%v", coarse, e["lon"], e["lat"], tc.coarse, wantLon, wantLat)
+				}
+			}
+		})
+	}
+	// A reconnect replays what the client may see, and only that.
+	t.Run("replay", func(t *testing.T) {
+		r := openStreamAs(t, ctx, ts.URL, clients["gridB"], "1")
+		evs, _, _ := received(t, r)
+		if got := ids(evs); fmt.Sprint(got) != fmt.Sprint([]int64{inB[0]}) {
+			t.Errorf("gridB replay: %v, want %v", got, inB)
+		}
+		r = openStreamAs(t, ctx, ts.URL, clients["gridA"], "1")
+		if got, _, _ := received(t, r); fmt.Sprint(ids(got)) != fmt.Sprint([]int64{inA[0], inA[1], sensA}) {
+			t.Errorf("gridA replay: %v", ids(got))
+		}
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/onegrid/onegrid/geo"
-	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -25,7 +24,8 @@ func tileLayer(name string) error {
 	return nil
 }
 
-// badTileInput maps the tiles and geo input errors to 400s naming the parameter.
+// badTileInput maps the tiles and geo input errors to 400s naming the parameter,
+// and a layer the caller's scope may not see to a 403 naming the capability.
 func badTileInput(err error) error {
 	var pe *geo.TilePathError
 	if errors.As(err, &pe) {
@@ -35,12 +35,19 @@ func badTileInput(err error) error {
 	if errors.As(err, &fe) {
 		return BadRequest(fe.Param, fe.Problem)
 	}
+	var le *tiles.ForbiddenLayerError
+	if errors.As(err, &le) {
+		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "layer: " + le.Error() + ", which your roles do not allow"}
+	}
 	return err
 }
 
-// handleTile serves GET /tiles/{layer}/{z}/{x}/{y}[.pbf|.mvt]: a vector tile,
-// gzipped when the client accepts it, with an ETag, 304 on If-None-Match and the
-// layer's Cache-Control. Input is validated before any query.
+// handleTile serves GET /tiles/{layer}/{z}/{x}/{y}[.pbf|.mvt]: a vector tile as
+// the caller's scope sees it (a layer it may not see: 403), gzipped when the
+// client accepts it, with an ETag (of the scope and the content), 304 on
+// If-None-Match, and the layer's Cache-Control (made private, varying with the
+// credentials, as every answer that depends on who asks: privateCache).
+// Input is validated before any query.
 func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Tiles == nil {
 		s.fail(w, r, NotFound("tiles"))
@@ -61,23 +68,16 @@ func (s *Server) handleTile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badTileInput(err))
 		return
 	}
-	sc := scopeOf(r)
-	if !sc.All() || !sc.Can(scope.CanRows) {
-		// The in-memory layers are the whole city's; until they are drawn per
-		// jurisdiction, only callers who see everything get tiles.
-		s.fail(w, r, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "tiles: not yet served for a jurisdiction smaller than the whole area"})
-		return
-	}
-	tile, err := s.cfg.Tiles.Get(r.Context(), sc, name, t, f)
+	tile, err := s.cfg.Tiles.Get(r.Context(), scopeOf(r), name, t, f)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, badTileInput(err))
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", mvtContentType)
 	h.Set("ETag", tile.ETag)
-	h.Set("Cache-Control", tile.CacheControl)
 	h.Set("Vary", "Accept-Encoding")
+	h.Set("Cache-Control", tile.CacheControl)
 	if etagMatch(r.Header.Get("If-None-Match"), tile.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -129,25 +129,37 @@ func (s *Server) serveTileJSON(w http.ResponseWriter, r *http.Request, name stri
 	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	tj, err := s.cfg.Tiles.TileJSON(ctx, s.cfg.BaseURL, name, filterQuery(f))
+	tj, err := s.cfg.Tiles.TileJSON(ctx, scopeOf(r), s.cfg.BaseURL, name, filterQuery(f))
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, badTileInput(err))
 		return
 	}
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Cache-Control", "max-age=60")
 	writeJSON(w, http.StatusOK, tj)
 }
 
 // handleStyle serves GET /styles/command-center.json, a MapLibre style drawing
-// every tile layer from this server alone.
+// the tile layers the caller may see from this server alone, over the caller's
+// jurisdiction.
 func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Tiles == nil {
+		s.fail(w, r, NotFound("tiles"))
+		return
+	}
 	f, err := tiles.ParseFilter(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, badTileInput(err))
 		return
 	}
-	w.Header().Set("Cache-Control", "public, max-age=60")
-	writeJSON(w, http.StatusOK, tiles.Style(s.cfg.BaseURL, filterQuery(f)))
+	ctx, cancel := s.queryContext(r)
+	defer cancel()
+	st, err := s.cfg.Tiles.Style(ctx, scopeOf(r), s.cfg.BaseURL, filterQuery(f))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "max-age=60")
+	writeJSON(w, http.StatusOK, st)
 }
 
 // filterQuery re-encodes the event filter for tile URLs.

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb/encoding/mvt"
 
+	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/pgtest"
 	"github.com/onegrid/onegrid/internal/testcity"
@@ -303,5 +304,143 @@ func TestOgrinfo(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScopedTilesHTTP: tiles, TileJSON and the style over HTTP as users of
+// different scopes see them: the jurisdiction's features only, a layer the
+// roles do not allow answered 403, responses kept private and varying with the
+// credentials (the anonymous public's too), and ETags that never revalidate
+// another scope's copy.
+func TestScopedTilesHTTP(t *testing.T) {
+	conn := pgtest.ConnString(t)
+	owner, err := pgxpool.New(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(owner.Close)
+	if err := testcity.Load(context.Background(), owner); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tiles.Open(context.Background(), pgtest.AppConnString(t, conn), tiles.Config{CacheBytes: 1 << 20}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Close)
+	srv := serveAuthed(t, Config{Tiles: ts, Public: auth.PublicPrincipal([]string{""})}, owner, pgtest.NewApp(t, conn))
+	now := time.Now()
+	// Every event of the test city lies in micro-grid M01; M02 holds buildings 2 and 3.
+	m01 := "Bearer " + testUser(t, owner, now, "m01", []auth.Role{auth.GridWorker}, []string{"440304001002G01M01"}, nil)
+	m02 := "Bearer " + testUser(t, owner, now, "m02", []auth.Role{auth.GridWorker}, []string{"440304001002G01M02"}, nil)
+	analyst := "Bearer " + testUser(t, owner, now, "ana", []auth.Role{auth.Analyst}, []string{"*"}, nil)
+
+	count := func(body []byte, layer string) int {
+		t.Helper()
+		ls, err := mvt.Unmarshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range ls {
+			if l.Name == layer {
+				return len(l.Features)
+			}
+		}
+		return 0
+	}
+	url := srv.URL + tilePath("events", testcity.Centre, 15)
+	resp, adminBody := getTile(t, url)
+	adminTag := resp.Header.Get("ETag")
+	if resp.StatusCode != 200 || count(adminBody, "events") != 4 {
+		t.Fatalf("admin: %d, %d events", resp.StatusCode, count(adminBody, "events"))
+	}
+	for _, tc := range []struct {
+		who, auth string
+		events    int
+	}{{"m01", m01, 4}, {"m02", m02, 0}} {
+		resp, body := getTile(t, url, "Authorization", tc.auth)
+		if resp.StatusCode != 200 || count(body, "events") != tc.events {
+			t.Errorf("%s: status %d, %d events, want %d", tc.who, resp.StatusCode, count(body, "events"), tc.events)
+		}
+		if cc := resp.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "private, ") || !strings.Contains(cc, "max-age=10") {
+			t.Errorf("%s: Cache-Control %q", tc.who, cc)
+		}
+		if v := strings.Join(resp.Header.Values("Vary"), ","); !strings.Contains(v, "Cookie") || !strings.Contains(v, "Authorization") || !strings.Contains(v, "Accept-Encoding") {
+			t.Errorf("%s: Vary %q", tc.who, v)
+		}
+		tag := resp.Header.Get("ETag")
+		if tag == adminTag {
+			t.Errorf("%s shares the admin's ETag %s", tc.who, tag)
+		}
+		if resp, _ := getTile(t, url, "Authorization", tc.auth, "If-None-Match", adminTag); resp.StatusCode != 200 {
+			t.Errorf("%s with the admin's ETag: %d, want 200", tc.who, resp.StatusCode)
+		}
+		if resp, _ := getTile(t, url, "Authorization", tc.auth, "If-None-Match", tag); resp.StatusCode != 304 ||
+			!strings.HasPrefix(resp.Header.Get("Cache-Control"), "private") {
+			t.Errorf("%s with its own ETag: %d (Cache-Control %q), want 304, private", tc.who, resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+	}
+	// M02's worker sees the buildings of M02 only.
+	resp, body := getTile(t, srv.URL+tilePath("buildings", testcity.Centre, 14), "Authorization", m02)
+	if resp.StatusCode != 200 || count(body, "buildings") != 2 {
+		t.Errorf("m02 buildings: %d, %d", resp.StatusCode, count(body, "buildings"))
+	}
+
+	// The analyst: no row layer, directly or listed.
+	for _, path := range []string{tilePath("events", testcity.Centre, 15), tilePath("buildings", testcity.Centre, 14), "/tiles/addresses.json"} {
+		resp, body := getTile(t, srv.URL+path, "Authorization", analyst)
+		if resp.StatusCode != 403 || !strings.Contains(string(body), `needs the capability \"rows\"`) {
+			t.Errorf("analyst %s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	var tj tiles.TileJSON
+	resp, body = getTile(t, srv.URL+"/tiles.json", "Authorization", analyst)
+	if err := json.Unmarshal(body, &tj); err != nil {
+		t.Fatal(err)
+	}
+	for _, vl := range tj.VectorLayers {
+		if vl.ID == "events" || vl.ID == "buildings" || vl.ID == "addresses" {
+			t.Errorf("analyst's tiles.json lists %s", vl.ID)
+		}
+	}
+	if cc := resp.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "private") || !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Authorization") {
+		t.Errorf("tiles.json: Cache-Control %q, Vary %q", cc, resp.Header.Values("Vary"))
+	}
+	// M02's TileJSON bounds are M02's.
+	_, body = getTile(t, srv.URL+"/tiles/grids.json", "Authorization", m02)
+	if err := json.Unmarshal(body, &tj); err != nil {
+		t.Fatal(err)
+	}
+	if tj.Bounds != [4]float64{114.0125, 22.535, 114.02, 22.545} {
+		t.Errorf("m02 bounds %v, want M02's", tj.Bounds)
+	}
+	resp, body = getTile(t, srv.URL+"/styles/command-center.json", "Authorization", analyst)
+	var style struct{ Sources map[string]any }
+	if err := json.Unmarshal(body, &style); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("style: %d %v", resp.StatusCode, err)
+	}
+	if style.Sources["events"] != nil || style.Sources["households_h3"] == nil {
+		t.Errorf("analyst's style sources %v", style.Sources)
+	}
+
+	// Anonymous visitors of a public server: aggregate layers only, private as
+	// every answer that depends on who asks (main's privateCache).
+	req, _ := http.NewRequest("GET", srv.URL+tilePath("households_h3", testcity.Centre, 10), nil)
+	req.Header.Set("Authorization", "") // no token: the public principal
+	anon := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	r, err := anon.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Cache-Control"), "private, ") || !strings.Contains(strings.Join(r.Header.Values("Vary"), ","), "Cookie") {
+		t.Errorf("public households_h3: %d, Cache-Control %q, Vary %v", r.StatusCode, r.Header.Get("Cache-Control"), r.Header.Values("Vary"))
+	}
+	req, _ = http.NewRequest("GET", srv.URL+tilePath("events", testcity.Centre, 15), nil)
+	if r, err = anon.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 403 {
+		t.Errorf("public events: %d, want 403", r.StatusCode)
 	}
 }

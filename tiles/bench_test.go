@@ -173,3 +173,100 @@ func BenchmarkEventIndexCity(b *testing.B) {
 		}
 	}
 }
+
+// openGeneratedCityApp opens an uncached service on the generated city as the
+// application role (ONEGRID_TILEBENCH_APP_DATABASE_URL, e.g. the embedded
+// database's onegrid_serve), under row-level security as serve runs it; it
+// skips without one.
+func openGeneratedCityApp(tb testing.TB) *tiles.Service {
+	tb.Helper()
+	url := os.Getenv("ONEGRID_TILEBENCH_APP_DATABASE_URL")
+	if url == "" {
+		tb.Skip("set ONEGRID_TILEBENCH_APP_DATABASE_URL to the application role's URL of a database with a generated city")
+	}
+	s, err := tiles.Open(context.Background(), url, tiles.Config{}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// benchScopes are the callers the scoped benchmarks draw for: the whole city
+// (the whole-city snapshots), a district and a street of the generated city
+// (views of their own).
+var benchScopes = []struct {
+	name string
+	sc   scope.Scope
+}{
+	{"city", scope.Scope{UserID: 1, User: "bench", Units: []string{""}, Caps: []string{scope.CanRows, scope.CanAggregates}}},
+	{"district", scope.Scope{UserID: 1, User: "bench", Units: []string{"440304"}, Caps: []string{scope.CanRows, scope.CanAggregates}}},
+	{"street", scope.Scope{UserID: 1, User: "bench", Units: []string{"440304004"}, Caps: []string{scope.CanRows, scope.CanAggregates}}},
+}
+
+// BenchmarkScopedViewCity reads a jurisdiction's view of the generated city
+// whole (outlines, households_h3, the event index and its counts: every
+// in-memory layer once, from a fresh service) and reports what it holds.
+func BenchmarkScopedViewCity(b *testing.B) {
+	ctx := context.Background()
+	centre := [2]float64{114.0577, 22.5431}
+	for _, bs := range benchScopes[1:] {
+		b.Run(bs.name, func(b *testing.B) {
+			var bytes int64
+			for b.Loop() {
+				b.StopTimer()
+				s := openGeneratedCityApp(b)
+				b.StartTimer()
+				for _, layer := range []string{"admin", "grids", "buildings", "households_h3", "events_h3"} {
+					z := max(14, tiles.LayerMinZoom(layer))
+					if layer == "events_h3" {
+						z = 10
+					}
+					if _, err := s.Render(ctx, bs.sc, layer, at(centre, z), tiles.Filter{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := s.Render(ctx, bs.sc, "events_h3", at(centre, 10), tiles.Filter{Category: "01"}); err != nil {
+					b.Fatal(err)
+				}
+				bytes = s.ViewStats().Bytes
+				b.StopTimer()
+				s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(bytes)/(1<<20), "MB")
+		})
+	}
+}
+
+// BenchmarkScopedRenderCity renders dense tiles of the generated city as each
+// of benchScopes sees them, from warm snapshots (the render alone: compare the
+// city's with BenchmarkRenderCity's, which reads as the owner).
+func BenchmarkScopedRenderCity(b *testing.B) {
+	s := openGeneratedCityApp(b)
+	ctx := context.Background()
+	centre := [2]float64{114.0577, 22.5431}
+	for _, bs := range benchScopes {
+		for _, tc := range []struct {
+			layer string
+			z     int
+		}{
+			{"admin", 8}, {"events_h3", 8}, {"households_h3", 8}, {"households_h3", 10},
+			{"grids", 12}, {"events_h3", 12}, {"households_h3", 13}, {"buildings", 14},
+			{"events_h3", 14}, {"events", 15}, {"addresses", 16}, {"events", 16},
+		} {
+			b.Run(fmt.Sprintf("%s/%s/z%d", bs.name, tc.layer, tc.z), func(b *testing.B) {
+				tile := at(centre, tc.z)
+				var n int
+				for b.Loop() {
+					raw, err := s.Render(ctx, bs.sc, tc.layer, tile, tiles.Filter{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					n = len(raw)
+				}
+				b.ReportMetric(float64(n)/1024, "KB")
+			})
+		}
+	}
+}

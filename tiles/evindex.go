@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // A time window or a category is a filter tile_event_h3 cannot answer (it counts
@@ -115,11 +116,12 @@ type evQuery struct {
 	nst  int
 }
 
-// query translates f. Window bounds become microseconds as pgx sends them to
+// query translates f, leaving out the categories masked says (nil: none; else
+// one flag per entry of cats). Window bounds become microseconds as pgx sends them to
 // PostgreSQL (the nanoseconds truncated), so an event on a bound is in or out
 // exactly as in SQL; 'infinity' is the largest int64 and '-infinity' the
 // smallest, as in PostgreSQL, so they are in or out as there too.
-func (ix *evIndex) query(f Filter) evQuery {
+func (ix *evIndex) query(f Filter, masked []bool) evQuery {
 	q := evQuery{nst: len(ix.statuses), pass: make([]uint8, len(ix.cats)*len(ix.statuses))}
 	switch {
 	case f.From.IsZero() && f.To.IsZero():
@@ -138,6 +140,9 @@ func (ix *evIndex) query(f Filter) evQuery {
 	}
 	for c, code := range ix.cats {
 		if !strings.HasPrefix(code, f.Category) { // starts_with on a COLLATE "C" column: bytes
+			continue
+		}
+		if masked != nil && masked[c] {
 			continue
 		}
 		for s, name := range ix.statuses {
@@ -188,18 +193,86 @@ func (ix *evIndex) count(lo, hi int32, q *evQuery) (events, open int64) {
 
 // cells appends the features of tile t at resolution res for filter f to feats.
 func (ix *evIndex) cells(feats []h3Feature, t geo.Tile, res int, f Filter) ([]h3Feature, error) {
+	return ix.cellsMasked(feats, t, res, f, nil)
+}
+
+// cellsMasked is cells for a caller who sees the events of some categories
+// (masked: one flag per entry of cats, nil for none) only coarsened: at
+// resolutions finer than CoarseRes they count in the centre child of their
+// CoarseRes cell instead of their own cell (see sensitive.go).
+func (ix *evIndex) cellsMasked(feats []h3Feature, t geo.Tile, res int, f Filter, masked []bool) ([]h3Feature, error) {
 	c := &ix.byRes[res]
 	if c.start == nil {
 		return feats, fmt.Errorf("event index: resolution %d not indexed", res)
 	}
-	q := ix.query(f)
+	if res <= CoarseRes || !slices.Contains(masked, true) {
+		masked = nil // a cell this coarse places nothing more precisely than CoarseRes
+	}
+	q := ix.query(f, masked)
 	minX, minY, maxX, maxY := h3Window(t, res)
+	first := len(feats)
 	c.grid.in(minX, minY, maxX, maxY, func(p *h3Point) {
 		if events, open := ix.count(c.start[p.i], c.start[p.i+1], &q); events > 0 {
 			feats = append(feats, h3Feature{cell: p.cell, ring: p.ring, props: eventsProps(p.cell, res, events, open)})
 		}
 	})
+	if masked == nil {
+		return feats, nil
+	}
+	// The masked categories alone, per CoarseRes cell whose centre (its centre
+	// child's) lies in the window, added to that centre child.
+	only := make([]bool, len(masked))
+	for i, m := range masked {
+		only[i] = !m
+	}
+	qm := ix.query(f, only)
+	cc := &ix.byRes[CoarseRes]
+	if cc.start == nil {
+		return feats, fmt.Errorf("event index: resolution %d not indexed", CoarseRes)
+	}
+	at := map[int64]int{}
+	for i := first; i < len(feats); i++ {
+		at[feats[i].cell] = i
+	}
+	cc.grid.in(minX, minY, maxX, maxY, func(p *h3Point) {
+		events, open := ix.count(cc.start[p.i], cc.start[p.i+1], &qm)
+		if events == 0 {
+			return
+		}
+		child := centreChild(p.cell, res)
+		if i, ok := at[child]; ok {
+			e, o := feats[i].props[2].num, feats[i].props[3].num
+			feats[i].props = eventsProps(child, res, e+events, o+open)
+			return
+		}
+		at[child] = len(feats)
+		feats = append(feats, h3Feature{cell: child, props: eventsProps(child, res, events, open)})
+	})
 	return feats, nil
+}
+
+// idsIn appends to ids the events that pass q in the CoarseRes cells whose
+// centres lie in [minX, maxX] × [minY, maxY] (Web Mercator, edges included): the
+// events a tile draws at their CoarseRes cell's centre.
+func (ix *evIndex) idsIn(ids []int64, minX, minY, maxX, maxY float64, q *evQuery) ([]int64, error) {
+	cc := &ix.byRes[CoarseRes]
+	if cc.start == nil {
+		return ids, fmt.Errorf("event index: resolution %d not indexed", CoarseRes)
+	}
+	cc.grid.in(minX, minY, maxX, maxY, func(p *h3Point) {
+		for e := cc.start[p.i]; e < cc.start[p.i+1]; e++ {
+			m := q.pass[int(ix.cat[e])*q.nst+int(ix.st[e])]
+			if q.window {
+				if _, in := bits.Sub64(uint64(ix.at[e]-q.from), q.span, 0); in == 0 {
+					continue
+				}
+			}
+			if m&1 != 0 {
+				ids = append(ids, ix.id[e])
+			}
+		}
+	})
+	return ids, nil
 }
 
 // bytes is the memory the index holds: its columns and cell lists (the outlines
@@ -359,6 +432,9 @@ type evStore struct {
 	pool *pgxpool.Pool
 	life context.Context // ends at Close, and any load with it
 	log  *slog.Logger
+	// as is the identity the index is read under: scope.System for the whole
+	// city, a jurisdiction's reader for its view.
+	as scope.Scope
 
 	cur atomic.Pointer[evIndex]
 
@@ -523,7 +599,7 @@ func (st *evStore) refresh(ctx context.Context, old *evIndex) (*evIndex, error) 
 	start := time.Now()
 	var ix *evIndex
 	path, deltaRows := "full", 0
-	err := readSnapshot(ctx, st.pool, func(tx pgx.Tx) error {
+	err := readSnapshot(ctx, st.pool, st.as, func(tx pgx.Tx) error {
 		var version int64
 		var xmin uint64
 		var oldAge *int32
@@ -546,7 +622,7 @@ func (st *evStore) refresh(ctx context.Context, old *evIndex) (*evIndex, error) 
 		if ix == nil {
 			path = "full"
 			var err error
-			if ix, err = readAll(ctx, tx, old); err != nil {
+			if ix, err = readAll(ctx, tx, old, st.as.All()); err != nil {
 				return err
 			}
 		}
@@ -648,12 +724,15 @@ func (t *evTables) status(name []byte) (uint8, error) {
 }
 
 // readAll reads every event into a new index (cell lists not built). The rows are
-// read into a buffer sized for the events old (nil: none) or the table statistics
-// count: grown by appending, a million rows' buffer left 40 MB of garbage.
-func readAll(ctx context.Context, tx pgx.Tx, old *evIndex) (*evIndex, error) {
+// read into a buffer sized for the events old (nil: none) or, for the whole
+// table (whole), the table statistics count: grown by appending, a million
+// rows' buffer left 40 MB of garbage.
+func readAll(ctx context.Context, tx pgx.Tx, old *evIndex, whole bool) (*evIndex, error) {
 	var size int
 	if old != nil {
 		size = len(old.id)
+	} else if !whole {
+		size = 1024
 	} else if err := tx.QueryRow(ctx, evEstimateQuery).Scan(&size); err != nil {
 		return nil, fmt.Errorf("estimate events: %w", err)
 	}

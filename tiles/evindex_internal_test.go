@@ -234,7 +234,7 @@ func TestEventIndexWindow(t *testing.T) {
 		{"to a microsecond later", time.Time{}, t2.Add(1000 * ns), 6},
 		{"empty", t2, t1, 0},
 	} {
-		q := ix.query(Filter{From: tc.from, To: tc.to})
+		q := ix.query(Filter{From: tc.from, To: tc.to}, nil)
 		if got, open := ix.count(0, int32(len(rows)), &q); got != tc.want || open != tc.want {
 			t.Errorf("%s: %d events (%d open), want %d", tc.name, got, open, tc.want)
 		}

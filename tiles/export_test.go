@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // RenderEventsH3Rows renders events_h3 for a filter by grouping the event rows
@@ -138,11 +139,34 @@ func (s *Service) RenderEventsBySQL(ctx context.Context, t geo.Tile, f Filter) (
 // without the per-request version check: the drawing alone, for benchmarks.
 func (s *Service) DrawH3(ctx context.Context, layer string, t geo.Tile) ([]byte, error) {
 	l := layerByName[layer]
+	r := &request{sc: scope.System(), vset: &versionSet{v: map[string]int64{}}, sens: &Sensitivity{}}
 	if layer == "households_h3" {
-		return s.renderHouseholdsH3(ctx, l, t, 0)
+		return s.renderHouseholdsH3(ctx, r, l, t)
 	}
-	return s.renderEventsH3(ctx, l, t, Filter{}, 0)
+	return s.renderEventsH3(ctx, r, l, t, Filter{})
 }
 
 // AgeDays is ageDays, for the comparison with PostgreSQL.
 var AgeDays = ageDays
+
+// ViewIndexLoads returns how many times the event index of the scope's
+// jurisdiction was read whole and brought up to date.
+func (s *Service) ViewIndexLoads(sc scope.Scope) (full, incremental int64) {
+	v := s.viewFor(sc)
+	return v.ev.full.Load(), v.ev.incremental.Load()
+}
+
+// LayerMinZoom returns a layer's lowest zoom with data.
+func LayerMinZoom(name string) int { return layerByName[name].MinZoom }
+
+// RenderHotspotsBySQL renders the hotspots layer of the whole city with the
+// per-tile query the service ran before it held the cells in memory.
+func (s *Service) RenderHotspotsBySQL(ctx context.Context, t geo.Tile, f Filter) ([]byte, error) {
+	sql, err := os.ReadFile("testdata/hotspots.sql")
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	err = s.pool.QueryRow(ctx, string(sql), append([]any{t.Z, t.X, t.Y}, f.args()...)...).Scan(&b)
+	return b, err
+}

@@ -148,12 +148,19 @@ func (st *h3Store) households(ctx context.Context, want int64) (*householdsSnap,
 	})
 }
 
-// readSnapshot runs read in one read-only repeatable-read transaction, so that
-// the layer versions it reads (layerVersion) and the data belong together.
-func readSnapshot(ctx context.Context, pool *pgxpool.Pool, read func(tx pgx.Tx) error) error {
+// readSnapshot runs read in one read-only repeatable-read transaction that
+// carries the identity of sc (scope.System for the whole city's snapshots, a
+// jurisdiction's reader for its view), so that the layer versions it reads
+// (layerVersion) and the data belong together and row-level security decides
+// what the data is.
+func readSnapshot(ctx context.Context, pool *pgxpool.Pool, sc scope.Scope, read func(tx pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		// The snapshots are the whole city's, read as the server itself.
-		if err := scope.Apply(ctx, tx, scope.System()); err != nil {
+		if err := scope.Apply(ctx, tx, sc); err != nil {
+			return err
+		}
+		// A jurisdiction's rows are a range of the code index (the tile pool
+		// turns bitmap scans off for its per-tile queries).
+		if _, err := tx.Exec(ctx, "SET LOCAL enable_bitmapscan = on"); err != nil {
 			return err
 		}
 		return read(tx)
@@ -168,7 +175,7 @@ func layerVersion(ctx context.Context, tx pgx.Tx, layer string) (v int64, err er
 
 func loadEventsSnap(ctx context.Context, pool *pgxpool.Pool) (*eventsSnap, error) {
 	s := &eventsSnap{}
-	err := readSnapshot(ctx, pool, func(tx pgx.Tx) (err error) {
+	err := readSnapshot(ctx, pool, scope.System(), func(tx pgx.Tx) (err error) {
 		if s.version, err = layerVersion(ctx, tx, "events_h3"); err != nil {
 			return err
 		}
@@ -267,7 +274,7 @@ func (s *eventsSnap) cells(feats []h3Feature, t geo.Tile, res int, statuses []st
 
 func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds int) (*householdsSnap, error) {
 	s := &householdsSnap{}
-	err := readSnapshot(ctx, pool, func(tx pgx.Tx) (err error) {
+	err := readSnapshot(ctx, pool, scope.System(), func(tx pgx.Tx) (err error) {
 		if s.version, err = layerVersion(ctx, tx, "households_h3"); err != nil {
 			return err
 		}
@@ -283,17 +290,16 @@ func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds i
 			if res < 0 || res > maxRes {
 				return nil
 			}
-			p := make([]prop, 4, 4+len(tags))
-			p[0], p[1] = uniqueProp("cell", geo.CellString(cell)), numProp("res", int64(res))
-			p[2], p[3] = numProp("households", int64(households)), numProp("people", int64(people))
-			for i, tag := range tags {
-				// Tag counts under the minimum could single out a household too.
-				if i < len(counts) && int(counts[i]) >= minHouseholds {
-					p = append(p, numProp("tag_"+tag, int64(counts[i])))
+			c := hhCount{households: int64(households), people: int64(people), tags: tags, counts: make([]int64, len(tags))}
+			for i := range tags {
+				if i < len(counts) {
+					c.counts[i] = int64(counts[i])
 				}
 			}
-			s.byRes[res] = append(s.byRes[res], h3Point{x: x, y: y, cell: cell, i: int32(len(s.props))})
-			s.props = append(s.props, p)
+			if p := householdProps(cell, int(res), &c, minHouseholds); p != nil {
+				s.byRes[res] = append(s.byRes[res], h3Point{x: x, y: y, cell: cell, i: int32(len(s.props))})
+				s.props = append(s.props, p)
+			}
 			return nil
 		})
 		return err
@@ -311,6 +317,203 @@ func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds i
 	return s, nil
 }
 
+// hhCount is what one households_h3 cell counts: households, their members, and
+// the households carrying each tag (tags sorted, as tile_household_h3 keeps them).
+type hhCount struct {
+	households, people int64
+	tags               []string
+	counts             []int64
+}
+
+// householdProps is the one place where what a households_h3 cell shows of its
+// counts is decided, for the whole city's roll-up and a jurisdiction's own rows
+// alike: nil leaves the cell out (fewer households than the minimum); tag counts
+// under the minimum are left out too (they could single out a household).
+func householdProps(cell int64, res int, c *hhCount, minHouseholds int) []prop {
+	if c.households < int64(minHouseholds) {
+		return nil
+	}
+	p := make([]prop, 4, 4+len(c.tags))
+	p[0], p[1] = uniqueProp("cell", geo.CellString(cell)), numProp("res", int64(res))
+	p[2], p[3] = numProp("households", c.households), numProp("people", c.people)
+	for i, tag := range c.tags {
+		if c.counts[i] >= int64(minHouseholds) {
+			p = append(p, numProp("tag_"+tag, c.counts[i]))
+		}
+	}
+	return p
+}
+
+// householdMinRes and householdMaxRes bound the resolutions households_h3 draws
+// (those tile_household_h3 keeps).
+const householdMinRes, householdMaxRes = 6, 11
+
+// sizeofProp is the size of a prop (strings and the raw slice as headers).
+const sizeofProp = 80
+
+// loadHouseholdsRaw counts a jurisdiction's household rows per H3 cell at
+// resolutions 6..11, as tile_household_h3 does for the whole city (which
+// answers only whole-city scopes): read under the jurisdiction's reader, so
+// row-level security leaves out every household outside it. Cells are found by
+// their centre (any point in a cell does, h3Margin being wider than a cell).
+func loadHouseholdsRaw(ctx context.Context, pool *pgxpool.Pool, reader scope.Scope, minHouseholds int) (*householdsSnap, error) {
+	s := &householdsSnap{}
+	type agg struct {
+		households, people int64
+		tags               []int64 // by index into names
+	}
+	var names []string
+	tagIdx := map[string]int{}
+	finest := map[int64]*agg{}
+	err := readSnapshot(ctx, pool, reader, func(tx pgx.Tx) (err error) {
+		if s.version, err = layerVersion(ctx, tx, "households_h3"); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `SELECT h3, members, tags FROM household WHERE h3 IS NOT NULL`)
+		var h3 int64
+		var members int32
+		var tags []string
+		_, err = pgx.ForEachRow(rows, []any{&h3, &members, &tags}, func() error {
+			cell := geo.ParentBits(h3, householdMaxRes)
+			if cell == 0 {
+				return nil
+			}
+			a := finest[cell]
+			if a == nil {
+				a = &agg{}
+				finest[cell] = a
+			}
+			a.households++
+			a.people += int64(members)
+			for _, tag := range tags {
+				i, ok := tagIdx[tag]
+				if !ok {
+					i = len(names)
+					tagIdx[tag] = i
+					names = append(names, tag)
+				}
+				for len(a.tags) <= i {
+					a.tags = append(a.tags, 0)
+				}
+				a.tags[i]++
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	order := make([]int, len(names)) // tag indexes in name order
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(names[a], names[b]) })
+	level := finest
+	for res := householdMaxRes; res >= householdMinRes; res-- {
+		coarser := map[int64]*agg{}
+		for cell, a := range level {
+			var c hhCount
+			c.households, c.people = a.households, a.people
+			for _, i := range order {
+				if i < len(a.tags) && a.tags[i] > 0 {
+					c.tags = append(c.tags, names[i])
+					c.counts = append(c.counts, a.tags[i])
+				}
+			}
+			if p := householdProps(cell, res, &c, minHouseholds); p != nil {
+				ll := geo.CellCenter(cell)
+				x, y := geo.LonLatToMercator(ll[0], ll[1])
+				s.byRes[res] = append(s.byRes[res], h3Point{x: x, y: y, cell: cell, i: int32(len(s.props))})
+				s.props = append(s.props, p)
+			}
+			if res > householdMinRes {
+				parent := geo.ParentBits(cell, res-1)
+				pa := coarser[parent]
+				if pa == nil {
+					pa = &agg{}
+					coarser[parent] = pa
+				}
+				pa.households += a.households
+				pa.people += a.people
+				for len(pa.tags) < len(a.tags) {
+					pa.tags = append(pa.tags, 0)
+				}
+				for i, n := range a.tags {
+					pa.tags[i] += n
+				}
+			}
+		}
+		level = coarser
+	}
+	for r := range s.byRes {
+		s.byRes[r].index()
+	}
+	var d valueDict
+	for _, p := range s.props {
+		d.number(p)
+	}
+	return s, nil
+}
+
+// bytes is about what the snapshot holds (outlines are shared with boundaries).
+func (s *householdsSnap) bytes() int64 {
+	n := int64(0)
+	for _, g := range s.byRes {
+		n += int64(len(g)) * sizeofH3Point
+	}
+	for _, p := range s.props {
+		n += 24 + int64(cap(p))*sizeofProp
+	}
+	return n
+}
+
+// bytes is about what the snapshot holds.
+func (s *eventsSnap) bytes() int64 {
+	n := int64(0)
+	for _, g := range s.byRes {
+		n += int64(len(g)) * sizeofH3Point
+	}
+	for i := range s.counts {
+		n += 24 + int64(cap(s.counts[i]))*4 + 24 + int64(cap(s.props[i]))*sizeofProp
+	}
+	return n
+}
+
+// eventsSnapFromIndex counts the events of an index per cell and status at the
+// resolutions events_h3 draws: a jurisdiction's tile_event_h3 (which answers only
+// whole-city scopes). The cells are the index's own.
+func eventsSnapFromIndex(ix *evIndex) *eventsSnap {
+	s := &eventsSnap{version: ix.version, statuses: ix.statuses, open: ix.open}
+	for _, r := range evResolutions {
+		c := &ix.byRes[r]
+		base := int32(len(s.counts))
+		for k := range c.cells {
+			n := make([]int32, len(ix.statuses))
+			for _, st := range ix.st[c.start[k]:c.start[k+1]] {
+				n[st]++
+			}
+			s.counts = append(s.counts, n)
+		}
+		g := make(h3Grid, len(c.grid))
+		for j, p := range c.grid {
+			g[j] = p
+			g[j].i = base + p.i
+		}
+		s.byRes[r] = g // already in the order h3Grid.in expects
+	}
+	s.props = make([][]prop, len(s.counts))
+	var d valueDict
+	for r := range s.byRes {
+		for _, p := range s.byRes[r] {
+			events, open := s.sum(p.i, nil)
+			s.props[p.i] = eventsProps(p.cell, r, events, open)
+			d.number(s.props[p.i])
+		}
+	}
+	return s
+}
+
 // valueDict numbers the distinct property keys (kid) and values (gid) of one
 // snapshot, from 1, so that drawing a tile finds them in the encoder by number
 // instead of hashing each (a third of drawing a households_h3 tile). Unique
@@ -321,9 +524,9 @@ type valueDict struct {
 }
 
 type valueKey struct {
-	str         string
-	num         int64
-	isStr, bool bool
+	str                string
+	num                int64
+	isStr, bool, float bool
 }
 
 // number gives each prop of ps its key's kid and its value's gid.
@@ -342,7 +545,7 @@ func (d *valueDict) number(ps []prop) {
 		if p.unique || p.raw != nil {
 			continue
 		}
-		k := valueKey{str: p.str, num: p.num, isStr: p.isStr, bool: p.isBool}
+		k := valueKey{str: p.str, num: p.num, isStr: p.isStr, bool: p.isBool, float: p.isFloat}
 		id, ok := d.ids[k]
 		if !ok {
 			id = uint32(len(d.ids) + 1)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkt"
+	"github.com/paulmach/orb/geojson"
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/scope"
@@ -86,6 +87,50 @@ func TestHotspotsLayer(t *testing.T) {
 	}
 	if got := ids(tiles.Filter{Category: "0101"}); len(got) != 0 {
 		t.Errorf("a category without a standard run: cells %v, want none", got)
+	}
+
+	// Drawn from memory as the per-tile query drew them, around the cells and
+	// across tile edges, per category.
+	compared := 0
+	for _, z := range []int{9, 11, 12, 13, 14} {
+		c := at([2]float64{centre[0] + 0.015, centre[1]}, z)
+		for dx := -2; dx <= 2; dx++ {
+			for dy := -1; dy <= 1; dy++ {
+				tl := geo.Tile{Z: z, X: c.X + dx, Y: c.Y + dy}
+				for _, f := range []tiles.Filter{{}, {Category: "01"}} {
+					got, err := s.Render(context.Background(), scope.System(), "hotspots", tl, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, err := s.RenderHotspotsBySQL(context.Background(), tl, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					w, g := decode(t, want), decode(t, got)
+					// The query found cells by the tile itself, so it left out a cell
+					// that reaches only into the buffer; the other H3 layers, and the
+					// layer now, keep it.
+					if fc := g["hotspots"]; fc != nil {
+						var in []*geojson.Feature
+						for _, f := range fc.Features {
+							if b := f.Geometry.Bound(); b.Max[0] > 0 && b.Max[1] > 0 && b.Min[0] < tiles.Extent && b.Min[1] < tiles.Extent {
+								in = append(in, f)
+							}
+						}
+						if fc.Features = in; len(in) == 0 {
+							delete(g, "hotspots")
+						}
+					}
+					t.Run(fmt.Sprintf("%v/%s", tl, f.Category), func(t *testing.T) { compareTiles(t, g, w) })
+					for _, fc := range w {
+						compared += len(fc.Features)
+					}
+				}
+			}
+		}
+	}
+	if compared < 10 {
+		t.Errorf("only %d features compared", compared)
 	}
 
 	// A newer run replaces the old one in the very next tile (through the cache).

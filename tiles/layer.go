@@ -3,6 +3,8 @@ package tiles
 import (
 	"embed"
 	"slices"
+
+	"github.com/onegrid/onegrid/scope"
 )
 
 //go:embed sql/*.sql
@@ -38,12 +40,22 @@ type Layer struct {
 	Daily bool
 	// Sources are the tile_layer_version rows the layer depends on.
 	Sources []string
-	// CacheControl is sent with the layer's tiles.
+	// CacheControl is sent with the layer's tiles (the HTTP layer makes it
+	// private and varying with the credentials, as every scoped answer).
 	CacheControl string
+	// Need is the capability (scope.Can*) a caller's scope must carry to see the
+	// layer, or Anyone: every layer states one (a test fails for a layer
+	// without). A caller without it gets the layer left out of the composite
+	// layer, TileJSON and the style, and ErrForbiddenLayer for the layer itself.
+	Need string
+	// FiguresNeed is the capability that shows the load figures of an outline
+	// layer (households, people, open_events); without it the outlines come bare.
+	FiguresNeed string
 
-	kind  layerKind
-	sql   string
-	units *unitLayer
+	kind      layerKind
+	sql       string
+	coarseSQL string // events: the sensitive events to draw coarsened
+	units     *unitLayer
 }
 
 type layerKind int
@@ -54,10 +66,15 @@ const (
 	kindHouseholdsH3
 	kindUnits
 	kindEvents
+	kindHotspots
 )
 
 // All is the name of the composite layer: every layer's features in one tile.
 const All = "all"
+
+// Anyone is the Need of a layer any identity may see (row-level security still
+// narrows it to the jurisdiction): the outlines of admin units and grids.
+const Anyone = "any"
 
 const loadFields = "households: households in the unit; people: their members; open_events: events reported, dispatched or being handled"
 
@@ -84,8 +101,9 @@ var layers = []*Layer{
 		MinZoom:     0, MaxZoom: 24, ServeMax: 16,
 		Fields: adminFields, Label: "admin_label", LabelFields: adminFields,
 		Sources:      []string{"admin"},
-		CacheControl: "public, max-age=300, must-revalidate",
-		kind:         kindUnits, units: adminUnits,
+		CacheControl: "max-age=300, must-revalidate",
+		Need:         Anyone, FiguresNeed: scope.CanAggregates,
+		kind: kindUnits, units: adminUnits,
 	},
 	{
 		Name:        "grids",
@@ -93,8 +111,9 @@ var layers = []*Layer{
 		MinZoom:     12, MaxZoom: 24, ServeMax: 16,
 		Fields: gridFields, Label: "grid_label", LabelFields: gridLabelFields,
 		Sources:      []string{"grids"},
-		CacheControl: "public, max-age=60, must-revalidate",
-		kind:         kindUnits, units: gridUnits,
+		CacheControl: "max-age=60, must-revalidate",
+		Need:         Anyone, FiguresNeed: scope.CanAggregates,
+		kind: kindUnits, units: gridUnits,
 	},
 	{
 		Name:        "households_h3",
@@ -102,7 +121,8 @@ var layers = []*Layer{
 		MinZoom:     0, MaxZoom: 24, ServeMax: 16,
 		Fields:       map[string]string{"cell": "String", "res": "Number", "households": "Number", "people": "Number"},
 		Sources:      []string{"households_h3"},
-		CacheControl: "public, max-age=300, must-revalidate",
+		CacheControl: "max-age=300, must-revalidate",
+		Need:         scope.CanAggregates,
 		kind:         kindHouseholdsH3,
 	},
 	{
@@ -113,43 +133,47 @@ var layers = []*Layer{
 			"name": "String", "floors": "Number", "use": "String", "address_id": "Number", "grid_code": "String",
 		},
 		Sources:      []string{"buildings"},
-		CacheControl: "public, max-age=300, must-revalidate",
+		CacheControl: "max-age=300, must-revalidate",
+		Need:         scope.CanRows,
 		kind:         kindUnits, units: buildingUnits,
 	},
 	{
 		Name:        "events_h3",
-		Description: "event counts per H3 cell at the zoom's resolution up to z14 (events: all matching, open: still open); filters from, to, category, status",
+		Description: "event counts per H3 cell at the zoom's resolution up to z14 (events: all matching, open: still open); filters from, to, category, status; a sensitive event outside the caller's duties counts, finer than resolution 9, in the cell at the centre of its resolution-9 cell",
 		MinZoom:     0, MaxZoom: 14, ServeMax: 14,
 		Fields:       map[string]string{"cell": "String", "res": "Number", "events": "Number", "open": "Number"},
 		Filtered:     true,
-		Sources:      []string{"events_h3"},
-		CacheControl: "public, max-age=10, must-revalidate",
+		Sources:      []string{"events_h3", "event_categories"},
+		CacheControl: "max-age=10, must-revalidate",
+		Need:         scope.CanAggregates,
 		kind:         kindEventsH3,
 	},
 	{
 		Name:        "hotspots",
-		Description: "significant cells of the latest stored standard hotspot analysis (whole city, last 30 days, res 9, Gi* with FDR): z, p, bin and bin_fdr (+3/+2/+1 hot at 99/95/90 %); category filter: all or a top-level category",
+		Description: "significant cells of the latest stored standard hotspot analysis (last 30 days, res 9, Gi* with FDR) of the whole city, or for a smaller jurisdiction of each street in it: z, p, bin and bin_fdr (+3/+2/+1 hot at 99/95/90 %); category filter: all or a top-level category",
 		MinZoom:     0, MaxZoom: 24, ServeMax: 14,
 		Fields: map[string]string{
 			"cell": "String", "count": "Number", "z": "Number", "p": "Number", "bin": "Number", "bin_fdr": "Number", "computed_at": "String",
 		},
 		Filtered:     true,
 		Sources:      []string{"hotspots"},
-		CacheControl: "public, max-age=60, must-revalidate",
-		kind:         kindSQL, sql: mustSQL("hotspots.sql"),
+		CacheControl: "max-age=60, must-revalidate",
+		Need:         scope.CanAggregates,
+		kind:         kindHotspots,
 	},
 	{
 		Name:        "events",
-		Description: "event points from z15 (a z14 tile of a dense district holds over 10,000 events a year, over 1 MB); filters from, to, category, status",
+		Description: "event points from z15 (a z14 tile of a dense district holds over 10,000 events a year, over 1 MB); filters from, to, category, status; a sensitive event outside the caller's duties is drawn at the centre of its H3 resolution-9 cell, with coarsened: true",
 		MinZoom:     15, MaxZoom: 24, ServeMax: 16,
 		Fields: map[string]string{
 			"category": "String", "severity": "String", "status": "String", "source": "String",
-			"escalation": "Number", "age_days": "Number", "overdue": "Boolean",
+			"escalation": "Number", "age_days": "Number", "overdue": "Boolean", "coarsened": "Boolean",
 		},
 		Filtered: true, Daily: true,
-		Sources:      []string{"events"},
-		CacheControl: "public, max-age=10, must-revalidate",
-		kind:         kindEvents, sql: mustSQL("events.sql"),
+		Sources:      []string{"events", "event_categories"},
+		CacheControl: "max-age=10, must-revalidate",
+		Need:         scope.CanRows,
+		kind:         kindEvents, sql: mustSQL("events.sql"), coarseSQL: mustSQL("events_coarse.sql"),
 	},
 	{
 		Name:        "addresses",
@@ -157,7 +181,8 @@ var layers = []*Layer{
 		MinZoom:     16, MaxZoom: 24, ServeMax: 16,
 		Fields:       map[string]string{"code": "String", "level": "String", "text": "String", "grid_code": "String"},
 		Sources:      []string{"addresses"},
-		CacheControl: "public, max-age=300, must-revalidate",
+		CacheControl: "max-age=300, must-revalidate",
+		Need:         scope.CanRows,
 		kind:         kindSQL, sql: mustSQL("addresses.sql"),
 	},
 }
@@ -187,6 +212,29 @@ func Layers() []*Layer { return slices.Clone(layers) }
 func LookupLayer(name string) (l *Layer, ok bool) {
 	l, ok = layerByName[name]
 	return l, ok
+}
+
+// Visible reports whether a caller with the scope may see the layer.
+func (l *Layer) Visible(sc scope.Scope) bool {
+	if l.Need == Anyone {
+		return len(sc.Units) > 0
+	}
+	return sc.Can(l.Need)
+}
+
+// figures reports whether the scope sees the layer's load figures.
+func (l *Layer) figures(sc scope.Scope) bool { return l.FiguresNeed != "" && sc.Can(l.FiguresNeed) }
+
+// visibleLayers returns the layers of the registry the scope may see, in
+// drawing order.
+func visibleLayers(sc scope.Scope) []*Layer {
+	var out []*Layer
+	for _, l := range layers {
+		if l.Visible(sc) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // inZoom reports whether the layer has data at zoom z.

@@ -2,28 +2,34 @@ package tiles
 
 import (
 	"encoding/binary"
+	"math"
 	"sync"
 
 	"github.com/paulmach/orb"
 )
 
-// prop is one feature property of an H3 layer: a string or an integer.
+// prop is one feature property of an H3 layer: a string, an integer, a boolean
+// or a double.
 type prop struct {
-	key    string
-	str    string
-	num    int64
-	isStr  bool
-	isBool bool   // num is 0 or 1
-	unique bool   // a string no other feature of the layer has: not worth looking up
-	gid    uint32 // the value's number in its snapshot's valueDict (0: none)
-	kid    uint32 // the key's number there (0: none)
-	raw    []byte // the string as bytes (straight off the wire), when str is unset
+	key     string
+	str     string
+	num     int64
+	isStr   bool
+	isBool  bool   // num is 0 or 1
+	isFloat bool   // num holds the bits of a float64
+	unique  bool   // a string no other feature of the layer has: not worth looking up
+	gid     uint32 // the value's number in its snapshot's valueDict (0: none)
+	kid     uint32 // the key's number there (0: none)
+	raw     []byte // the string as bytes (straight off the wire), when str is unset
 }
 
 func strProp(k, v string) prop        { return prop{key: k, str: v, isStr: true} }
 func uniqueProp(k, v string) prop     { return prop{key: k, str: v, isStr: true, unique: true} }
 func rawProp(k string, v []byte) prop { return prop{key: k, raw: v, isStr: true} }
 func numProp(k string, v int64) prop  { return prop{key: k, num: v} }
+func floatProp(k string, v float64) prop {
+	return prop{key: k, num: int64(math.Float64bits(v)), isFloat: true}
+}
 func boolProp(k string, v bool) prop {
 	p := prop{key: k, isBool: true}
 	if v {
@@ -51,7 +57,8 @@ type mvtEncoder struct {
 	nvals  uint32
 	strIdx map[string]uint32
 	numIdx map[int64]uint32
-	bools  [2]uint32 // index+1 of false and true; 0: not in the table yet
+	fltIdx map[int64]uint32 // doubles, by their bits
+	bools  [2]uint32        // index+1 of false and true; 0: not in the table yet
 	// byGID and byKID hold the value and key index of props that carry a gid and
 	// a kid, valid where their gen is the encoder's: values and keys prepared by a
 	// snapshot are found by number, not hashed. A tile's gids and kids all come
@@ -74,7 +81,7 @@ type mvtEncoder struct {
 func newMVTEncoder() *mvtEncoder { return encoders.Get().(*mvtEncoder) }
 
 var encoders = sync.Pool{New: func() any {
-	return &mvtEncoder{keyIdx: map[string]uint32{}, strIdx: map[string]uint32{}, numIdx: map[int64]uint32{}, gen: 1}
+	return &mvtEncoder{keyIdx: map[string]uint32{}, strIdx: map[string]uint32{}, numIdx: map[int64]uint32{}, fltIdx: map[int64]uint32{}, gen: 1}
 }}
 
 type gidSlot struct{ gen, idx uint32 }
@@ -93,6 +100,7 @@ func (e *mvtEncoder) release() {
 	e.vals, e.nvals = e.vals[:0], 0
 	clear(e.strIdx)
 	clear(e.numIdx)
+	clear(e.fltIdx)
 	e.bools = [2]uint32{}
 	e.feats, e.geom, e.pts, e.tags = e.feats[:0], e.geom[:0], e.pts[:0], e.tags[:0]
 	encoders.Put(e)
@@ -185,7 +193,12 @@ func (e *mvtEncoder) value(p *prop) uint32 {
 		e.appendValue(p)
 		return e.nvals - 1
 	}
-	if p.isStr && p.raw != nil {
+	if p.isFloat {
+		if i, ok := e.fltIdx[p.num]; ok {
+			return i
+		}
+		e.fltIdx[p.num] = e.nvals
+	} else if p.isStr && p.raw != nil {
 		if i, ok := e.strIdx[string(p.raw)]; ok { // no allocation for the lookup
 			return i
 		}
@@ -231,6 +244,12 @@ func (e *mvtEncoder) appendValue(p *prop) {
 		e.vals = append(e.vals, 2)
 		e.vals = appendKey(e.vals, 7, 0)
 		e.vals = append(e.vals, byte(p.num))
+	case p.isFloat:
+		// Value{double_value (3): the bits, fixed64} as layer field 4.
+		e.vals = appendKey(e.vals, 4, 2)
+		e.vals = append(e.vals, 9)
+		e.vals = appendKey(e.vals, 3, 1)
+		e.vals = binary.LittleEndian.AppendUint64(e.vals, uint64(p.num))
 	case p.isStr && p.raw != nil:
 		e.vals = appendStringValue(e.vals, p.raw)
 	case p.isStr:

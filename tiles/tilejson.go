@@ -3,9 +3,12 @@ package tiles
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/onegrid/onegrid/scope"
 )
 
 // TileJSON is a TileJSON 3.0.0 document (https://github.com/mapbox/tilejson-spec).
@@ -32,32 +35,46 @@ type VectorLayer struct {
 	Fields      map[string]string `json:"fields"`
 }
 
-func (l *Layer) vectorLayers() []VectorLayer {
-	out := []VectorLayer{{ID: l.Name, Description: l.Description, MinZoom: l.MinZoom, MaxZoom: l.ServeMax, Fields: l.Fields}}
+// figureFields are the load figures of the outline layers (Layer.FiguresNeed).
+var figureFields = []string{"households", "people", "open_events"}
+
+func (l *Layer) vectorLayers(sc scope.Scope) []VectorLayer {
+	fields, labelFields := l.Fields, l.LabelFields
+	if l.FiguresNeed != "" && !l.figures(sc) {
+		fields, labelFields = without(fields, figureFields), without(labelFields, figureFields)
+	}
+	out := []VectorLayer{{ID: l.Name, Description: l.Description, MinZoom: l.MinZoom, MaxZoom: l.ServeMax, Fields: fields}}
 	if l.Label != "" {
 		out = append(out, VectorLayer{ID: l.Label, Description: "label points of " + l.Name + " (a point on each polygon's surface)",
-			MinZoom: l.MinZoom, MaxZoom: l.ServeMax, Fields: l.LabelFields})
+			MinZoom: l.MinZoom, MaxZoom: l.ServeMax, Fields: labelFields})
 	}
 	return out
 }
 
-// TileJSON describes the named layer (or All) with tile URLs under baseURL, the
-// server's configured public base URL (scheme://host, no trailing slash; never
-// taken from a request's Host header); query, if not empty, is appended to the tile
-// URL (the event filters). Bounds come from the data: the extent of the admin areas
-// and current grids.
-func (s *Service) TileJSON(ctx context.Context, baseURL, name, query string) (*TileJSON, error) {
-	var ls []*Layer
-	if name == All {
-		ls = layers
-	} else {
-		l, ok := layerByName[name]
-		if !ok {
-			return nil, ErrUnknownLayer
-		}
-		ls = []*Layer{l}
+func without(m map[string]string, keys []string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
 	}
-	bounds, err := s.dataBounds(ctx)
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
+}
+
+// TileJSON describes the named layer (or All) as the scope sees it, with tile
+// URLs under baseURL, the server's configured public base URL (scheme://host, no
+// trailing slash; never taken from a request's Host header); query, if not empty, is
+// appended to the tile URL (the event filters). All lists only the layers the
+// scope may see; a single layer it may not see is a *ForbiddenLayerError.
+// Bounds are the scope's: the extent of the admin areas and current grids inside
+// its jurisdiction (the whole database's for everything).
+func (s *Service) TileJSON(ctx context.Context, sc scope.Scope, baseURL, name, query string) (*TileJSON, error) {
+	ls, _, err := layersFor(sc, name)
+	if err != nil {
+		return nil, err
+	}
+	bounds, err := s.Bounds(ctx, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +89,10 @@ func (s *Service) TileJSON(ctx context.Context, baseURL, name, query string) (*T
 	for _, l := range ls {
 		tj.MinZoom = min(tj.MinZoom, l.MinZoom)
 		tj.MaxZoom = max(tj.MaxZoom, l.ServeMax)
-		tj.VectorLayers = append(tj.VectorLayers, l.vectorLayers()...)
+		tj.VectorLayers = append(tj.VectorLayers, l.vectorLayers(sc)...)
+	}
+	if len(ls) == 0 {
+		tj.MinZoom, tj.VectorLayers = 0, []VectorLayer{}
 	}
 	if len(ls) == 1 {
 		tj.Description = ls[0].Description
@@ -87,14 +107,24 @@ const boundsQuery = `SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM 
 	) s
 ) q WHERE b IS NOT NULL`
 
-// dataBounds returns the extent of the admin areas and current grids in degrees,
-// west, south, east, north (the whole Web Mercator world when there are none),
-// cached until the admin or grids layer changes.
-func (s *Service) dataBounds(ctx context.Context) ([4]float64, error) {
+// Bounds returns the extent of the scope's jurisdiction in degrees, west, south,
+// east, north: of the admin areas and current grids inside it, cached until the
+// admin or grids layer changes (the whole Web Mercator world when there are
+// none).
+func (s *Service) Bounds(ctx context.Context, sc scope.Scope) ([4]float64, error) {
 	vset, err := s.vers.get(ctx)
 	if err != nil {
 		return [4]float64{}, err
 	}
+	if v := s.viewFor(sc); v != nil {
+		b, _, err := v.extent(ctx, vset)
+		return b, err
+	}
+	return s.dataBounds(ctx, vset)
+}
+
+// dataBounds returns the extent of all admin areas and current grids.
+func (s *Service) dataBounds(ctx context.Context, vset *versionSet) ([4]float64, error) {
 	key := strconv.FormatInt(vset.v["admin"], 10) + "/" + strconv.FormatInt(vset.v["grids"], 10)
 	s.boundsMu.Lock()
 	if s.boundsKey == key {
@@ -104,12 +134,12 @@ func (s *Service) dataBounds(ctx context.Context) ([4]float64, error) {
 	}
 	s.boundsMu.Unlock()
 	var b [4]float64
-	err = readSnapshot(ctx, s.pool, func(tx pgx.Tx) error {
+	err := readSnapshot(ctx, s.pool, scope.System(), func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, boundsQuery).Scan(&b[0], &b[1], &b[2], &b[3])
 	})
 	switch {
 	case err == pgx.ErrNoRows:
-		b = [4]float64{-180, -85.0511, 180, 85.0511}
+		b = worldBounds
 	case err != nil:
 		return b, fmt.Errorf("tile bounds: %w", err)
 	}
@@ -119,11 +149,20 @@ func (s *Service) dataBounds(ctx context.Context) ([4]float64, error) {
 	return b, nil
 }
 
-// Style returns a MapLibre style drawing every layer from this server alone: no
-// basemap, glyphs or sprites from elsewhere, and no text (text needs glyphs), on a
-// dark command-centre background. baseURL is the public base URL, as for
-// TileJSON; query (the event filters) is passed to the tile sources.
-func Style(baseURL, query string) map[string]any {
+// Style returns a MapLibre style drawing every layer the scope may see from this
+// server alone: no basemap, glyphs or sprites from elsewhere, and no text (text
+// needs glyphs), on a dark command-centre background, centred on the scope's
+// jurisdiction. baseURL is the public base URL, as for TileJSON; query (the event
+// filters) is passed to the tile sources.
+func (s *Service) Style(ctx context.Context, sc scope.Scope, baseURL, query string) (map[string]any, error) {
+	bounds, err := s.Bounds(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	return style(sc, bounds, baseURL, query), nil
+}
+
+func style(sc scope.Scope, bounds [4]float64, baseURL, query string) map[string]any {
 	src := func(name string) map[string]any {
 		u := baseURL + "/tiles/" + name + ".json"
 		if query != "" {
@@ -132,7 +171,7 @@ func Style(baseURL, query string) map[string]any {
 		return map[string]any{"type": "vector", "url": u}
 	}
 	sources := map[string]any{}
-	for _, l := range layers {
+	for _, l := range visibleLayers(sc) {
 		sources[l.Name] = src(l.Name)
 	}
 	fill := func(id, source, layer string, minz, maxz int, paint map[string]any, filter []any) map[string]any {
@@ -196,15 +235,40 @@ func Style(baseURL, query string) map[string]any {
 			"circle-color":  "#7aa2f7", "circle-opacity": 0.8, "circle-stroke-color": "#0b1220", "circle-stroke-width": 1,
 		}),
 	}
+	drawn := []any{}
+	for _, sl := range styleLayers {
+		m := sl.(map[string]any)
+		if src, ok := m["source"].(string); ok && sources[src] == nil {
+			continue // a layer the scope may not see
+		}
+		drawn = append(drawn, sl)
+	}
 	return map[string]any{
 		"version": 8,
 		"name":    "onegrid command centre",
 		"metadata": map[string]any{
 			"onegrid:note": "self-contained: no basemap, glyphs or sprites from outside; labels are drawn as points sized by open events",
 		},
-		"center":  []float64{114.06, 22.55},
-		"zoom":    10,
+		"center":  []float64{(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2},
+		"zoom":    fitZoom(bounds),
 		"sources": sources,
-		"layers":  styleLayers,
+		"layers":  drawn,
 	}
+}
+
+// fitZoom is the zoom at which bounds fit a 1024-pixel square map, between 2 and 16.
+func fitZoom(b [4]float64) float64 {
+	x0, y0 := lonLatToUnit(b[0], b[1])
+	x1, y1 := lonLatToUnit(b[2], b[3])
+	span := math.Max(math.Abs(x1-x0), math.Abs(y1-y0)) // in worlds
+	if span <= 0 {
+		return 16
+	}
+	z := math.Floor(math.Log2(1024 / 512 / span))
+	return math.Max(2, math.Min(16, z))
+}
+
+func lonLatToUnit(lon, lat float64) (x, y float64) {
+	p := unitMercator([2]float64{lon, lat})
+	return p[0], p[1]
 }

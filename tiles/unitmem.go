@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,7 @@ import (
 	"github.com/paulmach/orb/simplify"
 
 	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // The admin and grids layers are drawn by the service from outlines it holds in
@@ -95,7 +97,28 @@ type unit struct {
 	hasLabel           bool
 	households, people int64
 	openEvents         int64
+	figures            bool   // the load figures may be shown (the unit lies inside the jurisdiction)
 	props              []prop // buildings: the feature's properties
+}
+
+// sizeofUnit is about what a unit takes in a snapshot, its outline aside.
+const sizeofUnit = 256
+
+// key names the unit among its layer's: the code of an admin unit, the row id
+// of a grid or building.
+func (u *unit) key(l *unitLayer) string {
+	if l == adminUnits {
+		return u.code
+	}
+	return strconv.FormatUint(u.id, 10)
+}
+
+// setFigures sets a unit's load figures from tile_load, summed over the codes
+// of its subtree: the one place where what an outline shows of its households,
+// people and open events is decided (for the whole city and for a
+// jurisdiction's view alike).
+func setFigures(u *unit, loads *loadTable) {
+	u.households, u.people, u.openEvents = loads.sum(u.prefix)
 }
 
 // unitSnap is one layer's units with their load figures.
@@ -103,6 +126,7 @@ type unitSnap struct {
 	outlineVersion, loadVersion int64
 	byLevel                     map[string][]unit // sorted by bound.Min[0]
 	maxWidth                    map[string]float64
+	bytes                       int64 // a jurisdiction's view: what it holds besides the shared outlines
 }
 
 // near returns the units of a level whose bounds may overlap [minX, maxX]: those
@@ -123,7 +147,12 @@ type unitStore struct {
 
 // get returns a snapshot at least as new as the versions in vset.
 func (st *unitStore) get(ctx context.Context, vset *versionSet) (*unitSnap, error) {
-	wantOutline, wantLoad := vset.v[st.layer.outlineSource], vset.v[st.layer.loadSource]
+	return st.getAt(ctx, vset.v[st.layer.outlineSource], vset.v[st.layer.loadSource])
+}
+
+// getAt returns a snapshot of outline version wantOutline and load version
+// wantLoad or newer.
+func (st *unitStore) getAt(ctx context.Context, wantOutline, wantLoad int64) (*unitSnap, error) {
 	return st.snap.get(func(s *unitSnap) bool {
 		return s.outlineVersion >= wantOutline && s.loadVersion >= wantLoad
 	}, func(old *unitSnap) (*unitSnap, error) {
@@ -138,7 +167,7 @@ func (st *unitStore) get(ctx context.Context, vset *versionSet) (*unitSnap, erro
 // read reads the load figures, and the outlines too unless old's are current.
 func (st *unitStore) read(ctx context.Context, old *unitSnap, wantOutline int64) (*unitSnap, error) {
 	s := &unitSnap{}
-	err := readSnapshot(ctx, st.pool, func(tx pgx.Tx) (err error) {
+	err := readSnapshot(ctx, st.pool, scope.System(), func(tx pgx.Tx) (err error) {
 		if s.outlineVersion, err = layerVersion(ctx, tx, st.layer.outlineSource); err != nil {
 			return err
 		}
@@ -161,7 +190,8 @@ func (st *unitStore) read(ctx context.Context, old *unitSnap, wantOutline int64)
 		}
 		s.byLevel, s.maxWidth = map[string][]unit{}, map[string]float64{}
 		for _, u := range units {
-			u.households, u.people, u.openEvents = loads.sum(u.prefix)
+			u.figures = true
+			setFigures(&u, loads)
 			s.byLevel[u.level] = append(s.byLevel[u.level], u)
 			s.maxWidth[u.level] = max(s.maxWidth[u.level], u.bound.Max[0]-u.bound.Min[0])
 		}
@@ -308,8 +338,9 @@ func (t *loadTable) sum(prefix string) (households, people, open int64) {
 	return households, people, open
 }
 
-// render draws tile t of the layer and its label layer.
-func (s *unitSnap) render(l *unitLayer, t geo.Tile) []byte {
+// render draws tile t of the layer and its label layer; figures says whether
+// the caller may see load figures (a unit shows them only if it may, too).
+func (s *unitSnap) render(l *unitLayer, t geo.Tile, figures bool) []byte {
 	tb := t.MercatorBound()
 	width, height := tb.Max[0]-tb.Min[0], tb.Max[1]-tb.Min[1]
 	bx, by := width*Buffer/Extent, height*Buffer/Extent
@@ -350,14 +381,20 @@ func (s *unitSnap) render(l *unitLayer, t geo.Tile) []byte {
 				props = append(props, strProp("parent_code", u.parent))
 			}
 		}
-		props = append(props, numProp("households", u.households), numProp("people", u.people), numProp("open_events", u.openEvents))
+		show := figures && u.figures
+		if show {
+			props = append(props, numProp("households", u.households), numProp("people", u.people), numProp("open_events", u.openEvents))
+		}
 		polys.feature(u.id, mvtPolygon, geom, props)
 		np++
 		// The label point: in the tile itself (edges included), so each unit is
 		// labelled in one tile, not in every tile its outline crosses.
 		if u.hasLabel && tb.Contains(u.label) {
 			if l.withGridDetails { // the label layer leaves the version details out
-				props = append(props[:3], numProp("households", u.households), numProp("people", u.people), numProp("open_events", u.openEvents))
+				props = props[:3]
+				if show {
+					props = append(props, numProp("households", u.households), numProp("people", u.people), numProp("open_events", u.openEvents))
+				}
 			}
 			x, y := tr.apply(u.label)
 			labels.feature(u.id, mvtPoint, pointGeom(x, y), props)

@@ -2,9 +2,12 @@
 // it requests a fixed, seeded sample of the tiles covering the data's bounds from a
 // number of concurrent connections for a while, and reports tiles/s, p50, p99 and
 // the largest tile (uncompressed). Run the server with --tile-cache-mb 0 to measure
-// rendering, or warm it and keep the cache to measure cache hits.
+// rendering, or warm it and keep the cache to measure cache hits. The server
+// answers only identified callers: -token (or ONEGRID_TOKEN) is an API token
+// (`onegrid users token`) sent with every request, and the tiles are measured
+// as its user's scope sees them (the sample covers that scope's bounds).
 //
-//	tilebench -url http://localhost:8080 -conns 2,16 -minzoom 8 -maxzoom 16 -duration 3s
+//	tilebench -url http://localhost:8080 -token ogt_… -conns 2,16 -minzoom 8 -maxzoom 16 -duration 3s
 //
 // With -list it prints the sampled tile paths instead, one per line, for wrk and
 // scripts/tiles.lua: a load generator in C takes less of the cores it shares with
@@ -55,6 +58,8 @@ func main() {
 	query := flag.String("query", "", "query string added to every tile URL (event filters)")
 	seed := flag.Uint64("seed", 1, "seed of the tile sample")
 	list := flag.Bool("list", false, "print the sampled tile paths (for wrk -s scripts/tiles.lua) and exit")
+	flag.StringVar(&token, "token", os.Getenv("ONEGRID_TOKEN"), "API token sent as Authorization: Bearer (default $ONEGRID_TOKEN)")
+	flag.StringVar(&boundsFlag, "bounds", "", "west,south,east,north to sample instead of tiles.json's bounds (the same tiles for callers of different scopes)")
 	flag.Parse()
 	if err := run(*base, *conns, *minZ, *maxZ, *perZoom, *dur, *layerList, *query, *seed, *list); err != nil {
 		fmt.Fprintln(os.Stderr, "tilebench:", err)
@@ -62,17 +67,41 @@ func main() {
 	}
 }
 
+// token is the API token sent with every request ("" for none); boundsFlag
+// overrides the bounds the sample covers.
+var token, boundsFlag string
+
+// get makes a GET request carrying the token.
+func get(ctx context.Context, u string) *http.Request {
+	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
+
 func run(base, connList string, minZ, maxZ, perZoom int, dur time.Duration, layerList, query string, seed uint64, list bool) error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}, Timeout: 30 * time.Second}
-	resp, err := client.Get(base + "/tiles.json")
+	resp, err := client.Do(get(context.Background(), base+"/tiles.json"))
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return fmt.Errorf("tiles.json: status %d (an API token? -token or ONEGRID_TOKEN)", resp.StatusCode)
 	}
 	var tj tileJSON
 	err = json.NewDecoder(resp.Body).Decode(&tj)
 	resp.Body.Close()
 	if err != nil {
 		return fmt.Errorf("tiles.json: %w", err)
+	}
+	if boundsFlag != "" {
+		var b [4]float64
+		if _, err := fmt.Sscanf(boundsFlag, "%g,%g,%g,%g", &b[0], &b[1], &b[2], &b[3]); err != nil {
+			return fmt.Errorf("-bounds: want west,south,east,north: %w", err)
+		}
+		tj.Bounds = b
 	}
 	bound := orb.Bound{Min: orb.Point{tj.Bounds[0], tj.Bounds[1]}, Max: orb.Point{tj.Bounds[2], tj.Bounds[3]}}
 	var want []string
@@ -178,7 +207,7 @@ func sizes(client *http.Client, urls []string) (maxB int, meanB float64, err err
 }
 
 func fetch(client *http.Client, ctx context.Context, u string, decompress bool) ([]byte, int, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
+	req := get(ctx, u)
 	req.Header.Set("Accept-Encoding", "gzip")
 	resp, err := client.Do(req)
 	if err != nil {

@@ -1,3 +1,6 @@
+-- The per-tile query the service ran before it held the hotspot cells in memory
+-- (hotspotmem.go); the tests keep it as the reference the in-memory path must
+-- match for the whole city.
 -- hotspots: the cells of the latest stored standard hotspot run (whole city, last 30
 -- days, res 9) that are significant before or after FDR correction, as hexagons with
 -- z, p and both confidence bins (+3/+2/+1 hot at 99/95/90 %, negative cold), for tile
