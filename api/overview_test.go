@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onegrid/onegrid/internal/sdctest"
 	qry "github.com/onegrid/onegrid/query"
 )
 
@@ -48,22 +49,27 @@ func TestOverview(t *testing.T) {
 func TestBuildingAndEventSummary(t *testing.T) {
 	t.Parallel()
 	ts, city := fixtureServer(t, qry.Config{})
-	b := city.Buildings[0]
-	var got buildingSummary
-	if code := getJSON(t, ts, "/api/v1/buildings/"+itoa(b.ID), &got); code != 200 {
-		t.Fatalf("status %d", code)
-	}
-	hh, people := 0, int64(0)
-	for _, h := range city.Households {
-		for _, a := range city.Addresses {
-			if a.ID == h.AddressID && a.ParentID == b.AddressID {
-				hh++
-				people += int64(h.Members)
+	keys := keysOf(t, city)
+	// Every building: its households and people as internal/sdctest releases them.
+	for _, b := range city.Buildings {
+		var got qry.Building
+		if code := getJSON(t, ts, "/api/v1/buildings/"+itoa(b.ID), &got); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+		var hh sdctest.Set
+		var people int64
+		for _, h := range city.Households {
+			for _, a := range city.Addresses {
+				if a.ID == h.AddressID && a.ParentID == b.AddressID {
+					hh.Add(keys.hh[h.ID])
+					people += int64(h.Members)
+				}
 			}
 		}
-	}
-	if got.Households != int64(hh) || got.People != people || got.AddressID == nil || *got.AddressID != b.AddressID {
-		t.Errorf("building %d: %+v, want %d households, %d people", b.ID, got, hh, people)
+		wh, wp := sdctest.Count(5, hh, sdctest.Households), sdctest.Sum(5, people, hh, sdctest.People)
+		if !eqCount(got.Households, wh) || !eqCount(got.People, wp) || got.AddressID == nil || *got.AddressID != b.AddressID {
+			t.Errorf("building %d: households %s people %s, want %s %s (of %d, %d)", b.ID, show(got.Households), show(got.People), show(wh), show(wp), hh.N, people)
+		}
 	}
 	for _, bad := range []string{"x", "0", "-3"} {
 		if code := getJSON(t, ts, "/api/v1/buildings/"+bad, nil); code != 400 {
