@@ -31,15 +31,19 @@ func prefixRange(prefix string) (lo, hi string) {
 	return prefix, noUpper
 }
 
+// keySum is the sum of the counted rows' record keys (schema 0720, package sdc):
+// what the disclosure-control rule rounds a count by.
+const keySum = `sum(sdc_record_key(id, (SELECT seed FROM sdc_secret)))::bigint`
+
 // countEvents counts events per cell at $1 in [$2, $3), category range [$4, $5).
-const countEvents = `SELECT h3_parent(h3, $1) AS cell, count(*)
+const countEvents = `SELECT h3_parent(h3, $1) AS cell, count(*), ` + keySum + `
 FROM event
 WHERE reported_at >= $2 AND reported_at < $3
   AND category_code >= $4 AND category_code < $5
 GROUP BY 1`
 
 // countEventsInUnit is countEvents restricted to grid_code in [$6, $7).
-const countEventsInUnit = `SELECT h3_parent(h3, $1) AS cell, count(*)
+const countEventsInUnit = `SELECT h3_parent(h3, $1) AS cell, count(*), ` + keySum + `
 FROM event
 WHERE reported_at >= $2 AND reported_at < $3
   AND category_code >= $4 AND category_code < $5
@@ -64,10 +68,10 @@ func (s *Service) eventCounts(ctx context.Context, p Params, unitPrefix string) 
 	return scanCounts(rows, "events")
 }
 
-const countHouseholds = `SELECT h3_parent(h3, $1) AS cell, count(*)
+const countHouseholds = `SELECT h3_parent(h3, $1) AS cell, count(*), ` + keySum + `
 FROM household WHERE h3 IS NOT NULL GROUP BY 1`
 
-const countHouseholdsInUnit = `SELECT h3_parent(h3, $1) AS cell, count(*)
+const countHouseholdsInUnit = `SELECT h3_parent(h3, $1) AS cell, count(*), ` + keySum + `
 FROM household WHERE h3 IS NOT NULL AND grid_code >= $2 AND grid_code < $3 GROUP BY 1`
 
 func (s *Service) householdCounts(ctx context.Context, res int, unitPrefix string) ([]cellCount, error) {
@@ -88,7 +92,7 @@ func (s *Service) householdCounts(ctx context.Context, res int, unitPrefix strin
 func scanCounts(rows pgx.Rows, what string) ([]cellCount, error) {
 	var out []cellCount
 	var c cellCount
-	_, err := pgx.ForEachRow(rows, []any{&c.cell, &c.n}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&c.cell, &c.n, &c.key}, func() error {
 		out = append(out, c)
 		return nil
 	})
@@ -100,14 +104,14 @@ func scanCounts(rows pgx.Rows, what string) ([]cellCount, error) {
 
 // countEventSlices counts events per cell and time slice: slice i (1-based,
 // width_bucket) is [$2[i], $2[i+1]).
-const countEventSlices = `SELECT h3_parent(h3, $1) AS cell, width_bucket(reported_at, $2::timestamptz[]) AS slice, count(*)
+const countEventSlices = `SELECT h3_parent(h3, $1) AS cell, width_bucket(reported_at, $2::timestamptz[]) AS slice, count(*), ` + keySum + `
 FROM event
 WHERE reported_at >= $3 AND reported_at < $4
   AND category_code >= $5 AND category_code < $6
   AND grid_code >= $7 AND grid_code < $8
 GROUP BY 1, 2`
 
-const countEventSlicesAll = `SELECT h3_parent(h3, $1) AS cell, width_bucket(reported_at, $2::timestamptz[]) AS slice, count(*)
+const countEventSlicesAll = `SELECT h3_parent(h3, $1) AS cell, width_bucket(reported_at, $2::timestamptz[]) AS slice, count(*), ` + keySum + `
 FROM event
 WHERE reported_at >= $3 AND reported_at < $4
   AND category_code >= $5 AND category_code < $6
@@ -117,6 +121,7 @@ type sliceCount struct {
 	cell  int64
 	slice int // 0-based
 	n     int64
+	key   int64 // sum of the events' record keys
 }
 
 func (s *Service) eventSliceCounts(ctx context.Context, res int, bounds []time.Time, category, unitPrefix string) ([]sliceCount, error) {
@@ -136,7 +141,7 @@ func (s *Service) eventSliceCounts(ctx context.Context, res int, bounds []time.T
 	var out []sliceCount
 	var c sliceCount
 	var bucket int32
-	_, err = pgx.ForEachRow(rows, []any{&c.cell, &bucket, &c.n}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&c.cell, &bucket, &c.n, &c.key}, func() error {
 		if bucket >= 1 && int(bucket) < len(bounds) {
 			c.slice = int(bucket) - 1
 			out = append(out, c)
