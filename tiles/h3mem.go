@@ -15,6 +15,7 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/scope"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // The H3 layers are drawn from their aggregate tables (tile_event_h3 by cell and
@@ -83,8 +84,11 @@ type eventsSnap struct {
 	props    [][]prop  // per cell: the unfiltered properties
 }
 
-// householdsSnap is tile_household_h3 as of one version of households_h3, cells
-// under the minimum already left out.
+// householdsSnap is tile_household_h3 as of one version of households_h3, its
+// figures as the disclosure-control rule releases them (package sdc): cells
+// whose households are below the threshold left out, the others' households,
+// people and tag counts rounded to multiples of the base, tag counts below the
+// threshold left out.
 type householdsSnap struct {
 	version int64
 	byRes   [maxRes + 1]h3Grid
@@ -120,10 +124,10 @@ func (s *snapshot[T]) get(fresh func(*T) bool, read func(old *T) (*T, error)) (*
 
 // h3Store loads the H3 snapshots on demand.
 type h3Store struct {
-	pool          *pgxpool.Pool
-	minHouseholds int
-	ev            snapshot[eventsSnap]
-	hh            snapshot[householdsSnap]
+	pool *pgxpool.Pool
+	rule sdc.Rule
+	ev   snapshot[eventsSnap]
+	hh   snapshot[householdsSnap]
 }
 
 // events returns a snapshot of version want or newer.
@@ -140,7 +144,7 @@ func (st *h3Store) events(ctx context.Context, want int64) (*eventsSnap, error) 
 // households returns a snapshot of version want or newer.
 func (st *h3Store) households(ctx context.Context, want int64) (*householdsSnap, error) {
 	return st.hh.get(func(s *householdsSnap) bool { return s.version >= want }, func(*householdsSnap) (*householdsSnap, error) {
-		s, err := loadHouseholdsSnap(ctx, st.pool, st.minHouseholds)
+		s, err := loadHouseholdsSnap(ctx, st.pool, st.rule)
 		if err != nil {
 			return nil, fmt.Errorf("read tile_household_h3: %w", err)
 		}
@@ -265,31 +269,39 @@ func (s *eventsSnap) cells(feats []h3Feature, t geo.Tile, res int, statuses []st
 	return feats
 }
 
-func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds int) (*householdsSnap, error) {
+func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, rule sdc.Rule) (*householdsSnap, error) {
 	s := &householdsSnap{}
 	err := readSnapshot(ctx, pool, func(tx pgx.Tx) (err error) {
 		if s.version, err = layerVersion(ctx, tx, "households_h3"); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT res, cell, households, people, tag_names, tag_counts, ST_X(rep), ST_Y(rep)
-			FROM tile_household_h3 WHERE households >= $1 AND rep IS NOT NULL`, minHouseholds)
+		rows, _ := tx.Query(ctx, `SELECT res, cell, households, people, hkey, tag_names, tag_counts, tag_keys, ST_X(rep), ST_Y(rep)
+			FROM tile_household_h3 WHERE households >= $1 AND rep IS NOT NULL`, rule.K())
 		var res int16
 		var cell int64
 		var households, people int32
+		var hkey int64
 		var tags []string
 		var counts []int32
+		var keys []int64
 		var x, y float64
-		_, err = pgx.ForEachRow(rows, []any{&res, &cell, &households, &people, &tags, &counts, &x, &y}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&res, &cell, &households, &people, &hkey, &tags, &counts, &keys, &x, &y}, func() error {
 			if res < 0 || res > maxRes {
+				return nil
+			}
+			hh, ok := rule.Count(int64(households), hkey, sdc.Households)
+			if !ok {
 				return nil
 			}
 			p := make([]prop, 4, 4+len(tags))
 			p[0], p[1] = uniqueProp("cell", geo.CellString(cell)), numProp("res", int64(res))
-			p[2], p[3] = numProp("households", int64(households)), numProp("people", int64(people))
+			p[2], p[3] = numProp("households", hh), numProp("people", rule.Round(int64(people), hkey, sdc.People))
 			for i, tag := range tags {
-				// Tag counts under the minimum could single out a household too.
-				if i < len(counts) && int(counts[i]) >= minHouseholds {
-					p = append(p, numProp("tag_"+tag, int64(counts[i])))
+				if i >= len(counts) || i >= len(keys) {
+					break
+				}
+				if n, ok := rule.Count(int64(counts[i]), keys[i], sdc.Tagged); ok {
+					p = append(p, numProp("tag_"+tag, n))
 				}
 			}
 			s.byRes[res] = append(s.byRes[res], h3Point{x: x, y: y, cell: cell, i: int32(len(s.props))})
