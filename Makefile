@@ -6,7 +6,7 @@ DEMO_HOUSEHOLDS ?= 100000
 DEMO_ADDR ?= localhost:8080
 SHARED_DATA ?= ../shared/data
 
-.PHONY: setup web build demo test vet bench bench-ingest fuzz clean
+.PHONY: setup web build demo demo-load test vet bench bench-ingest fuzz clean
 
 setup:
 	@scripts/setup.sh
@@ -25,15 +25,22 @@ build: setup web
 	$(GO) build -o $(BIN) ./cmd/onegrid
 
 demo: build
+	@$(MAKE) --no-print-directory demo-load
+	$(BIN) --addr $(DEMO_ADDR) serve --demo-pulse
+
+# What make demo loads, with $(BIN) built: the generated city from the data in the
+# repository (once; later runs bring its events up to now), the optional extras
+# from $(SHARED_DATA) where it exists, and the demo users. cmd/onegrid's
+# TestBareClone runs it in a copy of the repository with nothing beside it.
+demo-load:
 	$(BIN) migrate
 	$(BIN) gen --households $(DEMO_HOUSEHOLDS) --keep --out bin
 	@if [ -d "$(SHARED_DATA)/osm" ]; then \
-		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/shatin.rejects.csv osm "$(SHARED_DATA)/osm/hongkong-shatin.osm" && \
+		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/shatin.rejects.csv --area-code HKST --area-name "沙田 Sha Tin" osm "$(SHARED_DATA)/osm/hongkong-shatin.osm" && \
 		$(BIN) --log-level warn ingest --allow-rejects --rejects bin/sf311.rejects.csv --areas "$(SHARED_DATA)/events/sf_tracts_neighborhoods.geojson" \
 			open311 "$(SHARED_DATA)/events/sf311_cases_sample.csv"; \
 	else echo "demo: $(SHARED_DATA) not found: skipping the Sha Tin and San Francisco areas"; fi
 	$(BIN) users demo
-	$(BIN) --addr $(DEMO_ADDR) serve
 
 vet:
 	$(GO) vet ./...

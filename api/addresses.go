@@ -49,6 +49,7 @@ func (s *Server) handleAddress(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, 1)
 	writeJSON(w, http.StatusOK, a)
 }
 
@@ -79,6 +80,7 @@ func (s *Server) handleAddressSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, len(hits))
 	writeJSON(w, http.StatusOK, map[string]any{"q": text, "addresses": hits})
 }
 
@@ -119,5 +121,6 @@ func (s *Server) handleAddressNear(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, len(hits))
 	writeJSON(w, http.StatusOK, map[string]any{"lon": lon, "lat": lat, "radius_m": radius, "addresses": hits})
 }

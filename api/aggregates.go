@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -23,7 +22,7 @@ func (s *Server) handleAggregates(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, qry.MaxAggregateBody))
+	body, err := readBody(w, r, qry.MaxAggregateBody)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -97,7 +96,9 @@ func writeAggregateCSV(w http.ResponseWriter, res *qry.AggregateResult) {
 		if g.Name != nil {
 			name = *g.Name
 		}
-		_ = cw.Write([]string{g.Key, name, res.GroupBy, res.Metric, formatValue(g.Value), strconv.FormatBool(g.Suppressed)})
+		// Keys, names and labels are text (a key may be an uploaded polygon's id);
+		// value and suppressed are formatted here from numbers and booleans.
+		_ = cw.Write([]string{csvText(g.Key), csvText(name), csvText(res.GroupBy), csvText(res.Metric), formatValue(g.Value), strconv.FormatBool(g.Suppressed)})
 	}
 	cw.Flush()
 }

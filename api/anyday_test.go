@@ -26,7 +26,7 @@ func TestRightOnAnyDay(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ts, city := fixtureServerAt(t, qry.Config{}, fixture.NewAt(tc.now))
-			var ov overview
+			var ov qry.Overview
 			if code := getJSON(t, ts, "/api/v1/overview", &ov); code != 200 {
 				t.Fatalf("overview: %d", code)
 			}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,15 +47,25 @@ func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 	return s.cfg.Public, nil
 }
 
-// guard applies a route's scope rule: the caller must be authenticated (unless
-// the route is open), allowed by their roles, past a required password change,
+// guard applies a route's rules: the caller must be authenticated (unless the
+// route is open), allowed by their roles, past a required password change,
 // and, with a session cookie, send the session's anti-forgery token on a
-// state-changing request.
-func (s *Server) guard(a access, h http.HandlerFunc) http.HandlerFunc {
+// state-changing request; the query string and path may hold no NUL or
+// non-UTF-8 text; and a heavy route waits for the caller's limits.
+func (s *Server) guard(rt route, h http.HandlerFunc) http.HandlerFunc {
+	a := rt.access
+	names := wildcards(rt.pattern)
 	return func(w http.ResponseWriter, r *http.Request) {
 		if a.open {
+			if err := checkRequestText(r, names); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 			h(w, r)
 			return
+		}
+		if i := infoOf(r); i != nil {
+			i.private = true
 		}
 		p := auth.FromContext(r.Context())
 		switch {
@@ -75,6 +86,18 @@ func (s *Server) guard(a access, h http.HandlerFunc) http.HandlerFunc {
 				s.fail(w, r, &Error{Status: http.StatusForbidden, Code: "csrf", Message: csrfHeader + ": missing or wrong; read it from GET /api/v1/session"})
 				return
 			}
+		}
+		if err := checkRequestText(r, names); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if rt.cost == heavy {
+			release, err := s.limits.Enter(r.Context(), s.identity(r, p))
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			defer release()
 		}
 		h(w, r)
 	}
@@ -122,20 +145,44 @@ func newSessionInfo(p *auth.Principal, cookie string) sessionInfo {
 // maxLoginBody bounds a login or password change body.
 const maxLoginBody = 4 << 10
 
-// readJSONBody decodes a small JSON object body into v, requiring the JSON media
-// type (a cross-site HTML form cannot send it without the site's consent).
+// readJSONBody decodes a small JSON object body into v (parseJSONBody).
 func readJSONBody(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return BadRequest("Content-Type", "want application/json")
+	ct := r.Header.Get("Content-Type")
+	if err := checkJSONType(ct); err != nil {
+		return err // before reading a body that will be refused
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	return parseJSONBody(ct, body, v)
+}
+
+// parseJSONBody decodes body, of media type contentType, into v: the type must
+// be JSON (a cross-site HTML form cannot send it without the site's consent),
+// every string valid UTF-8 without NUL (checkJSONText), and body exactly one
+// object with no member v lacks.
+func parseJSONBody(contentType string, body []byte, v any) error {
+	if err := checkJSONType(contentType); err != nil {
+		return err
+	}
+	if err := checkJSONText(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return BadRequest("body", "not the expected JSON object: "+jsonProblem(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return BadRequest("body", "not the expected JSON object: data after it")
+	}
+	return nil
+}
+
+func checkJSONType(contentType string) error {
+	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != "application/json" {
+		return BadRequest("Content-Type", "want application/json")
 	}
 	return nil
 }
@@ -155,6 +202,12 @@ func jsonProblem(err error) string {
 	return "malformed"
 }
 
+// loginForm is the body of POST /api/v1/session.
+type loginForm struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
 // handleLogin serves POST /api/v1/session {"name", "password"}: a new web
 // session (cookie) and who it is, with its anti-forgery token.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -162,17 +215,18 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, NotFound("login"))
 		return
 	}
-	var body struct {
-		Name     string `json:"name"`
-		Password string `json:"password"`
-	}
+	var body loginForm
 	if err := readJSONBody(w, r, maxLoginBody, &body); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	p, err := s.cfg.Auth.Authenticate(ctx, auth.Credentials{Name: strings.TrimSpace(body.Name), Password: body.Password})
+	var p *auth.Principal
+	err := s.throttled(ctx, r, strings.TrimSpace(body.Name), func(name string) (err error) {
+		p, err = s.cfg.Auth.Authenticate(ctx, auth.Credentials{Name: name, Password: body.Password})
+		return err
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -182,7 +236,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
+	// Max-Age, not Expires: the browser counts it from its own clock, so a
+	// server whose clock is set elsewhere (--now a year back, a demo, a test)
+	// still gets its cookie kept for the session's life.
+	maxAge := int(expires.Sub(s.cfg.Now()).Seconds())
+	if maxAge <= 0 {
+		maxAge = 1
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", MaxAge: maxAge, HttpOnly: true,
 		Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
 	r = r.WithContext(auth.WithPrincipal(r.Context(), p))
 	setActor(r, p)
@@ -235,11 +296,42 @@ func (s *Server) handlePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	if err := s.cfg.Auth.ChangePassword(ctx, p, body.Old, body.New); err != nil {
+	// The old password is checked as a login is, and throttled the same way.
+	err := s.throttled(ctx, r, p.Name, func(string) error { return s.cfg.Auth.ChangePassword(ctx, p, body.Old, body.New) })
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// throttled runs check, a password check of name, throttled against guessing:
+// a name or client address with too many recent failures must wait (429, the
+// same whether the name exists or not), and only so many checks run at once,
+// since each takes 64 MiB. A check that fails with auth.ErrBadCredentials
+// counts against the name and the address.
+func (s *Server) throttled(ctx context.Context, r *http.Request, name string, check func(name string) error) error {
+	key := name
+	if len(key) > 64 {
+		key = key[:64] // longer names do not exist; bound what is remembered
+	}
+	addr := s.addrKey(r)
+	if err := s.logins.Check(key, addr); err != nil {
+		return err
+	}
+	release, err := s.loginSlots.Enter(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = check(name)
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials):
+		s.logins.Fail(key, addr)
+	case err == nil:
+		s.logins.Succeed(key)
+	}
+	return err
 }
 
 // handleAudit serves GET /api/v1/audit?since=&limit=: the audit log, newest
@@ -268,5 +360,5 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 
 // secure reports whether cookies must be Secure: the public base URL is https.
 func (s *Server) secure(r *http.Request) bool {
-	return strings.HasPrefix(s.cfg.BaseURL, "https://") || r.TLS != nil
+	return s.https || r.TLS != nil
 }

@@ -33,5 +33,6 @@ func (s *Server) handleBuilding(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, 1)
 	writeJSON(w, http.StatusOK, b)
 }

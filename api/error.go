@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/hotspot"
+	"github.com/onegrid/onegrid/limit"
 	qry "github.com/onegrid/onegrid/query"
 )
 
@@ -22,6 +25,8 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfter, in seconds, is sent as the Retry-After header (429).
+	RetryAfter int `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -45,6 +50,7 @@ func errorStatus(err error) *Error {
 	var hpe *hotspot.ParamError
 	var pol *auth.PolicyError
 	var mbe *http.MaxBytesError
+	var lim *limit.Refused
 	switch {
 	case errors.As(err, &e):
 		return e
@@ -62,8 +68,14 @@ func errorStatus(err error) *Error {
 		return &Error{Status: http.StatusForbidden, Code: "password_change_required", Message: "change your password first (POST /api/v1/session/password)"}
 	case errors.Is(err, auth.ErrForbidden):
 		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: auth.ErrForbidden.Error()}
+	case errors.As(err, &lim):
+		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_requests", Message: lim.Problem, RetryAfter: int(lim.RetryAfter / time.Second)}
 	case errors.As(err, &mbe):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("body: larger than %d bytes", mbe.Limit)}
+	case errors.Is(err, qry.ErrNoDataKey):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "no_data_key", Message: qry.ErrNoDataKey.Error()}
+	case errors.Is(err, qry.ErrDataKey):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "data_key", Message: qry.ErrDataKey.Error()}
 	case errors.Is(err, qry.ErrNotFound):
 		return NotFound("resource")
 	case errors.Is(err, pgx.ErrNoRows):
@@ -80,6 +92,8 @@ func errorStatus(err error) *Error {
 			return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "not allowed in your jurisdiction or for your roles"}
 		case "23505", "23P01", "40001", "40P01": // unique, exclusion, serialization, deadlock
 			return &Error{Status: http.StatusConflict, Code: "conflict", Message: "the change conflicts with another; reload and try again"}
+		case "23514", "22023": // check_violation, invalid_parameter_value (raised by the schema's functions)
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_parameter", Message: "the request breaks a rule of the data"}
 		case "02000", "P0002": // no_data_found (raised by the schema's functions)
 			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
 		}
@@ -89,15 +103,17 @@ func errorStatus(err error) *Error {
 
 // fail writes err to the client and logs what the client must not see.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil {
+	if r.Context().Err() != nil && !errors.Is(err, errBodyTimeout) {
 		// The client went away; nobody is listening. Its query failed with the
-		// context's error or, cancelled by the server, with 57014.
+		// context's error or, cancelled by the server, with 57014. (A body that
+		// missed its read deadline also ends the context, but that client is
+		// still there, and is told.)
 		return
 	}
 	e := errorStatus(err)
 	if e.Status >= 500 {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("request_id", RequestID(r.Context())), slog.String("path", r.URL.Path), slog.Any("error", err))
+			slog.String("request_id", RequestID(r.Context())), slog.String("route", r.Pattern), slog.Any("error", err))
 	}
 	writeError(w, r, e)
 }
@@ -109,6 +125,9 @@ func writeError(w http.ResponseWriter, r *http.Request, e *Error) {
 	}{e, RequestID(r.Context())}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Del("Content-Encoding")
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(body)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -112,7 +111,7 @@ func (s *Server) handleFeatures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPost {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolygonBody))
+		body, err := readBody(w, r, maxPolygonBody)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -141,6 +140,7 @@ func (s *Server) handleFeatures(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, len(page.Features))
 	var next *string
 	var links []link
 	if page.More {
@@ -148,7 +148,7 @@ func (s *Server) handleFeatures(w http.ResponseWriter, r *http.Request) {
 		next = &c
 		nq := cloneValues(q)
 		nq.Set("cursor", c)
-		links = append(links, link{Rel: "next", Type: "application/geo+json", Href: baseURL(r) + r.URL.Path + "?" + nq.Encode(), Method: r.Method})
+		links = append(links, link{Rel: "next", Type: "application/geo+json", Href: s.cfg.BaseURL + r.URL.EscapedPath() + "?" + nq.Encode(), Method: r.Method})
 	}
 	writeFeatureCollection(w, page.Features, map[string]any{
 		"numberReturned": len(page.Features),

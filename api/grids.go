@@ -38,6 +38,7 @@ func (s *Server) handleGridLoad(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, 1)
 	writeJSON(w, http.StatusOK, l)
 }
 
@@ -66,5 +67,6 @@ func (s *Server) handleOutOfBand(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, len(out.Grids))
 	writeJSON(w, http.StatusOK, out)
 }

@@ -8,8 +8,7 @@ import (
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	var one int
-	if err := s.db.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := s.db.Ping(ctx); err != nil {
 		s.log.Error("health check failed", "request_id", RequestID(r.Context()), "error", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
 		return

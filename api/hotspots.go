@@ -162,6 +162,7 @@ func (s *Server) handleHotspots(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, hotspotError(err))
 		return
 	}
+	s.rows(r, len(res.Cells))
 	writeHotspots(w, res, fdr, format)
 }
 
@@ -186,6 +187,7 @@ func (s *Server) handleHotspotsLatest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, hotspotError(err))
 		return
 	}
+	s.rows(r, len(res.Cells))
 	writeHotspots(w, res, fdr, format)
 }
 
@@ -321,6 +323,7 @@ func (s *Server) handleHotspotsEmerging(w http.ResponseWriter, r *http.Request) 
 			cells = append(cells, cellJSON{geo.CellString(c.Cell), c.Category, c.Trend.Z, c.Trend.P, c.Trend.S, c.LastZ, c.Counts})
 		}
 	}
+	s.rows(r, len(cells))
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status": res.Status, "reason": res.Reason, "area": res.Area,
 		"params":       map[string]any{"area": p.Area, "category": p.Category, "res": p.Res, "k": p.K, "slice": p.Slice, "slices": p.Slices, "to": p.To},
@@ -353,5 +356,6 @@ func (s *Server) handleHotspotAlerts(w http.ResponseWriter, r *http.Request) {
 	if alerts == nil {
 		alerts = []hotspot.Alert{}
 	}
+	s.rows(r, len(alerts))
 	writeJSON(w, http.StatusOK, map[string]any{"since": since, "alerts": alerts})
 }

@@ -47,5 +47,6 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, 1)
 	writeLocation(w, loc)
 }

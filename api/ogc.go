@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -35,7 +36,7 @@ func (s *Server) handleOGCLanding(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	base := baseURL(r)
+	base := s.cfg.BaseURL
 	writeJSON(w, http.StatusOK, map[string]any{
 		"title":       "onegrid",
 		"description": "Standard addresses, buildings, grids, events and admin areas of the city grid-governance platform, as OGC API – Features.",
@@ -67,7 +68,7 @@ func (s *Server) ogcCollection(r *http.Request, c *qry.Collection) (map[string]a
 	if err != nil {
 		return nil, err
 	}
-	base := baseURL(r) + "/ogc/collections/" + c.ID
+	base := s.cfg.BaseURL + "/ogc/collections/" + c.ID
 	extent := map[string]any{}
 	if ext.BBox != nil {
 		extent["spatial"] = map[string]any{"bbox": [][]float64{{ext.BBox.MinLon, ext.BBox.MinLat, ext.BBox.MaxLon, ext.BBox.MaxLat}}, "crs": crs84}
@@ -112,8 +113,9 @@ func (s *Server) handleOGCCollections(w http.ResponseWriter, r *http.Request) {
 		}
 		cols = append(cols, m)
 	}
+	s.rows(r, len(cols))
 	writeJSON(w, http.StatusOK, map[string]any{
-		"links":       []link{{Rel: "self", Type: mediaJSON, Href: baseURL(r) + "/ogc/collections"}},
+		"links":       []link{{Rel: "self", Type: mediaJSON, Href: s.cfg.BaseURL + "/ogc/collections"}},
 		"collections": cols,
 	})
 }
@@ -203,7 +205,8 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	self := baseURL(r) + r.URL.Path
+	s.rows(r, len(page.Features))
+	self := s.cfg.BaseURL + r.URL.EscapedPath()
 	links := []link{{Rel: "self", Type: mediaGeoJSON, Href: self + "?" + q.Encode()}}
 	if page.More {
 		nq := cloneValues(q)
@@ -217,7 +220,7 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 		pq.Set("limit", strconv.Itoa(fq.Limit))
 		links = append(links, link{Rel: "prev", Type: mediaGeoJSON, Href: self + "?" + pq.Encode()})
 	}
-	links = append(links, link{Rel: "collection", Type: mediaJSON, Href: baseURL(r) + "/ogc/collections/" + c.ID})
+	links = append(links, link{Rel: "collection", Type: mediaJSON, Href: s.cfg.BaseURL + "/ogc/collections/" + c.ID})
 	writeFeatureCollection(w, page.Features, map[string]any{
 		"numberMatched":  page.NumberMatched,
 		"numberReturned": len(page.Features),
@@ -249,14 +252,15 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.rows(r, 1)
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(f, &m); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	base := baseURL(r) + "/ogc/collections/" + c.ID
+	base := s.cfg.BaseURL + "/ogc/collections/" + c.ID
 	m["links"], _ = json.Marshal([]link{
-		{Rel: "self", Type: mediaGeoJSON, Href: base + "/items/" + id},
+		{Rel: "self", Type: mediaGeoJSON, Href: base + "/items/" + url.PathEscape(id)},
 		{Rel: "collection", Type: mediaJSON, Href: base},
 	})
 	w.Header().Set("Content-Type", mediaGeoJSON)

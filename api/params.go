@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -33,16 +32,4 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// baseURL is the scheme and host the client used, for absolute links.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
-		scheme = p
-	}
-	return scheme + "://" + r.Host
 }

@@ -5,10 +5,15 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,7 +21,9 @@ import (
 	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/hotspot"
+	"github.com/onegrid/onegrid/limit"
 	qry "github.com/onegrid/onegrid/query"
+	"github.com/onegrid/onegrid/seal"
 	"github.com/onegrid/onegrid/tiles"
 )
 
@@ -50,9 +57,29 @@ type Config struct {
 	// Public, when set, is the principal of requests that bring no identity:
 	// anonymous access, off by default (auth.PublicPrincipal).
 	Public *auth.Principal
-	// BaseURL is the server's public base URL (https://grid.example.org): absolute
-	// links are built from it, never from the request's Host header.
+	// DataKey opens the sealed personal values a caller unmasks; nil answers
+	// unmasking with a clear error.
+	DataKey *seal.Key
+	// BaseURL is the server's public base URL (https://grid.example.org, no
+	// trailing slash): absolute links (TileJSON, the style, OGC and paging links)
+	// are built from it, never from the request's Host or X-Forwarded-* headers.
+	// https also turns on Strict-Transport-Security and Secure cookies. Empty,
+	// links are root-relative (/ogc/collections).
 	BaseURL string
+	// BodyTimeout bounds the reading of a request's body (default 30 s): a client
+	// that sends it slower gets 408 and its connection is closed. Requests without
+	// a body have no read deadline, so event streams stay open.
+	BodyTimeout time.Duration
+	// Limits are the per-identity limits of the routes whose cost is heavy
+	// (routes.go); the zero value limits nothing.
+	Limits limit.Config
+	// Logins throttles failed logins per name and per client address (zero:
+	// limit.NewLogins's defaults).
+	Logins limit.LoginConfig
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client
+	// (for the public's limits and the login throttle); without them the client
+	// is the connection's peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is onegrid's HTTP handler.
@@ -65,6 +92,11 @@ type Server struct {
 	hub *hub // nil without a database
 	q   *qry.Store
 	hot *hotspot.Service
+
+	https      bool           // BaseURL is https
+	limits     *limit.Limiter // of heavy routes; nil: none
+	logins     *limit.Logins
+	loginSlots *limit.Limiter // password checks at once (each takes 64 MiB)
 }
 
 // New builds the server and its routes.
@@ -91,7 +123,20 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 	if cfg.StreamWriteTimeout <= 0 {
 		cfg.StreamWriteTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: qry.New(db, cfg.Query), hot: cfg.Hotspots}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 30 * time.Second
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.Limits.Wait <= 0 {
+		// A heavy request waits for a slot before it reads its body, whose
+		// deadline is already running: at most half of it.
+		cfg.Limits.Wait = min(cfg.QueryTimeout, cfg.BodyTimeout/2)
+	}
+	cfg.Limits.What = "expensive requests"
+	s := &Server{cfg: cfg, db: db, log: log, mux: http.NewServeMux(), q: qry.New(db, cfg.Query), hot: cfg.Hotspots,
+		https: strings.HasPrefix(cfg.BaseURL, "https://"), limits: limit.New(cfg.Limits), logins: limit.NewLogins(cfg.Logins),
+		// Argon2id takes 64 MiB a check: as many at once as there are CPUs to run them.
+		loginSlots: limit.New(limit.Config{Concurrent: max(2, runtime.NumCPU()), Queue: 256, Wait: cfg.QueryTimeout, What: "logins"})}
 	page, err := newWebPage(cfg.Web)
 	if err != nil {
 		log.Error("web page unreadable; serving the not-built page", "error", err)
@@ -114,8 +159,9 @@ func (s *Server) Close() {
 	}
 }
 
-// ServeHTTP gives every request an id, finds who is asking, recovers from
-// panics and writes the access log.
+// ServeHTTP gives every request an id and the security headers, bounds the
+// reading of its body, finds who is asking, recovers from panics and writes the
+// access log.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := r.Header.Get("X-Request-Id")
@@ -123,8 +169,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = newRequestID()
 	}
 	w.Header().Set("X-Request-Id", id)
-	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	s.securityHeaders(w.Header())
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = s.bodyDeadline(w, r.Body)
+	}
 	info := &requestInfo{rows: -1}
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK, info: info}
 	ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey{}, id), requestInfoKey{}, info)
 	p, authErr := s.authenticate(r.WithContext(ctx))
 	if p != nil {
@@ -137,7 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			s.log.Error("panic", "request_id", id, "method", r.Method, "path", r.URL.Path, "panic", p)
+			s.log.Error("panic", "request_id", id, "route", r.Pattern, "panic", p)
 			if !rw.wrote {
 				writeError(rw, r, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"})
 			}
@@ -161,6 +211,8 @@ type requestInfo struct {
 	p              *auth.Principal
 	rows           int // rows or features answered; -1 when not counted
 	badCredentials bool
+	// private: the answer depends on who asks (the route is not open).
+	private bool
 }
 
 type requestInfoKey struct{}
@@ -184,10 +236,11 @@ func setActor(r *http.Request, p *auth.Principal) {
 	}
 }
 
-// accessLog writes one line per request at info level: who, which route (its
-// pattern, never the path or query, which may hold search text), how many rows,
-// the status and the time. No personal value: user names are accounts, and
-// ids in paths are left out with the path.
+// accessLog writes one line per request at info level: who, from which client
+// address, which route (its pattern, never the path or query, which may hold
+// search text or an address), how many rows, the status and the time. No
+// personal value: user names are accounts, ids in paths are left out with the
+// path, and no body, header or parameter is written.
 func (s *Server) accessLog(r *http.Request, info *requestInfo, rw *statusWriter, start time.Time) {
 	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 		return
@@ -203,6 +256,7 @@ func (s *Server) accessLog(r *http.Request, info *requestInfo, rw *statusWriter,
 		route = r.Method + " (no route)"
 	}
 	attrs := []slog.Attr{slog.String("request_id", RequestID(r.Context())), slog.String("user", who),
+		slog.String("ip", s.clientAddr(r).String()),
 		slog.String("route", route), slog.Int("status", rw.status), slog.Int("bytes", rw.bytes),
 		slog.Float64("ms", float64(time.Since(start).Microseconds())/1000)}
 	if info.rows >= 0 {
@@ -237,8 +291,11 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// statusWriter records a response's status and size for the access log and,
+// as the header goes out, makes an answer that depends on who asks private.
 type statusWriter struct {
 	http.ResponseWriter
+	info   *requestInfo
 	status int
 	bytes  int
 	wrote  bool
@@ -247,12 +304,17 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(code int) {
 	if !w.wrote {
 		w.status, w.wrote = code, true
+		if w.info.private {
+			privateCache(w.Header())
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += n
 	return n, err
@@ -260,6 +322,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // Flush lets streaming handlers (SSE) flush through the wrapper.
 func (w *statusWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -272,4 +337,44 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // derived from the request's context, so a client that hangs up cancels the query.
 func (s *Server) queryContext(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), s.cfg.QueryTimeout)
+}
+
+// bodyDeadline sets a read deadline of BodyTimeout on the connection for the
+// reading of a request's body and lifts it once the body has been read, so that
+// a client sending its body one byte at a time cannot hold a connection (and a
+// handler) for longer, while the rest of the request — a query that runs long,
+// an event stream that only writes — has no read deadline. The server's own
+// ReadTimeout would cover the whole request instead, and when it passes during a
+// handler the connection's background read fails and cancels the request.
+func (s *Server) bodyDeadline(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)); err != nil {
+		return body // not a net/http connection (a test recorder): nothing to bound
+	}
+	return &deadlineBody{ReadCloser: body, rc: rc}
+}
+
+// deadlineBody lifts the read deadline when its body ends (EOF or an error),
+// and says errBodyTimeout when the deadline passed first.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+// errBodyTimeout is a body that missed its read deadline. net/http ends the
+// request's context when a read fails, but the client is still there and is
+// told (fail).
+var errBodyTimeout = &Error{Status: http.StatusRequestTimeout, Code: "body_timeout", Message: "body: not received in time; send it at once"}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !b.done {
+		b.done = true
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, errBodyTimeout
+		}
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

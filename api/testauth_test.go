@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -58,13 +59,30 @@ func testUser(t testing.TB, owner *pgxpool.Pool, now time.Time, name string, rol
 // an administrator of everything (unless the test sets its own Authorization).
 func serveAuthed(t testing.TB, cfg Config, owner, app *pgxpool.Pool) *httptest.Server {
 	t.Helper()
+	_, ts := serveServer(t, cfg, owner, app, nil)
+	return ts
+}
+
+// serveServer is serveAuthed that also returns the Server, logging to log (nil:
+// nowhere).
+func serveServer(t testing.TB, cfg Config, owner, app *pgxpool.Pool, log *slog.Logger) (*Server, *httptest.Server) {
+	t.Helper()
 	if cfg.Auth == nil {
 		cfg.Auth = auth.NewAuthenticator(app, auth.Config{Now: cfg.Now})
 	}
 	tok := testUser(t, owner, clock.Or(cfg.Now)(), "tester", []auth.Role{auth.Admin}, []string{"*"}, nil)
-	s := New(cfg, app, discardLog())
-	ts := httptest.NewServer(s)
+	// The public base URL is the test server's own, known once it listens.
+	ts := httptest.NewUnstartedServer(nil)
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + ts.Listener.Addr().String()
+	}
+	if log == nil {
+		log = discardLog()
+	}
+	s := New(cfg, app, log)
+	ts.Config.Handler = s
+	ts.Start()
 	testTokens.Store(ts.Listener.Addr().String(), tok)
 	t.Cleanup(func() { s.Close(); ts.Close(); testTokens.Delete(ts.Listener.Addr().String()) })
-	return ts
+	return s, ts
 }

@@ -129,7 +129,7 @@ func (s *Server) serveTileJSON(w http.ResponseWriter, r *http.Request, name stri
 	}
 	ctx, cancel := s.queryContext(r)
 	defer cancel()
-	tj, err := s.cfg.Tiles.TileJSON(ctx, requestBase(r), name, filterQuery(f))
+	tj, err := s.cfg.Tiles.TileJSON(ctx, s.cfg.BaseURL, name, filterQuery(f))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -147,7 +147,7 @@ func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	writeJSON(w, http.StatusOK, tiles.Style(requestBase(r), filterQuery(f)))
+	writeJSON(w, http.StatusOK, tiles.Style(s.cfg.BaseURL, filterQuery(f)))
 }
 
 // filterQuery re-encodes the event filter for tile URLs.
@@ -169,10 +169,6 @@ func filterQuery(f tiles.Filter) string {
 		q = append(q, "status="+strings.Join(f.Status, ","))
 	}
 	return strings.Join(q, "&")
-}
-
-func requestBase(r *http.Request) string {
-	return tiles.BaseURL(r.Host, r.TLS != nil, r.Header.Get("X-Forwarded-Proto"))
 }
 
 // acceptsGzip reports whether an Accept-Encoding header admits gzip (q > 0).

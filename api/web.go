@@ -96,7 +96,6 @@ func (f *webFile) serve(w http.ResponseWriter, r *http.Request) {
 		h.Set("Cache-Control", "no-cache")
 	}
 	h.Set("Content-Type", f.ctype)
-	h.Set("X-Content-Type-Options", "nosniff")
 	body, etag := f.body, f.etag+`"`
 	if f.gz != nil {
 		h.Add("Vary", "Accept-Encoding")
@@ -115,12 +114,14 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	if s.web.index == nil {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprint(w, notBuiltPage)
 		return
 	}
+	// The page's own policy and frame rule replace the API's (headers.go).
 	w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("X-Frame-Options", "SAMEORIGIN")
 	s.web.index.serve(w, r)
 }
 

@@ -80,7 +80,8 @@ const userByName = `SELECT id, name, display_name, password_hash, status, roles,
 
 // Authenticate checks a name and password (the password Provider).
 func (a *Authenticator) Authenticate(ctx context.Context, c Credentials) (*Principal, error) {
-	if c.Name == "" || len(c.Name) > 63 || len(c.Password) > 1024 {
+	if !validName(c.Name) || len(c.Password) > 1024 {
+		// Not a name any user can have (NUL, not UTF-8, too long…): no query.
 		_, _ = checkPassword(dummyHash, c.Password)
 		return nil, ErrBadCredentials
 	}

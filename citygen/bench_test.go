@@ -7,7 +7,6 @@ import (
 
 	"github.com/onegrid/onegrid/citygen"
 	"github.com/onegrid/onegrid/internal/pgtest"
-	"github.com/onegrid/onegrid/internal/shareddata"
 )
 
 // BenchmarkGenerate builds a whole city end to end (plan, admin areas, grids,
@@ -17,12 +16,11 @@ import (
 func BenchmarkGenerate(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("households=%d", n), func(b *testing.B) {
-			data := shareddata.Dir(b)
 			for b.Loop() {
 				b.StopTimer()
 				pool := pgtest.New(b)
 				b.StartTimer()
-				sum, err := citygen.Generate(context.Background(), pool, citygen.Options{Households: n, Seed: 1, Hotspots: 5, SharedData: data})
+				sum, err := citygen.Generate(context.Background(), pool, citygen.Options{Households: n, Seed: 1, Hotspots: 5, End: testEnd})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -14,13 +14,19 @@ type Category struct {
 	Name, NameEn     string
 	TimeLimitHours   int     // base limit for a general event
 	Weight           float64 // relative frequency among level-3 classes (0 above level 3)
+	// Sensitive: the events of the class concern a person's health, welfare or
+	// a police matter; their points and addresses are shown only where they
+	// are the reader's duty (package privacy). A level-2 category is
+	// sensitive when all its classes are.
+	Sensitive bool
 }
 
 // taxonomy is the built-in 3-level event taxonomy (16 / 65 / 186 classes),
 // modelled on the urban-management component and event classes of GB/T 30428 and
 // the 12345 hotline's. A level-1 line is "name|English|hours|weight"; a level-2
 // line starts with a tab and is "name|English|hours: zh/en; zh/en; …", whose items
-// are its level-3 classes. Level-3 weights are the level-1 weight shared evenly.
+// are its level-3 classes; an item marked "!zh/en" is sensitive. Level-3 weights
+// are the level-1 weight shared evenly.
 const taxonomy = `市容环境|City appearance|48|18
 	暴露垃圾|Exposed waste|24: 生活垃圾堆积/Household waste pile; 建筑垃圾/Construction waste; 大件垃圾/Bulky waste; 垃圾满溢/Overflowing bins
 	乱张贴|Illegal posting|72: 小广告/Flyers; 乱涂写/Graffiti; 乱悬挂/Illegal hanging
@@ -61,11 +67,11 @@ const taxonomy = `市容环境|City appearance|48|18
 	矛盾纠纷|Disputes|72: 邻里纠纷/Neighbour dispute; 家庭纠纷/Family dispute; 物业纠纷/Property management dispute; 劳资纠纷/Wage dispute
 	治安隐患|Security risks|24: 可疑人员/Suspicious person; 聚众滋事/Group trouble; 监控损坏/Broken CCTV
 	群体诉求|Collective petitions|24: 集体上访苗头/Collective petition; 网络舆情/Online opinion incident
-	涉毒涉赌|Drugs and gambling|24: 涉赌线索/Gambling lead; 涉毒线索/Drug lead
+	涉毒涉赌|Drugs and gambling|24: !涉赌线索/Gambling lead; !涉毒线索/Drug lead
 人口服务|Population services|72|5
 	流动人口|Migrant population|72: 未登记出租屋/Unregistered rental; 人员信息变更/Resident data change; 居住证办理/Residence permit
-	特殊人群|Special groups|48: 独居老人关怀/Elderly living alone; 困境儿童/Children in difficulty; 精神障碍患者/Mental disorder patient
-	社会救助|Social assistance|72: 低保申请/Subsistence allowance; 临时救助/Temporary assistance; 残疾人帮扶/Disability support
+	特殊人群|Special groups|48: !独居老人关怀/Elderly living alone; !困境儿童/Children in difficulty; !精神障碍患者/Mental disorder patient
+	社会救助|Social assistance|72: !低保申请/Subsistence allowance; !临时救助/Temporary assistance; !残疾人帮扶/Disability support
 	殡葬事务|Funeral affairs|72: 乱埋乱葬/Illegal burial; 路祭焚烧/Street offering burning
 交通运输|Transport|48|6
 	公交出行|Public transport|72: 公交站台损坏/Damaged bus stop; 公交线路建议/Bus route suggestion; 出租车拒载/Taxi refusal
@@ -84,7 +90,7 @@ const taxonomy = `市容环境|City appearance|48|18
 	农贸市场|Wet markets|48: 市场卫生/Market hygiene; 活禽宰杀/Live poultry slaughter; 摊位占道/Stall on road
 公共卫生|Public health|24|5
 	病媒生物|Disease vectors|48: 蚊虫孳生/Mosquito breeding; 鼠患/Rats; 蟑螂/Cockroaches
-	传染病防控|Infectious disease|12: 疑似病例报告/Suspected case; 消杀需求/Disinfection request
+	传染病防控|Infectious disease|12: !疑似病例报告/Suspected case; 消杀需求/Disinfection request
 	医疗服务|Medical services|72: 社康服务/Community health service; 医疗纠纷/Medical dispute
 	犬只管理|Dogs|48: 无证养犬/Unlicensed dog; 遛狗不牵绳/Dog off leash; 流浪犬只/Stray dogs
 教育文体|Education, culture and sport|72|3
@@ -172,13 +178,16 @@ func parseTaxonomy(text string) ([]Category, error) {
 		}
 		l2++
 		l2Code := fmt.Sprintf("%s%02d", l1Code, l2)
-		out = append(out, Category{Code: l2Code, ParentCode: l1Code, Level: 2, Name: f[0], NameEn: f[1], TimeLimitHours: h})
+		l2At := len(out)
+		out = append(out, Category{Code: l2Code, ParentCode: l1Code, Level: 2, Name: f[0], NameEn: f[1], TimeLimitHours: h, Sensitive: true})
 		for i, it := range strings.Split(items, ";") {
-			zh, en, ok := strings.Cut(strings.TrimSpace(it), "/")
+			item, sensitive := strings.CutPrefix(strings.TrimSpace(it), "!")
+			zh, en, ok := strings.Cut(item, "/")
 			if !ok || zh == "" || en == "" {
 				return nil, fmt.Errorf("taxonomy line %d: item %q: want zh/en", ln+1, it)
 			}
-			out = append(out, Category{Code: fmt.Sprintf("%s%02d", l2Code, i+1), ParentCode: l2Code, Level: 3, Name: zh, NameEn: en, TimeLimitHours: h})
+			out = append(out, Category{Code: fmt.Sprintf("%s%02d", l2Code, i+1), ParentCode: l2Code, Level: 3, Name: zh, NameEn: en, TimeLimitHours: h, Sensitive: sensitive})
+			out[l2At].Sensitive = out[l2At].Sensitive && sensitive
 		}
 	}
 	if l1 > 0 {

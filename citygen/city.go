@@ -1,6 +1,7 @@
 package citygen
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -91,12 +92,15 @@ func (b *bldPlan) centre() (float64, float64) { return (b.minX + b.maxX) / 2, (b
 
 // bldRef locates a building in the plan, for the event stream.
 type bldRef struct {
-	b   *bldPlan
-	c   *community
-	g   *gridPlan
-	mg  *mgPlan
-	idx int64 // index in city.blds
+	b         *bldPlan
+	c         *community
+	g         *gridPlan
+	mg        *mgPlan
+	idx       int64 // index in city.blds
+	mgVersion int   // the micro-grid's version: 0 is 1, as generated
 }
+
+func (br *bldRef) gridVersion() int { return max(1, br.mgVersion) }
 
 // stream returns the random stream for a purpose and a unit: independent of
 // every other stream, so regenerating one table replays exactly.
@@ -104,6 +108,20 @@ func stream(seed uint64, purpose string, unit uint64) *rand.Rand {
 	h := fnv.New64a()
 	h.Write([]byte(purpose))
 	return rand.New(rand.NewPCG(seed, h.Sum64()^(unit*0x9e3779b97f4a7c15)))
+}
+
+// eventStream is the random stream of one event of a catch-up: keyed by the
+// day, the building or hotspot and the event's number, so that what is drawn for
+// one event never shifts another's draws.
+func eventStream(seed uint64, purpose string, day, unit, k uint64) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(purpose))
+	var b [24]byte
+	binary.LittleEndian.PutUint64(b[0:], day)
+	binary.LittleEndian.PutUint64(b[8:], unit)
+	binary.LittleEndian.PutUint64(b[16:], k)
+	h.Write(b[:])
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }
 
 // Targets of the division, from Shenzhen's figures (DOMAIN.md) scaled down so

@@ -1,29 +1,38 @@
 package citygen_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/citygen"
+	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/event"
 	"github.com/onegrid/onegrid/internal/pgtest"
-	"github.com/onegrid/onegrid/internal/shareddata"
+	"github.com/onegrid/onegrid/seal"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// testEnd ends the test cities' events: tests never depend on the day they run.
+var testEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, clock.China)
+
 func generate(t *testing.T, households int, seed uint64, truth string) (*pgxpool.Pool, citygen.Summary) {
 	t.Helper()
-	data := shareddata.Dir(t)
 	pool := pgtest.New(t)
 	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{
-		Households: households, Seed: seed, Hotspots: 4, SharedData: data, TruthPath: truth,
+		Households: households, Seed: seed, Hotspots: 4, End: testEnd, TruthPath: truth,
 	})
 	if err != nil {
 		t.Fatalf("Generate: %v", err)
@@ -163,7 +172,7 @@ func TestInvariants(t *testing.T) {
 		}
 	})
 	t.Run("refuses a second city", func(t *testing.T) {
-		_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, SharedData: shareddata.Dir(t)})
+		_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, End: testEnd})
 		if !errors.Is(err, citygen.ErrExists) || !strings.Contains(err.Error(), "--replace") {
 			t.Fatalf("err = %v, want ErrExists", err)
 		}
@@ -206,7 +215,23 @@ func TestDeterministic(t *testing.T) {
 
 func TestReplace(t *testing.T) {
 	pool, first := generate(t, 1000, 1, "")
-	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{Households: 1200, Seed: 1, SharedData: shareddata.Dir(t), Replace: true})
+	// The loop went on after generation (as under the demo pulse): an open
+	// generated event was dispatched, and a new event filed under the city.
+	ctx := context.Background()
+	var open, addr int64
+	var at time.Time
+	var status string
+	if err := pool.QueryRow(ctx, `SELECT id, status, reported_at, address_id FROM event WHERE status IN ('reported', 'dispatched', 'handling') ORDER BY id LIMIT 1`).Scan(&open, &status, &at, &addr); err != nil {
+		t.Fatal(err)
+	}
+	move := map[string]func(context.Context, event.DB, int64, event.Step) error{"reported": event.Dispatch, "dispatched": event.Handle, "handling": event.Resolve}[status]
+	if err := move(ctx, pool, open, event.Step{At: at.Add(time.Minute), Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := event.Create(ctx, pool, event.Report{Category: "010101", Source: "patrol", AddressID: addr, At: at, Dataset: citygen.Dataset}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := citygen.Generate(context.Background(), pool, citygen.Options{Households: 1200, Seed: 1, End: testEnd, Replace: true})
 	if err != nil {
 		t.Fatalf("replace: %v", err)
 	}
@@ -218,7 +243,84 @@ func TestReplace(t *testing.T) {
 		t.Errorf("households after replace = %d (summary %d), want 1200", n, sum.Households)
 	}
 	var trig string
-	if err := pool.QueryRow(context.Background(), "SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'address_no_delete'").Scan(&trig); err != nil || trig != "O" {
-		t.Errorf("address_no_delete trigger state %q (%v), want enabled", trig, err)
+	for _, name := range []string{"address_no_delete", "event_step_no_change"} {
+		if err := pool.QueryRow(context.Background(), "SELECT tgenabled::text FROM pg_trigger WHERE tgname = $1", name).Scan(&trig); err != nil || trig != "O" {
+			t.Errorf("%s trigger state %q (%v), want enabled", name, trig, err)
+		}
+	}
+	var steps int64
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM event_step").Scan(&steps); err != nil || steps != 0 {
+		t.Errorf("%d steps (%v) after replace, want 0: they went with the old city's events", steps, err)
+	}
+}
+
+// TestPersonal: with a data key, the households of one building in four get
+// clear personal values sealed with it, and each opens to values whose masks
+// and hashes are the household row's; --replace replaces them too.
+func TestPersonal(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	key, err := seal.NewKey([]byte("citygen test data key, 32 bytes!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashKey := []byte("citygen test hash key")
+	o := citygen.Options{Households: 1000, Seed: 5, End: testEnd, DataKey: key, HashKey: hashKey}
+	if _, err := citygen.Generate(ctx, pool, o); err != nil {
+		t.Fatal(err)
+	}
+	o.Households, o.Replace = 1100, true
+	if _, err := citygen.Generate(ctx, pool, o); err != nil {
+		t.Fatalf("replace: %v", err)
+	}
+	var want, got int64
+	// Households in a building whose id is a multiple of four: the room's parent is the building's address.
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM household h JOIN address r ON r.id = h.address_id
+		JOIN building b ON b.address_id = r.parent_id WHERE b.id % 4 = 0`).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM household_personal`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != want || want < 100 {
+		t.Fatalf("%d households with sealed values, want %d (of 1100)", got, want)
+	}
+	rows, err := pool.Query(ctx, `SELECT p.key_id, p.head_name, p.phone, p.id_no, h.head_name_masked, h.phone_masked, h.phone_hash,
+		h.id_no_masked, h.id_no_hash FROM household_personal p JOIN household h ON h.id = p.household_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	hash := func(s string) []byte {
+		m := hmac.New(sha256.New, hashKey)
+		m.Write([]byte(s))
+		return m.Sum(nil)
+	}
+	for rows.Next() {
+		var keyID, nameMasked, phoneMasked, idMasked string
+		var name, phone, idNo, phoneHash, idHash []byte
+		if err := rows.Scan(&keyID, &name, &phone, &idNo, &nameMasked, &phoneMasked, &phoneHash, &idMasked, &idHash); err != nil {
+			t.Fatal(err)
+		}
+		n, err1 := key.Open("head_name", name)
+		p, err2 := key.Open("phone", phone)
+		id, err3 := key.Open("id_no", idNo)
+		if keyID != key.ID() || err1 != nil || err2 != nil || err3 != nil {
+			t.Fatalf("sealed values do not open: key %s, %v %v %v", keyID, err1, err2, err3)
+		}
+		sur := strings.TrimSuffix(nameMasked, "*")
+		if !strings.HasPrefix(n, sur) || utf8.RuneCountInString(n) < utf8.RuneCountInString(sur)+1 ||
+			len(p) != 11 || p[:3]+"****"+p[7:] != phoneMasked || !bytes.Equal(hash(p), phoneHash) ||
+			len(id) != 18 || id[:6]+"********"+id[14:] != idMasked || !bytes.Equal(hash(id), idHash) {
+			t.Fatalf("clear values %q %q %q do not match the row's masks %q %q %q or hashes", n, p, id, nameMasked, phoneMasked, idMasked)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The foreign key is back.
+	var fk int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'household_personal'::regclass AND contype = 'f'`).Scan(&fk); err != nil || fk != 1 {
+		t.Errorf("household_personal foreign keys: %d (%v), want 1", fk, err)
 	}
 }

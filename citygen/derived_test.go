@@ -11,7 +11,6 @@ import (
 
 	"github.com/onegrid/onegrid/citygen"
 	"github.com/onegrid/onegrid/internal/pgtest"
-	"github.com/onegrid/onegrid/internal/shareddata"
 )
 
 // derivedTables are every table kept by the household and event triggers, with
@@ -195,7 +194,7 @@ func TestSideDerivedTouchesOnlyCopies(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, Seed: 1, SharedData: shareddata.Dir(t)})
+	_, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, Seed: 1, End: testEnd})
 	if err == nil || !strings.Contains(err.Error(), "side_probe") {
 		t.Fatalf("Generate: err = %v, want a refusal naming side_probe", err)
 	}
@@ -224,7 +223,7 @@ func TestDerivedWithoutSideConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	sum, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, Seed: 3, SharedData: shareddata.Dir(t)})
+	sum, err := citygen.Generate(ctx, pool, citygen.Options{Households: 1000, Seed: 3, End: testEnd})
 	if err != nil {
 		t.Fatalf("Generate: %v", err)
 	}

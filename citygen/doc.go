@@ -5,7 +5,9 @@
 // # What it builds
 //
 // Districts come from the DataV outlines (GCJ-02, converted to WGS-84) and streets
-// from the national gazetteer. Streets tile their district and communities tile
+// from the national gazetteer: both ship in data/ with their sources and licences
+// (data/README.md) and are embedded in the binary, so generating needs nothing
+// outside the repository. Streets tile their district and communities tile
 // their street: both are Voronoi cells of seeds placed by density-weighted k-means,
 // clipped by the parent in PostGIS, so small streets and communities sit where the
 // population is dense. Inside a community a square lattice of building plots
@@ -57,4 +59,24 @@
 // query roll-ups are computed by the schema's derived_rebuild() on a second
 // connection, from a copy of the rows, while the first builds those indexes; the
 // result is streamed back into the same transaction (side.go).
+//
+// # Time
+//
+// The event period ends at Options.End, or at the clock's reading (Options.Now)
+// in China time; nothing reads the machine's clock behind the caller's back.
+// Generate records the city's model (seed, households, months, rate, period and
+// planted hotspots) in citygen_city and, for each event still open at the end,
+// when it will be closed in citygen_pending (migration 0600).
+//
+// # Catching up
+//
+// CatchUp (gen --keep) brings a generated city up to a later end with that
+// model: the events of the gap, drawn per China-time day from streams keyed by
+// the seed, the day and the building (each building at the period's rate per
+// household; each hotspot at its monthly extra shared over the month's days), and
+// the earlier open events moved on (closed when their time has come). Each event
+// is drawn from its own stream as if the period had ended before it, and its state
+// at the end is set afterwards, so the events added do not depend on how the gap
+// is split between runs. The new rows go in by COPY and the changed ones by one
+// UPDATE, with the roll-up and tile triggers on, in one transaction.
 package citygen

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/onegrid/onegrid/event"
 	"github.com/onegrid/onegrid/geo"
 )
 
@@ -68,7 +70,8 @@ type eventGen struct {
 	byCode  map[string]int
 	start   time.Time
 	periodS float64
-	jx, jy  float64 // jitter, degrees
+	jx, jy  float64   // jitter, degrees
+	closed  time.Time // when the event row drew last is resolved: for one left open
 }
 
 func newEventGen(o Options) *eventGen {
@@ -95,7 +98,6 @@ func (g *eventGen) category(r *rand.Rand) Category {
 
 var sources = []string{"patrol", "hotline", "app", "qr", "sensor"}
 var sourceShares = []float64{0.45, 0.20, 0.15, 0.12, 0.08}
-var satisfactionShares = []float64{0.03, 0.05, 0.12, 0.25, 0.55} // 1..5
 
 // row draws one event at building br, reported at t, of category cat.
 func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Category) ([]any, error) {
@@ -106,23 +108,19 @@ func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Cate
 	if err != nil {
 		return nil, err
 	}
-	severity, factor := "general", 1.0
+	severity := event.General
 	switch v := r.Float64(); {
 	case v < 0.05:
-		severity, factor = "urgent", 0.25
+		severity = event.Urgent
 	case v < 0.20:
-		severity, factor = "important", 0.5
+		severity = event.Important
 	}
-	limit := time.Duration(float64(cat.TimeLimitHours)*factor*float64(time.Hour)) + 0
+	// The deadline and the loop's timing are the event package's: the write
+	// path and the demo pulse set and move live events by the same rules.
+	limit := event.TimeLimit(cat.TimeLimitHours, severity)
 	deadline := t.Add(limit)
-	var took time.Duration
-	if r.Float64() < 0.95 {
-		took = time.Duration((0.05 + 0.9*r.Float64()) * float64(limit))
-	} else {
-		took = time.Duration((1.05 + 2*r.Float64()) * float64(limit))
-	}
+	took := event.HandlingTime(r.Float64(), r.Float64(), limit)
 	closed := t.Add(took)
-	status := "closed"
 	var closedAt, satisfaction any
 	escalation := 0
 	switch v := r.Float64(); {
@@ -131,25 +129,17 @@ func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Cate
 	case v < 0.02:
 		escalation = 1
 	}
+	// Its status at the end of the period: open, resolved (awaiting the
+	// resident's feedback) or closed, perhaps rated.
+	status := event.Stage(g.o.End.Sub(t), took)
 	switch {
 	case r.Float64() < 0.01:
-		status = "cancelled"
-	case closed.After(g.o.End):
-		age := g.o.End.Sub(t)
-		switch f := float64(age) / float64(took); {
-		case f < 0.1:
-			status = "reported"
-		case f < 0.3:
-			status = "dispatched"
-		default:
-			status = "handling"
-		}
+		status = event.Cancelled
+	case event.IsOpen(status):
 	default:
 		closedAt = closed
-		if closed.After(g.o.End.Add(-48 * time.Hour)) {
-			status = "resolved" // awaiting the resident's feedback
-		} else if r.Float64() < 0.85 {
-			satisfaction = pickShare(r, satisfactionShares) + 1
+		if status == event.Closed && r.Float64() < event.RatedShare {
+			satisfaction = event.Rating(r.Float64())
 		}
 	}
 	happened := t.Add(-time.Duration(r.Float64() * float64(6*time.Hour)))
@@ -159,6 +149,7 @@ func (g *eventGen) row(r *rand.Rand, id int64, br *bldRef, t time.Time, cat Cate
 	if (src == "hotline" || src == "app") && b.hh > 0 {
 		addr = b.addrID + 1 + int64(r.IntN(b.hh))
 	}
+	g.closed = closed // read by the callers for an event left open
 	return []any{id, cat.Code, severity, src, status, cat.Name, t, happened, closedAt, deadline,
 		escalation, satisfaction, addr, ewkbPoint(x, y), h, br.c.code, br.mg.code, 1, Dataset, "e" + strconv.FormatInt(id, 10)}, nil
 }
@@ -227,8 +218,8 @@ func (w *writer) categories(ctx context.Context, cats []Category) error {
 		if c.ParentCode != "" {
 			parent = c.ParentCode
 		}
-		b.Queue(`INSERT INTO event_category (code, level, parent_code, name, name_en, time_limit_hours)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING`, c.Code, c.Level, parent, c.Name, c.NameEn, c.TimeLimitHours)
+		b.Queue(`INSERT INTO event_category (code, level, parent_code, name, name_en, time_limit_hours, sensitive)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING`, c.Code, c.Level, parent, c.Name, c.NameEn, c.TimeLimitHours, c.Sensitive)
 	}
 	if err := w.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("event categories: %w", err)
@@ -245,14 +236,22 @@ func (w *writer) events(ctx context.Context) error {
 	hs := w.planHotspots()
 	id := w.idBase["event"]
 	rate := w.o.EventsPerHousehold * float64(w.o.Months) / 12
+	var pending []pendingClose // the events still open at the end, read after the copy
+	next := func(r *rand.Rand, br *bldRef, t time.Time, cat Category) ([]any, error) {
+		id++
+		row, err := g.row(r, id, br, t, cat)
+		if err == nil && isOpen(row[colStatus]) {
+			pending = append(pending, pendingClose{row[colDatasetID].(string), g.closed})
+		}
+		return row, err
+	}
 	_, err := w.copyRows(ctx, "event", eventCols, func(emit func([]any) error) error {
 		for _, br := range w.c.blds {
 			r := stream(w.o.Seed, "events", uint64(br.b.id))
 			n := poisson(r, float64(br.b.hh)*rate)
 			for range n {
 				t := g.start.Add(time.Duration(r.Float64() * g.periodS * float64(time.Second)))
-				id++
-				row, err := g.row(r, id, br, t, g.category(r))
+				row, err := next(r, br, t, g.category(r))
 				if err != nil {
 					return err
 				}
@@ -274,8 +273,7 @@ func (w *writer) events(ctx context.Context) error {
 				for range poisson(r, h.ExtraPerMonth) {
 					br := h.blds[r.IntN(len(h.blds))]
 					t := ms.Add(time.Duration(r.Float64() * float64(span)))
-					id++
-					row, err := g.row(r, id, br, t, cat)
+					row, err := next(r, br, t, cat)
 					if err != nil {
 						return err
 					}
@@ -289,5 +287,11 @@ func (w *writer) events(ctx context.Context) error {
 		return nil
 	})
 	w.sum.Hotspots = hs
-	return err
+	if err != nil {
+		return err
+	}
+	if err := w.recordModel(ctx, hs); err != nil {
+		return err
+	}
+	return writePending(ctx, w.tx, pending)
 }

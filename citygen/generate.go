@@ -43,7 +43,16 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Options) (Summary, erro
 		o.Log.Info("citygen phase", "phase", name, "seconds", p.Seconds, "cpu", p.CPU, "server_cpu", p.ServerCPU)
 		return now
 	}
-	src, err := loadSource(o.SharedData)
+	if !o.Replace {
+		// Refuse before planning (seconds for a large city); prepare checks
+		// again under the lock.
+		if exists, err := cityExists(ctx, pool); err != nil {
+			return sum, fmt.Errorf("citygen: %w", err)
+		} else if exists {
+			return sum, ErrExists
+		}
+	}
+	src, err := loadSource(sourceData)
 	if err != nil {
 		return sum, fmt.Errorf("citygen: %w", err)
 	}
@@ -102,6 +111,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Options) (Summary, erro
 		{"addresses", w.addresses},
 		{"buildings", w.buildings},
 		{"households", w.households},
+		{"personal", w.personal},
 		{"events", w.events},
 		{"indexes", w.finish},
 		{"derived", w.derived},
@@ -162,6 +172,7 @@ type writer struct {
 	indexes []string         // definitions of indexes dropped for the load
 	uniques []conDef         // unique constraints dropped for the load
 	fks     []conDef         // foreign keys dropped for the load
+	clear   []clearValues    // clear personal values to seal (personal.go)
 }
 
 // conDef is a table constraint as pg_get_constraintdef gives it.
@@ -182,13 +193,9 @@ func (w *writer) prepare(ctx context.Context) error {
 	if _, err := w.tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '512MB'"); err != nil {
 		return fmt.Errorf("set maintenance_work_mem: %w", err)
 	}
-	var exists bool
-	err := w.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM admin_area WHERE dataset = $1)
-		OR EXISTS (SELECT 1 FROM address WHERE dataset = $1)
-		OR EXISTS (SELECT 1 FROM grid WHERE dataset = $1)
-		OR EXISTS (SELECT 1 FROM event WHERE dataset = $1)`, Dataset).Scan(&exists)
+	exists, err := cityExists(ctx, w.tx)
 	if err != nil {
-		return fmt.Errorf("look for an earlier city: %w", err)
+		return err
 	}
 	if exists && !w.o.Replace {
 		return ErrExists
@@ -223,7 +230,7 @@ func (w *writer) prepare(ctx context.Context) error {
 // truncate empties the bulk tables with TRUNCATE when that deletes nothing
 // but an earlier generated city: when they hold no other dataset's rows and
 // every table whose foreign keys lead to them (address_alias, event_step, …) is
-// empty. It gives the tables new, empty files in this transaction, and with
+// empty, or deletes its rows with theirs (ON DELETE CASCADE: household_personal). It gives the tables new, empty files in this transaction, and with
 // wal_level = minimal (the embedded cluster's setting) PostgreSQL then writes
 // neither the COPYed rows nor the index builds to the WAL but syncs the files
 // at commit: on a 1M-household city that is about 2 GB of WAL not written. On a
@@ -234,19 +241,22 @@ func (w *writer) truncate(ctx context.Context) error {
 		SELECT c.oid FROM pg_class c WHERE c.relname = ANY($1) AND c.relnamespace = current_schema()::regnamespace
 		UNION
 		SELECT k.conrelid FROM pg_constraint k JOIN dep ON k.confrelid = dep.rel WHERE k.contype = 'f')
-		SELECT c.relname, c.relname = ANY($1) FROM dep JOIN pg_class c ON c.oid = dep.rel
+		SELECT c.relname, c.relname = ANY($1),
+		       EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_class p ON p.oid = k.confrelid
+		               WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.confdeltype = 'c' AND p.relname = ANY($1))
+		FROM dep JOIN pg_class c ON c.oid = dep.rel
 		WHERE c.relnamespace = current_schema()::regnamespace ORDER BY 1`, bulkTables)
 	if err != nil {
 		return fmt.Errorf("list tables to truncate: %w", err)
 	}
 	type rel struct {
-		name string
-		bulk bool
+		name          string
+		bulk, cascade bool // cascade: its rows go with a bulk table's (household_personal)
 	}
 	var rels []rel
 	for rows.Next() {
 		var r rel
-		if err := rows.Scan(&r.name, &r.bulk); err != nil {
+		if err := rows.Scan(&r.name, &r.bulk, &r.cascade); err != nil {
 			rows.Close()
 			return err
 		}
@@ -258,6 +268,9 @@ func (w *writer) truncate(ctx context.Context) error {
 	names := make([]string, len(rels))
 	for i, r := range rels {
 		names[i] = pgx.Identifier{r.name}.Sanitize()
+		if r.cascade && !r.bulk {
+			continue // deleting the bulk tables' rows would delete its rows too
+		}
 		q := "SELECT EXISTS (SELECT 1 FROM " + names[i] + ")"
 		args := []any{}
 		if r.bulk {
@@ -279,11 +292,16 @@ func (w *writer) truncate(ctx context.Context) error {
 }
 
 // deleteCity removes an earlier generated city. address refuses deletes (ids
-// are permanent); a generated city is replaced wholesale, so its trigger is
-// disabled for this transaction only (ALTER TABLE takes effect for everyone but
-// is rolled back or re-enabled before commit).
+// are permanent) and event_step changes (the loop's history is append-only); a
+// generated city is replaced wholesale, with the steps its events took since
+// (the demo pulse moves them on), so their triggers are disabled for this
+// transaction only (ALTER TABLE takes effect for everyone but is rolled back or
+// re-enabled before commit).
 func (w *writer) deleteCity(ctx context.Context) error {
 	stmts := []string{
+		"ALTER TABLE event_step DISABLE TRIGGER event_step_no_change",
+		"DELETE FROM event_step WHERE event_id IN (SELECT id FROM event WHERE dataset = $1)",
+		"ALTER TABLE event_step ENABLE TRIGGER event_step_no_change",
 		"DELETE FROM event WHERE dataset = $1",
 		"DELETE FROM household WHERE dataset = $1",
 		"DELETE FROM building WHERE dataset = $1",
@@ -666,4 +684,19 @@ func (w *writer) assignIDs() {
 			}
 		}
 	}
+}
+
+// cityExists reports whether the database holds rows of a generated city.
+func cityExists(ctx context.Context, db interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) (bool, error) {
+	var exists bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM admin_area WHERE dataset = $1)
+		OR EXISTS (SELECT 1 FROM address WHERE dataset = $1)
+		OR EXISTS (SELECT 1 FROM grid WHERE dataset = $1)
+		OR EXISTS (SELECT 1 FROM event WHERE dataset = $1)`, Dataset).Scan(&exists)
+	if err != nil {
+		return false, fmt.Errorf("look for an earlier city: %w", err)
+	}
+	return exists, nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb"
+
+	"github.com/onegrid/onegrid/schema"
 )
 
 func TestApportion(t *testing.T) {
@@ -120,6 +122,40 @@ func TestTaxonomy(t *testing.T) {
 	for _, h := range hotspotCategories {
 		if !codes[h] {
 			t.Errorf("hotspot category %s not in the taxonomy", h)
+		}
+	}
+}
+
+// TestSensitiveCategories: the classes whose events concern a person's
+// health, welfare or a police matter are marked sensitive (so are their level-2
+// categories when all their classes are), nothing else is, and migration 0760
+// marks the same names in a database an earlier run filled.
+func TestSensitiveCategories(t *testing.T) {
+	want := map[string]bool{"涉赌线索": true, "涉毒线索": true, "涉毒涉赌": true, "独居老人关怀": true, "困境儿童": true,
+		"精神障碍患者": true, "特殊人群": true, "低保申请": true, "临时救助": true, "残疾人帮扶": true, "社会救助": true, "疑似病例报告": true}
+	var migration string
+	ms, err := schema.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if strings.HasPrefix(m.Name, "0760_") {
+			migration = m.SQL
+		}
+	}
+	for _, c := range Categories() {
+		if c.Sensitive != want[c.Name] {
+			t.Errorf("%s %s: sensitive %v", c.Code, c.Name, c.Sensitive)
+		}
+		if c.Sensitive && !strings.Contains(migration, "'"+c.Name+"'") {
+			t.Errorf("%s %s: sensitive, but migration 0760 does not mark it", c.Code, c.Name)
+		}
+	}
+	for _, h := range hotspotCategories {
+		for _, c := range Categories() {
+			if c.Code == h && c.Sensitive {
+				t.Errorf("planted hotspot category %s is sensitive", h)
+			}
 		}
 	}
 }

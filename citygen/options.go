@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/seal"
 )
 
 // Dataset is the dataset name on every generated row.
@@ -15,9 +16,6 @@ const Dataset = "citygen"
 // China Standard Time: periods and timestamps are local, as the screens show them
 // (the database uses Asia/Shanghai, the same offset since 1991).
 var cst = clock.China
-
-// DefaultEnd is the default end of the event period: fixed, so runs are reproducible.
-var DefaultEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, cst)
 
 // MinHouseholds and MaxHouseholds bound Options.Households: below the minimum the
 // first district's streets cannot each hold a micro-grid of 50 households.
@@ -28,16 +26,17 @@ const (
 
 // Options say what city to build. The zero value of a field means its default.
 type Options struct {
-	Households         int       // households to place, MinHouseholds..MaxHouseholds
-	Seed               uint64    // PCG seed: same seed, same city
-	Months             int       // length of the event period (default 12)
-	End                time.Time // end of the event period, exclusive (default DefaultEnd)
-	EventsPerHousehold float64   // background events per household per year (default 1)
-	Hotspots           int       // planted event clusters (default 0)
-	SharedData         string    // directory holding boundaries/… (required)
-	TruthPath          string    // where to write the hotspots' ground truth as JSON ("" = nowhere)
-	Replace            bool      // delete earlier citygen rows instead of refusing
-	HashKey            []byte    // HMAC-SHA-256 key for phone and ID numbers (default: a fixed demo key)
+	Households         int         // households to place, MinHouseholds..MaxHouseholds
+	Seed               uint64      // PCG seed: same seed, same city
+	Months             int         // length of the event period (default 12)
+	End                time.Time   // end of the event period, exclusive (default: Now's reading)
+	Now                clock.Clock // read for End when End is zero
+	EventsPerHousehold float64     // background events per household per year (default 1)
+	Hotspots           int         // planted event clusters (default 0)
+	TruthPath          string      // where to write the hotspots' ground truth as JSON ("" = nowhere)
+	Replace            bool        // delete earlier citygen rows instead of refusing
+	HashKey            []byte      // HMAC-SHA-256 key for phone and ID numbers (default: a fixed demo key)
+	DataKey            *seal.Key   // seals synthetic clear personal values (personal.go); nil writes none
 	Log                *slog.Logger
 }
 
@@ -60,8 +59,15 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("months %d: must be 1..120", o.Months)
 	}
 	if o.End.IsZero() {
-		o.End = DefaultEnd
+		// No default reads the machine's clock behind the caller's back: a run is
+		// reproducible when End is given, and follows the clock it is given else.
+		if o.Now == nil {
+			return errors.New("no end of the event period: set End or Now")
+		}
+		o.End = o.Now()
 	}
+	// The city's calendar: periods, months and hotspot starts are in China time.
+	o.End = o.End.In(cst).Truncate(time.Second)
 	if o.EventsPerHousehold == 0 {
 		o.EventsPerHousehold = 1
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 
@@ -397,6 +398,10 @@ func (w *writer) households(ctx context.Context) error {
 			bcode := br.g.road.code + fmt.Sprintf("%04d", b.no)
 			slots := roomSlots(stream(w.o.Seed, "rooms", uint64(b.id)), b)
 			r := stream(w.o.Seed, "households", uint64(b.id))
+			var names *rand.Rand // the clear names, when the building's values are sealed
+			if w.o.DataKey != nil && sealsPersonal(b.id) {
+				names = stream(w.o.Seed, "names", uint64(b.id))
+			}
 			var err error
 			if units, err = unitCells(b, units); err != nil {
 				return err
@@ -422,6 +427,9 @@ func (w *writer) households(ctx context.Context) error {
 				phone := phonePrefixes[r.IntN(len(phonePrefixes))] + fmt.Sprintf("%08d", r.IntN(100_000_000))
 				idNo := fmt.Sprintf("%s%04d%02d%02d%03d%d", br.c.code[:6], 1940+r.IntN(66), 1+r.IntN(12), 1+r.IntN(28), r.IntN(1000), r.IntN(10))
 				rcode := bcode + fmt.Sprintf("%02d%02d%02d", sl.unit, sl.floor, sl.room)
+				if names != nil {
+					w.clear = append(w.clear, clearValues{b.hhID + int64(k), sur + givenName(names), phone, idNo})
+				}
 				if err := emit([]any{b.hhID + int64(k), b.addrID + 1 + int64(k), n, tags,
 					sur + "*", phone[:3] + "****" + phone[7:], hash(phone), idNo[:6] + "********" + idNo[14:], hash(idNo),
 					h, br.c.code, br.mg.code, Dataset, rcode}); err != nil {

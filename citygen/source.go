@@ -2,12 +2,11 @@ package citygen
 
 import (
 	"bytes"
+	"embed"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"sort"
 	"strings"
 
@@ -17,14 +16,18 @@ import (
 	"github.com/onegrid/onegrid/geo"
 )
 
-// Paths of the real data inside the shared data directory.
-const (
-	districtsFile = "boundaries/shenzhen_districts_gcj02.geojson"
-	gazetteerFile = "boundaries/admin_gazetteer_level4.csv"
-)
+// The real inputs ship in the repository and in the binary, each with its source
+// and licence in data/README.md: the district outlines and the Shenzhen rows of the
+// street gazetteer (with the gazetteer's MIT licence, which must travel with it).
+//
+//go:embed data/shenzhen_districts_gcj02.geojson data/admin_gazetteer_level4_shenzhen.csv data/LICENSE-AreaCity-MIT.txt data/README.md
+var sourceData embed.FS
 
-// ErrNoSharedData is wrapped when the shared data directory or a file in it is missing.
-var ErrNoSharedData = errors.New("shared data not found")
+// Paths of the real data inside sourceData.
+const (
+	districtsFile = "data/shenzhen_districts_gcj02.geojson"
+	gazetteerFile = "data/admin_gazetteer_level4_shenzhen.csv"
+)
 
 // districtInfo is the density model's view of a real district: the order in
 // which districts are filled and a capacity close to the real household count
@@ -71,22 +74,20 @@ type sourceStreet struct {
 	name string
 }
 
-// loadSource reads the district outlines and the street gazetteer under dir.
-func loadSource(dir string) (map[int]*sourceDistrict, error) {
-	if dir == "" {
-		return nil, fmt.Errorf("%w: no shared data directory given", ErrNoSharedData)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, districtsFile))
+// loadSource reads the district outlines and the street gazetteer from fsys
+// (sourceData, or the same paths elsewhere in tests).
+func loadSource(fsys fs.FS) (map[int]*sourceDistrict, error) {
+	b, err := fs.ReadFile(fsys, districtsFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoSharedData, err)
+		return nil, err
 	}
 	ds, err := parseDistricts(b)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", districtsFile, err)
 	}
-	f, err := os.Open(filepath.Join(dir, gazetteerFile))
+	f, err := fsys.Open(gazetteerFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoSharedData, err)
+		return nil, err
 	}
 	defer f.Close()
 	if err := parseGazetteer(f, ds); err != nil {

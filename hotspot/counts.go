@@ -31,7 +31,7 @@ func prefixRange(prefix string) (lo, hi string) {
 	return prefix, noUpper
 }
 
-// keySum is the sum of the counted rows' record keys (schema 0720, package sdc):
+// keySum is the sum of the counted rows' record keys (schema 0770, package sdc):
 // what the disclosure-control rule rounds a count by.
 const keySum = `sum(sdc_record_key(id, (SELECT seed FROM sdc_secret)))::bigint`
 

@@ -15,11 +15,11 @@ import (
 	"github.com/uber/h3-go/v4"
 
 	"github.com/onegrid/onegrid/citygen"
+	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/internal/pgtest"
 	"github.com/onegrid/onegrid/internal/sdctest"
-	"github.com/onegrid/onegrid/internal/shareddata"
 )
 
 // ringM is the distance between neighbouring res-9 cell centres (√3 × the
@@ -34,12 +34,11 @@ func TestPlantedHotspotsFound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates a city")
 	}
-	data := shareddata.Dir(t)
 	db := pgtest.New(t)
 	ctx := context.Background()
 	truthPath := filepath.Join(t.TempDir(), "truth.json")
 	start := time.Now()
-	_, err := citygen.Generate(ctx, db, citygen.Options{Households: 30_000, Seed: 20261101, Months: 6, Hotspots: 12, SharedData: data, TruthPath: truthPath})
+	_, err := citygen.Generate(ctx, db, citygen.Options{Households: 30_000, Seed: 20261101, Months: 6, Hotspots: 12, End: time.Date(2026, 11, 1, 0, 0, 0, 0, clock.China), TruthPath: truthPath})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,17 +59,43 @@ type indexDef struct{ name, on, def string }
 const conflictClause = "ON CONFLICT (dataset, dataset_id) DO NOTHING"
 
 // withoutConflict returns insert with its ON CONFLICT clause replaced by an
-// anti-join on (dataset, dataset_id) against table; ok is false when insert does
-// not end that way. The staged rows are already unique by id (dupCheck), so
-// the anti-join inserts exactly the rows ON CONFLICT DO NOTHING would, and the
+// anti-join on the staged lines already present in table (presentTable, filled
+// by markPresent before the keys are dropped); ok is false when insert does not
+// end that way. The staged rows are already unique by id (dupCheck), so the
+// anti-join inserts exactly the rows ON CONFLICT DO NOTHING would, and the
 // unique constraint, built again after the insert, still guards the table.
-func withoutConflict(insert, table string) (string, bool) {
+//
+// The insert must not read the table it writes: a plan made while the table is
+// empty and analysed (after TRUNCATE, autovacuum's ANALYZE records 0 pages and
+// 0 rows) puts it on the inner side of a nested loop, and every outer row then
+// rescans the heap the statement is growing: quadratic (100,000 events took
+// 51 s instead of 0.3 s). The present lines are looked up before, in their own
+// statement, against the table as it is, and the insert reads only the staging
+// tables, which do not change under it.
+func withoutConflict(insert string) (string, bool) {
 	body, ok := strings.CutSuffix(strings.TrimSpace(insert), conflictClause)
 	if !ok {
 		return insert, false
 	}
-	return body + "WHERE NOT EXISTS (SELECT 1 FROM " + pgx.Identifier{table}.Sanitize() +
-		" x WHERE x.dataset = @dataset AND x.dataset_id = s.id)", true
+	return body + "WHERE NOT EXISTS (SELECT 1 FROM " + presentTable + " p WHERE p.line = s.line)", true
+}
+
+// presentTable holds the staged lines whose (dataset, id) the target table
+// already has, for the bulk insert's anti-join.
+const presentTable = "ingest_present"
+
+// markPresent fills presentTable from table, while its unique key still exists,
+// and analyses it so that the anti-join is planned on its real size.
+func markPresent(ctx context.Context, tx pgx.Tx, table string, args pgx.NamedArgs) error {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE `+presentTable+` ON COMMIT DROP AS
+SELECT s.line FROM ingest_stage s JOIN `+pgx.Identifier{table}.Sanitize()+` x ON x.dataset = @dataset AND x.dataset_id = s.id
+WHERE s.rreason IS NULL`, args); err != nil {
+		return fmt.Errorf("find rows already loaded: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE `+presentTable); err != nil {
+		return fmt.Errorf("analyze rows already loaded: %w", err)
+	}
+	return nil
 }
 
 // dropForBulk drops the table's secondary indexes, its foreign keys and foreign

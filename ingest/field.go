@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/onegrid/onegrid/seal"
 )
 
 // stageCol is a column of a staging table.
@@ -17,6 +19,8 @@ type stageCol struct{ name, pgType string }
 type convCtx struct {
 	loc     *time.Location
 	hashKey []byte
+	layout  string    // a Go time layout tried first ("" = none)
+	dataKey *seal.Key // seals clear personal values (nil: none kept)
 }
 
 // field is one loader field: where it goes in the staging table and how its text
@@ -62,7 +66,7 @@ func intField(name string, required bool, lo, hi int64) field {
 func timeField(name string, required bool) field {
 	return field{name: name, required: required, cols: []stageCol{{name, "timestamptz"}},
 		conv: func(c *convCtx, s string, dst []any) error {
-			t, err := ParseTime(s, c.loc)
+			t, err := parseTimeLayout(s, c.layout, c.loc)
 			if err != nil {
 				return err
 			}
@@ -114,17 +118,25 @@ func tagsField(name string) field {
 		}}
 }
 
-// personalField stores personal data only masked and, when hashed, as a keyed
-// HMAC-SHA-256 of its normalised form (so rolls can be joined without clear text).
+// personalField stores personal data masked and, when hashed, as a keyed
+// HMAC-SHA-256 of its normalised form (so rolls can be joined without clear
+// text); with a data key, also the clear value sealed (household_personal),
+// which never reaches the database unsealed.
 func personalField(name string, hashed bool, mask func(string) string) field {
 	cols := []stageCol{{name + "_masked", "text"}}
 	if hashed {
 		cols = append(cols, stageCol{name + "_hash", "bytea"})
 	}
+	cols = append(cols, stageCol{name + "_sealed", "bytea"})
 	return field{name: name, cols: cols,
 		conv: func(c *convCtx, s string, dst []any) error {
 			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
 				return fmt.Errorf("not valid UTF-8 text")
+			}
+			if c.dataKey != nil {
+				dst[len(cols)-1] = c.dataKey.Seal(name, strings.TrimSpace(s))
+			} else {
+				dst[len(cols)-1] = nil
 			}
 			s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
 			dst[0] = mask(s)

@@ -53,15 +53,21 @@ func seedFile(f *testing.F, path string) {
 func FuzzCSVRow(f *testing.F) {
 	seedFile(f, "testdata/events.csv")
 	seedFile(f, "testdata/grids.csv")
+	seedFile(f, "testdata/categories.csv")
+	seedFile(f, "testdata/boston/crime_incident_reports_2023_sample.csv")
 	f.Add("id,category,reported_at,wkt\n1,C01,2023-01-01,\"POINT(1 2)\"\n")
 	f.Add("id,category,reported_at,lon,lat\n\"a\"b,C01,x,1e400,NaN\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, kind := range []string{"events", "grids", "households"} {
+		for _, kind := range []string{"events", "grids", "households", "categories", "open311"} {
 			rd, err := newCSVReader(strings.NewReader(s))
 			if err != nil {
 				continue
 			}
-			conv, err := newConverter(kinds[kind], Mapping{}, &convCtx{loc: time.UTC, hashKey: []byte("k")}, "line", false, rd.hasColumn)
+			k, m := kinds[kind], Mapping{}
+			if kind == "open311" {
+				k, m = open311Kind, open311Mapping
+			}
+			conv, err := newConverter(k, m, &convCtx{loc: time.UTC, hashKey: []byte("k"), layout: "1/2/2006 15:04"}, "line", false, rd.hasColumn)
 			if err != nil {
 				continue
 			}
@@ -135,7 +141,7 @@ func FuzzOSMXML(f *testing.F) {
 }
 
 func FuzzParseTime(f *testing.F) {
-	for _, s := range []string{"2012-12-04 15:21:00", "2023-06-01T10:00:00Z", "01/15/2013 07:15:14 AM", "2023/06/01 10:00", "1700000000", "0000-01-01", "9999-12-31 23:59:59", "2023-02-30"} {
+	for _, s := range []string{"2012-12-04 15:21:00", "2023-01-01 00:00:00+00", "2023-01-01 00:00:00.5-05", "2023-06-01T10:00:00Z", "01/15/2013 07:15:14 AM", "2023/06/01 10:00", "1700000000", "0000-01-01", "9999-12-31 23:59:59", "2023-02-30"} {
 		f.Add(s)
 	}
 	la, _ := time.LoadLocation("America/Los_Angeles")
@@ -172,6 +178,54 @@ func FuzzParseMapping(f *testing.F) {
 		}
 		if _, err := ReadMapping(strings.NewReader(s)); err != nil && !strings.Contains(err.Error(), "mapping") {
 			t.Fatalf("ReadMapping error names nothing: %v", err)
+		}
+	})
+}
+
+// FuzzParseTimeLayout: a time read with a --time-format layout is in range or
+// refused with a reason that says it is about a time, for any layout and value.
+func FuzzParseTimeLayout(f *testing.F) {
+	for _, c := range [][2]string{{"1/2/06 15:04", "1/1/06 0:00"}, {"1/2/2006 15:04", "12/31/2006 23:59"}, {"02.01.2006", "31.12.1899"}, {"", "2023-01-01"}, {"2006", "0"}} {
+		f.Add(c[0], c[1])
+	}
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	f.Fuzz(func(t *testing.T, layout, s string) {
+		tm, err := parseTimeLayout(s, layout, la)
+		if err != nil {
+			if !strings.Contains(err.Error(), "time") {
+				t.Fatalf("error does not say it is about a time: %v", err)
+			}
+			return
+		}
+		if tm.Before(minTime) || !tm.Before(maxTime) {
+			t.Fatalf("%q with layout %q parsed to out-of-range %v", s, layout, tm)
+		}
+	})
+}
+
+// FuzzReadAreas: an areas file either reads into (group, id, polygon) rows or
+// fails with an error naming the file.
+func FuzzReadAreas(f *testing.F) {
+	seedFile(f, "testdata/areas.geojson")
+	f.Add(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[0,0]}}]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		p := t.TempDir() + "/a.geojson"
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []AreaOptions{{Path: p, Code: "X", Group: "district", ID: []string{"name", "id"}}, {Path: p, Code: "X"}} {
+			rows, err := readAreas(a)
+			if err != nil {
+				if !strings.Contains(err.Error(), p) {
+					t.Fatalf("error does not name the file: %v", err)
+				}
+				continue
+			}
+			for _, r := range rows {
+				if r[0].(string) == "" && a.Group == "" || r[2] == nil {
+					t.Fatalf("row without a group or polygon: %v", r)
+				}
+			}
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/onegrid/onegrid/internal/pgtest"
@@ -160,13 +161,22 @@ func TestLoadEventsCSV(t *testing.T) {
 	db := pgtest.New(t)
 	world(t, db)
 	s := load(t, db, Options{Kind: "events", Path: "testdata/events.csv"})
-	checkSummary(t, s, 12, 2, 0, 10)
+	// e6 (line 8, 114.5 E) lies outside every grid: kept, unassigned.
+	checkSummary(t, s, 12, 3, 0, 9)
+	if s.Unassigned != 1 {
+		t.Errorf("unassigned = %d, want 1 (e6)", s.Unassigned)
+	}
+	if got := str(t, db, `SELECT coalesce(grid_code, 'none') || ' ' || coalesce(admin_code, 'none') || ' ' || h3_resolution(h3) FROM event WHERE dataset_id = 'e6'`); got != "none none 12" {
+		t.Errorf("e6 = %s, want no grid, no admin code and a res-12 cell", got)
+	}
+	if got := count(t, db, `SELECT unassigned FROM load_run WHERE id = $1`, s.RunID); got != 1 {
+		t.Errorf("load_run.unassigned = %d, want 1", got)
+	}
 	checkRejects(t, db, s, []want{
 		{4, "lon", "longitude 200 out of range -180..180"},
 		{5, "reported_at", `bad time "yesterday": want e.g. 2006-01-02 15:04:05 or RFC 3339`},
 		{6, "category", "unknown category X99"},
 		{7, "id", "duplicate id e1 within the file (first at line 2)"},
-		{8, "geometry", "point outside every grid current at its reported time"},
 		{9, "category", "missing required field"},
 		{10, "closed_at", "missing required field for status closed"},
 		{11, "address_id", "no address with id 999999"},
@@ -193,14 +203,14 @@ func TestLoadEventsCSV(t *testing.T) {
 	if got := str(t, db, `SELECT severity || ' ' || source || ' ' || status FROM event WHERE dataset_id = 'e1'`); got != "general patrol reported" {
 		t.Errorf("e1 = %s", got)
 	}
-	if got := count(t, db, `SELECT count(*) FROM event WHERE h3 IS NOT NULL AND h3_resolution(h3) = 12`); got != 2 {
+	if got := count(t, db, `SELECT count(*) FROM event WHERE h3 IS NOT NULL AND h3_resolution(h3) = 12`); got != 3 {
 		t.Errorf("events with a res-12 cell = %d", got)
 	}
 	// Idempotent re-load.
 	s = load(t, db, Options{Kind: "events", Path: "testdata/events.csv"})
-	checkSummary(t, s, 12, 0, 2, 10)
-	if got := count(t, db, `SELECT count(*) FROM event`); got != 2 {
-		t.Errorf("events after re-load = %d, want 2", got)
+	checkSummary(t, s, 12, 0, 3, 9)
+	if got := count(t, db, `SELECT count(*) FROM event`); got != 3 {
+		t.Errorf("events after re-load = %d, want 3", got)
 	}
 }
 
@@ -336,4 +346,107 @@ func TestLoadOSM(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSummary(t, s, 7, 0, 5, 2)
+}
+
+// TestLoadOSMArea: an extract loaded with an area code becomes an area of its
+// own (a city, a street, a community and a grid over its buildings' hull), and
+// its buildings and addresses are linked to that grid; loading again keeps it.
+func TestLoadOSMArea(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	o := Options{Path: "testdata/small.osm", RejectsPath: filepath.Join(t.TempDir(), "r.csv"),
+		Areas: AreaOptions{Code: "HKST", Name: "沙田 Sha Tin"}}
+	if _, err := LoadOSM(context.Background(), db, o); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ sql, want string }{
+		{`SELECT string_agg(code || ' ' || level, ', ' ORDER BY code) FROM admin_area`, "HKST city, HKST001 street, HKST001001 community"},
+		{`SELECT string_agg(code, ', ') FROM grid`, "HKST001001001"},
+		{`SELECT name FROM admin_area WHERE code = 'HKST'`, "沙田 Sha Tin"},
+		// Every building lies inside the hull of the buildings: all linked.
+		{`SELECT count(*) FILTER (WHERE grid_code = 'HKST001001001')::text || '/' || count(*) FROM building`, "3/3"},
+		{`SELECT count(*) FILTER (WHERE grid_code = 'HKST001001001')::text || '/' || count(*) FROM address`, "2/2"},
+		{`SELECT bool_and(ST_Covers(a.geom, b.geom))::text FROM building b, admin_area a WHERE a.code = 'HKST'`, "true"},
+	} {
+		if got := str(t, db, c.sql); got != c.want {
+			t.Errorf("%s = %s, want %s", c.sql, got, c.want)
+		}
+	}
+	if _, err := LoadOSM(context.Background(), db, o); err != nil {
+		t.Fatal(err)
+	}
+	if got := str(t, db, `SELECT count(*)::text FROM admin_area`); got != "3" {
+		t.Errorf("after a second load: %s admin areas, want 3", got)
+	}
+	if _, err := LoadOSM(context.Background(), db, Options{Path: "testdata/small.osm", Areas: AreaOptions{Path: "x.geojson", Code: "X"}}); err == nil {
+		t.Error("an areas file for an extract: no error")
+	}
+}
+
+// TestGridsLoadLinksUnassignedEvents loads an event outside every grid, then
+// grids that cover it: the grids load links it (grid, version, admin code from
+// the grid), the tile layer versions move, and the roll-ups kept by triggers
+// equal what derived_rebuild() computes from the rows.
+func TestGridsLoadLinksUnassignedEvents(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	world(t, db)
+	s := load(t, db, Options{Kind: "events", Path: "testdata/events.csv"})
+	if s.Unassigned != 1 {
+		t.Fatalf("unassigned = %d, want 1", s.Unassigned)
+	}
+	version := func() int64 {
+		return count(t, db, `SELECT sum(version) FROM tile_layer_version WHERE layer IN ('events', 'events_h3')`)
+	}
+	before := version()
+	dir := t.TempDir()
+	grids := filepath.Join(dir, "east.csv")
+	// e6 is at 114.5 E 22.52 N, reported 2023-06-01; the second grid covers it
+	// only from 2024 on and must not be chosen.
+	if err := os.WriteFile(grids, []byte(`code,level,admin_code,valid_from,wkt
+440303009001001,grid,440303009001,,"POLYGON((114.4 22.45,114.6 22.45,114.6 22.6,114.4 22.6,114.4 22.45))"
+440303009001101,micro_grid,440303009001,2024-01-01 00:00:00,"POLYGON((114.45 22.5,114.55 22.5,114.55 22.55,114.45 22.55,114.45 22.5))"
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load(t, db, Options{Kind: "grids", Path: grids})
+	if got := str(t, db, `SELECT grid_code || ' v' || grid_version || ' ' || admin_code FROM event WHERE dataset_id = 'e6'`); got != "440303009001001 v1 440303009001" {
+		t.Errorf("e6 after the grids load = %s, want 440303009001001 v1 440303009001", got)
+	}
+	if got := count(t, db, `SELECT count(*) FROM event WHERE grid_code IS NULL`); got != 0 {
+		t.Errorf("%d events still unassigned", got)
+	}
+	if after := version(); after <= before {
+		t.Errorf("event tile layer versions %d -> %d: not bumped by the relink", before, after)
+	}
+	// The roll-ups as the triggers left them, and as a rebuild computes them.
+	snapshot := func(q interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}) string {
+		var out string
+		err := q.QueryRow(ctx, `SELECT concat_ws(E'\n',
+    (SELECT string_agg(concat_ws(' ', month, admin_code, category_root, events, closed, due, on_time), ';' ORDER BY month, admin_code, category_root) FROM event_rollup_month WHERE events <> 0),
+    (SELECT string_agg(concat_ws(' ', kind, code, open_events), ';' ORDER BY kind, code) FROM tile_load WHERE open_events <> 0),
+    (SELECT string_agg(concat_ws(' ', res, h3_text(cell), status, n), ';' ORDER BY res, cell, status) FROM tile_event_h3 WHERE n <> 0))`).Scan(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	kept := snapshot(db)
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT derived_rebuild()`); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := snapshot(tx); rebuilt != kept {
+		t.Errorf("roll-ups after the relink differ from a rebuild:\nkept    %s\nrebuilt %s", kept, rebuilt)
+	}
+	if !strings.Contains(kept, "grid 440303009001001 1") {
+		t.Errorf("tile_load has no open event for the new grid:\n%s", kept)
+	}
 }

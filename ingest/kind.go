@@ -8,7 +8,7 @@ import (
 )
 
 // Kinds lists the kinds of file `ingest` loads through a column mapping.
-var Kinds = []string{"addresses", "buildings", "households", "admin", "grids", "events"}
+var Kinds = []string{"addresses", "buildings", "households", "admin", "grids", "events", "categories"}
 
 // kindSpec describes one loadable kind: its fields, geometry, staging columns and
 // the SQL that checks and inserts the staged rows.
@@ -122,7 +122,10 @@ var kinds = map[string]*kindSpec{
 		fields: []field{
 			idField(),
 			textField("category", true),
-			enumField("severity", false, "general", severities),
+			textField("category1", false),                // with --create-categories: the level-1 name
+			textField("category2", false),                // with --create-categories: the level-2 name
+			enumField("severity", false, "", severities), // absent: the category's default, else general
+
 			enumField("source", false, "other", sources),
 			enumField("status", false, "reported", statuses),
 			textField("title", false),

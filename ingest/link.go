@@ -11,19 +11,22 @@ type kindSQL struct {
 	gridChecks  []string // run only when the database has grids
 	insert      string
 	afterInsert []string // e.g. resolving parents within the file
+	// unassigned: the insert's rows have a grid_code, and the load counts
+	// those it stored without one (outside every grid current at their time).
+	unassigned bool
+	// counts: the insert is a query returning the rows loaded and a second
+	// count, reported in Summary.Detail under this name (categories: updated).
+	counts string
 }
 
 // The staging table with its geometry decoded, rows not yet rejected.
 const stagedOK = `(SELECT s.*, ST_GeomFromEWKB(s.geom) AS g FROM ingest_stage s WHERE s.rreason IS NULL)`
 
-// levelRank orders grid levels finest first.
-const levelRank = `CASE g.level WHEN 'micro_grid' THEN 0 WHEN 'grid' THEN 1 WHEN 'community' THEN 2 ELSE 3 END`
-
-// gridAt is the finest grid containing point p in the version current at time t.
+// gridAt is the finest grid containing point p in the version current at time t
+// (gr.code, gr.version, gr.admin_code): the schema's link_grid, which every
+// writer of located rows shares (migration 0630) and the planner inlines.
 func gridAt(p, t string) string {
-	return `LEFT JOIN LATERAL (SELECT g.code, g.version, g.admin_code FROM grid g
-        WHERE ST_Intersects(g.geom, ` + p + `) AND g.valid_from <= ` + t + ` AND (g.valid_to IS NULL OR ` + t + ` < g.valid_to)
-        ORDER BY ` + levelRank + `, g.code LIMIT 1) gr ON true`
+	return `LEFT JOIN LATERAL link_grid(` + p + `, ` + t + `) gr ON true`
 }
 
 // withoutLinks returns an insert with the grid and community lookups replaced by
@@ -42,10 +45,10 @@ const (
 	noCommunity = `LEFT JOIN (SELECT NULL::text AS code) co ON true`
 )
 
-// communityAt is the community (admin area) containing point p.
+// communityAt is the community (admin area) containing point p (co.code): the
+// schema's link_community (migration 0630).
 func communityAt(p string) string {
-	return `LEFT JOIN LATERAL (SELECT a.code FROM admin_area a
-        WHERE a.level = 'community' AND ST_Intersects(a.geom, ` + p + `) ORDER BY a.code LIMIT 1) co ON true`
+	return `LEFT JOIN LATERAL link_community(` + p + `) co ON true`
 }
 
 // outsideCheck rejects located rows that fall in no grid current at time t.
@@ -72,6 +75,11 @@ WHERE s.rreason IS NULL AND s.address_id IS NOT NULL AND NOT EXISTS (SELECT 1 FR
 const addressRefCheck = `UPDATE ingest_stage s SET rfield = 'address_ref', rreason = format('no address %s in dataset %s', s.address_ref, @address_dataset::text)
 WHERE s.rreason IS NULL AND s.address_ref IS NOT NULL AND NOT EXISTS (SELECT 1 FROM address a WHERE a.dataset = @address_dataset AND a.dataset_id = s.address_ref)`
 
+// eventSQL keeps events outside every grid: they are stored unassigned
+// (grid_code NULL, admin_code from a community containing them if any),
+// counted in the load's summary, and linked by relinkEvents when grids that
+// cover them are loaded later. An event without a severity takes its
+// category's default severity, else general.
 var eventSQL = kindSQL{
 	checks: []string{
 		dupCheck,
@@ -80,17 +88,31 @@ WHERE s.rreason IS NULL AND NOT EXISTS (SELECT 1 FROM event_category c WHERE c.c
 		addressIDCheck,
 		addressRefCheck,
 	},
-	gridChecks: []string{outsideCheck("x.g", "x.reported_at", "'point outside every grid current at its reported time'")},
 	insert: `INSERT INTO event (category_code, severity, source, status, title, reported_at, happened_at, closed_at,
     satisfaction, address_id, geom, h3, admin_code, grid_code, grid_version, dataset, dataset_id)
-SELECT s.category, s.severity, s.source, s.status, coalesce(s.title, ''), s.reported_at, s.happened_at, s.closed_at,
+SELECT s.category, coalesce(s.severity, cat.default_severity, 'general'), s.source, s.status, coalesce(s.title, ''), s.reported_at, s.happened_at, s.closed_at,
     s.satisfaction, coalesce(s.address_id, ar.id), s.g, s.h3, coalesce(co.code, gr.admin_code), gr.code, gr.version, @dataset, s.id
 FROM ` + stagedOK + ` s
+JOIN event_category cat ON cat.code = s.category
 LEFT JOIN address ar ON s.address_ref IS NOT NULL AND ar.dataset = @address_dataset AND ar.dataset_id = s.address_ref
 ` + gridAt("s.g", "s.reported_at") + `
 ` + communityAt("s.g") + `
 ON CONFLICT (dataset, dataset_id) DO NOTHING`,
+	unassigned: true,
 }
+
+// relinkEvents links the unassigned events that the grids of dataset
+// @grid_dataset cover (at the event's reported time) to the finest grid then
+// current, as an events load would have linked them had the grids been there.
+// Found through event_geom_idx from each new grid. One UPDATE: the
+// roll-up and tile triggers fold it in, and the tile layers' versions move.
+var relinkEvents = `UPDATE event e SET grid_code = gr.code, grid_version = gr.version, admin_code = coalesce(co.code, gr.admin_code)
+FROM (SELECT DISTINCT x.id, x.geom AS g, x.reported_at
+      FROM grid n JOIN event x ON x.grid_code IS NULL AND ST_Intersects(n.geom, x.geom)
+      WHERE n.dataset = @grid_dataset AND n.valid_from <= x.reported_at AND (n.valid_to IS NULL OR x.reported_at < n.valid_to)) s
+` + gridAt("s.g", "s.reported_at") + `
+` + communityAt("s.g") + `
+WHERE e.id = s.id AND gr.code IS NOT NULL`
 
 var addressSQL = kindSQL{
 	checks: []string{
@@ -190,4 +212,5 @@ SELECT s.code, s.version, s.level, coalesce(s.name, ''), s.parent_code, coalesce
 FROM (SELECT x.*, ST_PointOnSurface(x.g) AS p FROM ` + stagedOK + ` x) s
 ` + communityAt("s.p") + `
 ON CONFLICT DO NOTHING`,
+	afterInsert: []string{relinkEvents},
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/onegrid/onegrid/seal"
 )
 
 // step logs how long a step of a load took.
@@ -40,6 +44,7 @@ type Options struct {
 	SRS            string         // "wgs84" (default) or "gcj02"
 	TimeZone       *time.Location // for times without an offset (default UTC)
 	HashKey        []byte         // HMAC key for personal data; without it only masks are stored
+	DataKey        *seal.Key      // seals clear personal values (household_personal); nil keeps none
 	RejectsPath    string         // default <Path>.rejects.csv
 	Workers        int            // conversion goroutines (default GOMAXPROCS)
 	Progress       func(Progress) // called a few times a second, and per phase
@@ -47,6 +52,21 @@ type Options struct {
 	// Bulk is "auto" (default), "on" or "off": whether to drop and rebuild the
 	// target table's secondary indexes around the insert (see BulkMinRows).
 	Bulk string
+	// TimeFormat is a Go reference layout ("1/2/2006 15:04") tried before the
+	// built-in ones, for exports whose times are in a local notation.
+	TimeFormat string
+
+	// Events (and open311):
+	// CreateCategories: the category columns (category; category1 and
+	// category2 where the file has them, level 1 first) hold names, and the
+	// categories they name are created (see createCategorySQL).
+	CreateCategories bool
+	// CategoryPrefix is the code prefix of created categories (default: from
+	// the dataset name, DefaultCategoryPrefix).
+	CategoryPrefix string
+	// Areas are the areas the events come with, or the code of an area to
+	// derive from them (see AreaOptions).
+	Areas AreaOptions
 }
 
 // Summary is what a load did.
@@ -54,6 +74,7 @@ type Summary struct {
 	RunID       int64
 	Read        int64 // rows (features, elements) read
 	Loaded      int64 // rows inserted
+	Unassigned  int64 // events: of Loaded, those outside every grid current at their time (stored with no grid)
 	Unchanged   int64 // rows already present from an earlier load of the dataset
 	Rejected    int64
 	RejectsPath string           // "" when nothing was rejected
@@ -145,18 +166,70 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 	if err := o.defaults(); err != nil {
 		return Summary{}, fmt.Errorf("load %s: %w", o.Kind, err)
 	}
+	var before func(ctx context.Context, tx pgx.Tx) error
+	if o.Kind == "events" {
+		var tax *taxonomy
+		if o.CreateCategories {
+			t, err := newTaxonomy(cmp.Or(o.CategoryPrefix, DefaultCategoryPrefix(o.Dataset)))
+			if err != nil {
+				return Summary{}, fmt.Errorf("load events: %w", err)
+			}
+			tax = &t
+		}
+		var err error
+		if before, err = eventsBefore(o, tax, eventCategoryLevels); err != nil {
+			return Summary{}, fmt.Errorf("load events: %w", err)
+		}
+	} else if o.CreateCategories || o.Areas.Code != "" || o.Areas.Path != "" {
+		return Summary{}, fmt.Errorf("load %s: creating categories and areas is for events and open311", o.Kind)
+	}
+	s, err := loadKind(ctx, db, o, k, o.Mapping, before)
+	if err != nil {
+		return s, fmt.Errorf("load %s %s: %w", o.Kind, o.Path, err)
+	}
+	return s, nil
+}
+
+// eventsBefore returns what an events load does between staging its rows and
+// checking them: create the categories they name (tax non-nil; levels says
+// which staged columns hold them) and the areas they come with.
+func eventsBefore(o Options, tax *taxonomy, levels func(context.Context, pgx.Tx) ([]string, error)) (func(context.Context, pgx.Tx) error, error) {
+	if err := o.Areas.check(); err != nil {
+		return nil, err
+	}
+	areaRows, err := readAreas(o.Areas)
+	if err != nil {
+		return nil, fmt.Errorf("areas: %w", err)
+	}
+	return func(ctx context.Context, tx pgx.Tx) error {
+		if tax != nil {
+			cols, err := levels(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if err := createCategories(ctx, tx, *tax, cols); err != nil {
+				return err
+			}
+		}
+		return loadAreas(ctx, tx, o.Areas, areaRows)
+	}, nil
+}
+
+// loadKind runs one load of kind k with mapping m; before, if not nil, runs
+// after the rows are staged (see stageJob). o has its defaults.
+func loadKind(ctx context.Context, db DB, o Options, k *kindSpec, m Mapping, before func(context.Context, pgx.Tx) error) (Summary, error) {
 	f, cr, rd, has, err := openReader(o.Path, o.Format)
 	if err != nil {
-		return Summary{}, fmt.Errorf("load %s: %w", o.Kind, err)
+		return Summary{}, err
 	}
 	defer f.Close()
 	var size int64
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	conv, err := newConverter(k, o.Mapping, &convCtx{loc: o.TimeZone, hashKey: o.HashKey}, rd.unit(), o.SRS == "gcj02", has)
+	conv, err := newConverter(k, m, &convCtx{loc: o.TimeZone, hashKey: o.HashKey, layout: o.TimeFormat, dataKey: o.DataKey}, rd.unit(), o.SRS == "gcj02", has)
 	if err != nil {
-		return Summary{}, fmt.Errorf("load %s %s: %w", o.Kind, o.Path, err)
+		return Summary{}, err
 	}
 	reread := func(want map[int64]bool) (map[int64]string, error) {
 		f, _, rd, _, err := openReader(o.Path, o.Format)
@@ -166,10 +239,15 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 		defer f.Close()
 		return rawLines(rd, want)
 	}
+	table := targetTables[o.Kind]
+	if k == open311Kind {
+		table = "event"
+	}
 	st := stageJob{
-		kind: o.Kind, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
-		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: targetTables[o.Kind], bulk: o.Bulk,
-		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k)},
+		kind: k.name, file: o.Path, dataset: o.Dataset, unit: rd.unit(), rejectsPath: o.RejectsPath,
+		cols: k.cols, sql: k.sql, reread: reread, log: o.Log, table: table, bulk: o.Bulk, before: before,
+		args: pgx.NamedArgs{"dataset": o.Dataset, "address_dataset": o.AddressDataset, "unit": rd.unit(), "id_field": idFieldName(k), "grid_dataset": o.Dataset,
+			"key_id": keyID(o.DataKey)},
 		fill: func(ctx context.Context, tx pgx.Tx, t *tracker) (int64, error) {
 			p := startPipeline(ctx, rd, conv.convertInto, len(k.cols), o.Workers, &t.rows)
 			defer p.stop()
@@ -177,11 +255,7 @@ func Load(ctx context.Context, db DB, o Options) (Summary, error) {
 		},
 	}
 	t := newTracker(o.Progress, cr, size)
-	s, err := st.run(ctx, db, t)
-	if err != nil {
-		return s, fmt.Errorf("load %s %s: %w", o.Kind, o.Path, err)
-	}
-	return s, nil
+	return st.run(ctx, db, t)
 }
 
 // interrupted makes a load that its context ended say so in a way errors.Is
@@ -202,6 +276,8 @@ func idFieldName(k *kindSpec) string {
 		return "code"
 	case "grids":
 		return "code@version"
+	case "categories":
+		return "code"
 	}
 	return "id"
 }
@@ -258,6 +334,9 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	if _, err = tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
 		return s, fmt.Errorf("set work_mem: %w", err)
 	}
+	if err = checkClient(ctx, tx); err != nil {
+		return s, err
+	}
 	if s.RunID, err = startRun(ctx, tx, j.kind, j.file, j.dataset); err != nil {
 		return s, err
 	}
@@ -313,7 +392,12 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		}
 		if bulk {
 			t0 = time.Now()
-			bare, keys := withoutConflict(insert, j.table)
+			bare, keys := withoutConflict(insert)
+			if keys {
+				if err = markPresent(ctx, tx, j.table, j.args); err != nil {
+					return s, err
+				}
+			}
 			if dropped, err = dropForBulk(ctx, tx, j.table, keys); err != nil {
 				return s, err
 			}
@@ -333,7 +417,20 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		}
 	}
 	t0 = time.Now()
-	tag, err := tx.Exec(ctx, insert, j.args)
+	if j.sql.unassigned {
+		// The insert counts what it stored and how much of it has no grid.
+		err = tx.QueryRow(ctx, `WITH ins AS (`+insert+` RETURNING grid_code IS NULL AS unassigned)
+SELECT count(*), count(*) FILTER (WHERE unassigned) FROM ins`, j.args).Scan(&s.Loaded, &s.Unassigned)
+	} else if j.sql.counts != "" {
+		var n int64
+		if err = tx.QueryRow(ctx, insert, j.args).Scan(&s.Loaded, &n); err == nil {
+			s.Detail = map[string]int64{j.sql.counts: n, "created": s.Loaded - n}
+		}
+	} else {
+		var tag pgconn.CommandTag
+		tag, err = tx.Exec(ctx, insert, j.args)
+		s.Loaded = tag.RowsAffected()
+	}
 	if err != nil {
 		return s, fmt.Errorf("insert: %w", err)
 	}
@@ -342,11 +439,21 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 		return s, err
 	}
 	if rollup != nil {
-		if err = rollup.finish(ctx, tx, tag.RowsAffected()); err != nil {
+		if err = rollup.finish(ctx, tx, s.Loaded); err != nil {
 			return s, err
 		}
 	}
-	s.Loaded = tag.RowsAffected()
+	if dropped != nil && s.Loaded > 0 {
+		// A bulk load adds many rows against what the table held: without fresh
+		// statistics the queries right after it (tiles, hotspots, the next
+		// load's checks) would be planned for the table as it was, empty
+		// perhaps. ANALYZE samples the rows this transaction inserted too.
+		t0 = time.Now()
+		if _, err = tx.Exec(ctx, `ANALYZE `+pgx.Identifier{j.table}.Sanitize()); err != nil {
+			return s, fmt.Errorf("analyze %s: %w", j.table, err)
+		}
+		step(j.log, "analyze", t0)
+	}
 	for i, q := range j.sql.afterInsert {
 		if _, err = tx.Exec(ctx, q, j.args); err != nil {
 			return s, fmt.Errorf("after insert %d: %w", i+1, err)
@@ -376,4 +483,27 @@ func (j *stageJob) run(ctx context.Context, db DB, t *tracker) (s Summary, err e
 	}
 	s.Elapsed = time.Since(start)
 	return s, nil
+}
+
+// checkClient makes the load's backend notice within a second that its client
+// has gone (a loader killed mid-insert) and stop, releasing its locks, where
+// the server does not already check (client_connection_check_interval is 0 by
+// default; the embedded cluster sets 1s). On a platform without the check the
+// setting is refused; the load goes on without it.
+func checkClient(ctx context.Context, tx pgx.Tx) error {
+	var v string
+	if err := tx.QueryRow(ctx, `SELECT current_setting('client_connection_check_interval')`).Scan(&v); err != nil {
+		return fmt.Errorf("read client_connection_check_interval: %w", err)
+	}
+	if v != "0" {
+		return nil
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if _, err := sp.Exec(ctx, `SET LOCAL client_connection_check_interval = '1s'`); err != nil {
+		return sp.Rollback(ctx)
+	}
+	return sp.Commit(ctx)
 }

@@ -376,25 +376,21 @@ func (d *osmData) stage(gcj02 bool) (buildings, addresses [][]any) {
 	return buildings, addresses
 }
 
-const osmAddressInsert = `INSERT INTO address (level, full_text, components, geom, h3, admin_code, grid_code, dataset, dataset_id)
+var osmAddressInsert = `INSERT INTO address (level, full_text, components, geom, h3, admin_code, grid_code, dataset, dataset_id)
 SELECT 'building', s.full_text, s.components, s.g, s.h3, coalesce(co.code, gr.admin_code), gr.code, @dataset, s.id
 FROM (SELECT s.*, ST_GeomFromEWKB(s.geom) AS g FROM ingest_stage_addr s WHERE s.rreason IS NULL) s
-` + `LEFT JOIN LATERAL (SELECT g.code, g.version, g.admin_code FROM grid g
-        WHERE ST_Intersects(g.geom, s.g) AND g.valid_from <= now() AND (g.valid_to IS NULL OR now() < g.valid_to)
-        ORDER BY ` + levelRank + `, g.code LIMIT 1) gr ON true
-LEFT JOIN LATERAL (SELECT a.code FROM admin_area a WHERE a.level = 'community' AND ST_Intersects(a.geom, s.g) ORDER BY a.code LIMIT 1) co ON true
+` + gridAt("s.g", "now()") + `
+` + communityAt("s.g") + `
 ON CONFLICT (dataset, dataset_id) DO NOTHING`
 
-const osmBuildingInsert = `INSERT INTO building (address_id, name, floors, use, geom, h3, admin_code, grid_code, dataset, dataset_id)
+var osmBuildingInsert = `INSERT INTO building (address_id, name, floors, use, geom, h3, admin_code, grid_code, dataset, dataset_id)
 SELECT coalesce(own.id, inside.id), s.name, s.floors, s.use, s.g, s.h3, coalesce(co.code, gr.admin_code), gr.code, @dataset, s.id
 FROM (SELECT x.*, ST_PointOnSurface(x.g) AS p FROM ` + stagedOK + ` x) s
 LEFT JOIN address own ON own.dataset = @dataset AND own.dataset_id = s.id
 LEFT JOIN LATERAL (SELECT a.id FROM address a WHERE a.dataset = @dataset AND a.dataset_id LIKE 'node/%'
     AND ST_Intersects(s.g, a.geom) ORDER BY a.id LIMIT 1) inside ON own.id IS NULL
-` + `LEFT JOIN LATERAL (SELECT g.code, g.version, g.admin_code FROM grid g
-        WHERE ST_Intersects(g.geom, s.p) AND g.valid_from <= now() AND (g.valid_to IS NULL OR now() < g.valid_to)
-        ORDER BY ` + levelRank + `, g.code LIMIT 1) gr ON true
-LEFT JOIN LATERAL (SELECT a.code FROM admin_area a WHERE a.level = 'community' AND ST_Intersects(a.geom, s.p) ORDER BY a.code LIMIT 1) co ON true
+` + gridAt("s.p", "now()") + `
+` + communityAt("s.p") + `
 ON CONFLICT (dataset, dataset_id) DO NOTHING`
 
 // osmRepair mends invalid building polygons (OSM multipolygons often touch
@@ -410,9 +406,18 @@ WHERE b.dataset = @dataset AND a.dataset = @dataset AND a.dataset_id LIKE 'node/
   AND ST_Intersects(b.geom, a.geom) AND NOT a.components ? 'building'`
 
 // LoadOSM loads the buildings and addresses of an OpenStreetMap XML (.osm) or
-// PBF (.pbf) file in one transaction.
+// PBF (.pbf) file in one transaction. An extract brings no admin units; with
+// o.Areas.Code it becomes an area of its own, derived from its buildings as an
+// events load derives one from its points (AreaOptions), before the rows are
+// linked, so the buildings and addresses get its grid and the screen lists it.
 func LoadOSM(ctx context.Context, db DB, o Options) (s Summary, err error) {
 	if err := o.common(); err != nil {
+		return s, fmt.Errorf("load osm: %w", err)
+	}
+	if o.Areas.Path != "" {
+		return s, fmt.Errorf("load osm: an extract's area is derived from its buildings (--area-code); --areas is for events")
+	}
+	if err := o.Areas.check(); err != nil {
 		return s, fmt.Errorf("load osm: %w", err)
 	}
 	start := time.Now()
@@ -470,6 +475,9 @@ func LoadOSM(ctx context.Context, db DB, o Options) (s Summary, err error) {
 	repaired := tag.RowsAffected()
 	if _, err = tx.Exec(ctx, validCheck); err != nil {
 		return s, fmt.Errorf("load osm: check polygons: %w", err)
+	}
+	if err = loadAreas(ctx, tx, o.Areas, nil); err != nil {
+		return s, fmt.Errorf("load osm: %w", err)
 	}
 	t.setPhase("linking")
 	tag, err = tx.Exec(ctx, osmAddressInsert, args)

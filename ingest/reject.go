@@ -81,8 +81,8 @@ WHERE rreason IS NOT NULL ORDER BY line`, runID)
 
 // finishRun records a run's counts.
 func finishRun(ctx context.Context, tx pgx.Tx, s *Summary) error {
-	_, err := tx.Exec(ctx, `UPDATE load_run SET finished_at = clock_timestamp(), read = $2, loaded = $3, unchanged = $4, rejected = $5 WHERE id = $1`,
-		s.RunID, s.Read, s.Loaded, s.Unchanged, s.Rejected)
+	_, err := tx.Exec(ctx, `UPDATE load_run SET finished_at = clock_timestamp(), read = $2, loaded = $3, unchanged = $4, rejected = $5, unassigned = $6 WHERE id = $1`,
+		s.RunID, s.Read, s.Loaded, s.Unchanged, s.Rejected, s.Unassigned)
 	if err != nil {
 		return fmt.Errorf("record load run: %w", err)
 	}

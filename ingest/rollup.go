@@ -40,7 +40,7 @@ import (
 // md5 of the source of the function each one runs.
 var eventRollupTriggers = []struct{ name, fn, md5 string }{
 	{"tile_event_agg_insert", "tile_event_agg", "532f598e8487bd05aa3e1e8d23b2fbf9"},          // 0510
-	{"event_rollup_ins", "event_rollup_trigger", "6be1275a2c6133c4ad915f3465275d76"},         // 0720
+	{"event_rollup_ins", "event_rollup_trigger", "6be1275a2c6133c4ad915f3465275d76"},         // 0770
 	{"event_close_hist_ins", "event_close_hist_trigger", "a1de025ff99499665b528b8b8f34d9db"}, // 0301
 }
 

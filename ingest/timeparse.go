@@ -58,6 +58,10 @@ func parseTimeAny(s string, loc *time.Location) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02 15:04:05Z07:00", s); err == nil {
 		return t, nil
 	}
+	// PostgreSQL's own text form of a timestamptz: "2023-01-01 00:00:00+00".
+	if t, err := time.Parse("2006-01-02 15:04:05.999999999Z07", s); err == nil {
+		return t, nil
+	}
 	for _, l := range timeLayouts {
 		if t, err := time.ParseInLocation(l, s, loc); err == nil {
 			return t, nil
@@ -67,4 +71,26 @@ func parseTimeAny(s string, loc *time.Location) (time.Time, error) {
 		return time.Unix(n, 0), nil
 	}
 	return time.Time{}, fmt.Errorf("bad time %q: want e.g. 2006-01-02 15:04:05 or RFC 3339", s)
+}
+
+// parseTimeLayout reads s with layout first (a Go reference layout; times
+// without an offset in loc), then as ParseTime does.
+func parseTimeLayout(s, layout string, loc *time.Location) (time.Time, error) {
+	if layout == "" {
+		return ParseTime(s, loc)
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	t, err := time.ParseInLocation(layout, strings.TrimSpace(s), loc)
+	if err != nil {
+		if t2, err2 := ParseTime(s, loc); err2 == nil {
+			return t2, nil
+		}
+		return time.Time{}, fmt.Errorf("bad time %q: want the layout %q", s, layout)
+	}
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return time.Time{}, fmt.Errorf("time %q out of range 1900..2199", s)
+	}
+	return t, nil
 }

@@ -356,6 +356,9 @@ func (c *Cluster) initdb(ctx context.Context) error {
 		"effective_cache_size = 8GB",
 		// JIT compilation costs more than it saves on the short queries tiles make.
 		"jit = off",
+		// A backend whose client went away (a loader killed mid-insert) stops its
+		// query within a second instead of running it to the end with its locks.
+		"client_connection_check_interval = " + ConnectionCheckInterval,
 	}, c.cfg.Settings...)
 	f, err := os.OpenFile(filepath.Join(c.pgdata, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -441,6 +444,10 @@ func (c *Cluster) ensureDatabase(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("pgcluster: connect: %w", err)
 	}
+	if err := ensureSettings(ctx, conn); err != nil {
+		conn.Close(ctx)
+		return err
+	}
 	var exists bool
 	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists)
 	if err == nil && !exists {
@@ -459,6 +466,32 @@ func (c *Cluster) ensureDatabase(ctx context.Context, name string) error {
 		if _, err := db.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS "+ext); err != nil {
 			return fmt.Errorf("pgcluster: create extension %s: %w", ext, err)
 		}
+	}
+	return nil
+}
+
+// ConnectionCheckInterval is the embedded cluster's client_connection_check_interval:
+// how often a backend running a query checks that its client is still there,
+// and cancels the query when it is not. PostgreSQL's default, 0, lets the
+// query of a killed client run to its end, holding its locks all the while.
+const ConnectionCheckInterval = "1s"
+
+// ensureSettings gives a cluster initialised before a setting existed in
+// initdb's list the settings it lacks, with ALTER SYSTEM (postgresql.auto.conf)
+// and a reload, so that every cluster onegrid starts has them.
+func ensureSettings(ctx context.Context, conn *pgx.Conn) error {
+	var v string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('client_connection_check_interval')").Scan(&v); err != nil {
+		return fmt.Errorf("pgcluster: read client_connection_check_interval: %w", err)
+	}
+	if v != "0" {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "ALTER SYSTEM SET client_connection_check_interval = '"+ConnectionCheckInterval+"'"); err != nil {
+		return fmt.Errorf("pgcluster: set client_connection_check_interval: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return fmt.Errorf("pgcluster: reload configuration: %w", err)
 	}
 	return nil
 }

@@ -213,3 +213,52 @@ func TestMissingServerNamesThePackage(t *testing.T) {
 		t.Log("pg_config not on PATH; the fallback /usr/lib/postgresql/15/bin was used")
 	}
 }
+
+// TestConnectionCheckInterval: a new cluster checks for vanished clients, and
+// so does one initialised without the setting (an older onegrid's) once Start
+// has run on it.
+func TestConnectionCheckInterval(t *testing.T) {
+	ctx := context.Background()
+	c, _ := newCluster(t, "", 0)
+	if _, err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	show := func() string {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, c.ConnString(pgcluster.Database))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var v string
+		if err := conn.QueryRow(ctx, "SHOW client_connection_check_interval").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := show(); v != pgcluster.ConnectionCheckInterval {
+		t.Fatalf("new cluster: client_connection_check_interval = %s, want %s", v, pgcluster.ConnectionCheckInterval)
+	}
+	// As an older onegrid left it: the setting switched off in postgresql.conf.
+	conf := filepath.Join(c.DataDir(), "postgresql.conf")
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := strings.ReplaceAll(string(b), "client_connection_check_interval = "+pgcluster.ConnectionCheckInterval, "client_connection_check_interval = 0")
+	if old == string(b) {
+		t.Fatal("postgresql.conf does not set client_connection_check_interval")
+	}
+	if err := os.WriteFile(conf, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := show(); v != pgcluster.ConnectionCheckInterval {
+		t.Errorf("existing cluster after Start: client_connection_check_interval = %s, want %s", v, pgcluster.ConnectionCheckInterval)
+	}
+}

@@ -60,7 +60,7 @@ const (
 	addressAncestorsSQL   = `WITH RECURSIVE up(id, depth) AS (SELECT parent_id, 1 FROM address WHERE id = $1 AND parent_id IS NOT NULL UNION ALL SELECT p.parent_id, up.depth + 1 FROM up JOIN address p ON p.id = up.id WHERE p.parent_id IS NOT NULL AND up.depth < 32) SELECT ` + addressCols + ` FROM up JOIN address a ON a.id = up.id ORDER BY up.depth DESC`
 	addressChildrenSQL    = `SELECT ` + addressCols + ` FROM address a WHERE a.parent_id = $1 ORDER BY a.code NULLS LAST, a.id LIMIT $2`
 	addressChildCountSQL  = `SELECT count(*) FROM address WHERE parent_id = $1`
-	addressNearSQL        = `SELECT ` + addressCols + `, ST_Distance(a.geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography) AS d FROM address a WHERE a.status = 'active' AND ST_DWithin(a.geom_3857, ST_SetSRID(ST_MakePoint($5, $6), 3857), $3) ORDER BY a.geom_3857 <-> ST_SetSRID(ST_MakePoint($5, $6), 3857), a.id LIMIT $4`
+	addressNearSQL        = `SELECT ` + addressCols + `, ST_Distance(a.geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography) AS d FROM address a WHERE a.status = 'active' AND a.geom_3857 && ST_Expand(ST_SetSRID(ST_MakePoint($5, $6), 3857), $3) AND ST_DWithin(a.geom_3857, ST_SetSRID(ST_MakePoint($5, $6), 3857), $3) ORDER BY a.geom_3857 <-> ST_SetSRID(ST_MakePoint($5, $6), 3857), a.id LIMIT $4`
 	maxAddressSearchQuery = 100
 )
 
@@ -124,15 +124,14 @@ type SearchHit struct {
 // ParseSearchText checks a search text: 1..100 characters of valid UTF-8.
 func ParseSearchText(param, q string) (string, error) {
 	q = strings.TrimSpace(q)
+	if err := CheckText(param, q); err != nil {
+		return "", err
+	}
 	switch {
 	case q == "":
 		return "", paramErr(param, "required")
-	case !utf8.ValidString(q):
-		return "", paramErr(param, "not valid UTF-8")
 	case utf8.RuneCountInString(q) > maxAddressSearchQuery:
 		return "", paramErr(param, "too long (at most %d characters)", maxAddressSearchQuery)
-	case strings.ContainsRune(q, 0):
-		return "", paramErr(param, "contains a NUL character")
 	}
 	return q, nil
 }

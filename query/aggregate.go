@@ -361,7 +361,7 @@ func polygonSource(a *Aggregate, b *sqlBuilder) string {
 	return "SELECT u.key, ST_GeomFromGeoJSON(u.gj) AS geom FROM unnest(" + b.arg(keys) + "::text[], " + b.arg(gj) + "::text[]) AS u(key, gj)"
 }
 
-// recordKey is the SQL of the record key (schema 0720, package sdc) of the
+// recordKey is the SQL of the record key (schema 0770, package sdc) of the
 // household or event row of alias t; the seed's subquery runs once per statement.
 func recordKey(t string) string {
 	return "sdc_record_key(" + t + ".id, (SELECT seed FROM sdc_secret))"
@@ -389,7 +389,7 @@ func householdSQL(a *Aggregate) (string, []any) {
 	case a.GroupBy == "polygons":
 		tagged := rawTagged()
 		part = "SELECT p.key AS k, " + hh + tagged + " FROM (" + polygonSource(a, b) + ") p" +
-			" JOIN address ad ON ST_Intersects(ad.geom, p.geom) JOIN household h ON h.address_id = ad.id GROUP BY 1"
+			" JOIN address ad ON ad.geom && p.geom AND ST_Intersects(ad.geom, p.geom) JOIN household h ON h.address_id = ad.id GROUP BY 1"
 	case !usesRollup(a):
 		part = "SELECT " + keyExpr(a, "h") + " AS k, " + hh + rawTagged() + " FROM household h GROUP BY 1"
 	case a.Metric == "tagged_people":
@@ -529,7 +529,7 @@ func eventSQL(a *Aggregate, cats []string, catLevel int) (string, []any) {
 	switch {
 	case a.GroupBy == "polygons":
 		filters := eventFilters(a, cats, b, "e")
-		parts = append(parts, "SELECT p.key AS k, "+rawEventAggs(a.Metric)+" FROM ("+polygonSource(a, b)+") p JOIN event e ON ST_Intersects(e.geom, p.geom)"+
+		parts = append(parts, "SELECT p.key AS k, "+rawEventAggs(a.Metric)+" FROM ("+polygonSource(a, b)+") p JOIN event e ON e.geom && p.geom AND ST_Intersects(e.geom, p.geom)"+
 			and(timeRange(b, a.Window.From, a.Window.To), filters)+" GROUP BY 1")
 	case monthRollupFits(a, catLevel) && whole:
 		var conds []string
@@ -564,7 +564,7 @@ func medianSQL(a *Aggregate, cats []string) (string, []any) {
 	hours := "date_part('epoch', e.closed_at - e.reported_at) / 3600 AS v0"
 	var part string
 	if a.GroupBy == "polygons" {
-		part = "SELECT p.key AS k, " + hours + " FROM (" + polygonSource(a, b) + ") p JOIN event e ON ST_Intersects(e.geom, p.geom)" +
+		part = "SELECT p.key AS k, " + hours + " FROM (" + polygonSource(a, b) + ") p JOIN event e ON e.geom && p.geom AND ST_Intersects(e.geom, p.geom)" +
 			and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
 	} else {
 		part = "SELECT " + keyExpr(a, "e") + " AS k, " + hours + " FROM event e" + and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To), eventFilters(a, cats, b, "e"))
@@ -671,7 +671,7 @@ func (s *Store) histMedians(ctx context.Context, a *Aggregate, get func(string) 
 		return false, err
 	}
 	// The bins to read raw, per group.
-	var qKeys, qPrefixes []string
+	var qKeys, qPrefixes, qEnds []string
 	var qBins []int16
 	for k, h := range hs {
 		for _, c := range h.n {
@@ -694,7 +694,8 @@ func (s *Store) histMedians(ctx context.Context, a *Aggregate, get func(string) 
 				cum += c
 			}
 			if j == 0 || h.bin[1] != h.bin[0] {
-				qKeys, qPrefixes, qBins = append(qKeys, k), append(qPrefixes, adminPrefix(a.GroupBy, k)), append(qBins, int16(h.bin[j]-1))
+				lo := adminPrefix(a.GroupBy, k)
+				qKeys, qPrefixes, qEnds, qBins = append(qKeys, k), append(qPrefixes, lo), append(qEnds, lo+"\U0010FFFF"), append(qBins, int16(h.bin[j]-1))
 			}
 		}
 		h.values = map[int][]float64{}
@@ -703,8 +704,11 @@ func (s *Store) histMedians(ctx context.Context, a *Aggregate, get func(string) 
 		return true, nil
 	}
 	b = &sqlBuilder{}
-	sql = "SELECT q.k, q.bin, date_part('epoch', e.closed_at - e.reported_at) / 3600 FROM unnest(" + b.arg(qKeys) + "::text[], " + b.arg(qPrefixes) + "::text[], " + b.arg(qBins) + "::int2[]) AS q(k, lo, bin)" +
-		" JOIN event e ON close_hist_bin(e.reported_at, e.closed_at) = q.bin AND e.admin_code >= q.lo AND e.admin_code < q.lo || ':' AND " + keyExpr(a, "e") + " = q.k" +
+	// The unit's range is inside()'s, its end computed here: under row-level
+	// security a join condition reaches the index only when it is leakproof, and
+	// q.lo || … is a function of a row (textcat is not marked leakproof).
+	sql = "SELECT q.k, q.bin, date_part('epoch', e.closed_at - e.reported_at) / 3600 FROM unnest(" + b.arg(qKeys) + "::text[], " + b.arg(qPrefixes) + "::text[], " + b.arg(qEnds) + "::text[], " + b.arg(qBins) + "::int2[]) AS q(k, lo, hi, bin)" +
+		" JOIN event e ON close_hist_bin(e.reported_at, e.closed_at) = q.bin AND e.admin_code COLLATE \"C\" >= q.lo COLLATE \"C\" AND e.admin_code COLLATE \"C\" < q.hi COLLATE \"C\" AND " + keyExpr(a, "e") + " = q.k" +
 		and("e.closed_at IS NOT NULL", timeRange(b, a.Window.From, a.Window.To))
 	rows, err = s.db.Query(ctx, sql, b.args...)
 	if err != nil {

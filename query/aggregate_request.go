@@ -142,6 +142,9 @@ func (req *AggregateRequest) Check(lim PolygonLimits, maxPolygons int) (*Aggrega
 	case len(a.Tag) > 64:
 		return nil, paramErr("tag", "too long (at most 64 bytes)")
 	}
+	if err := CheckText("tag", a.Tag); err != nil {
+		return nil, err
+	}
 	if a.Window, err = ParseWindow("from", req.From, "to", req.To); err != nil {
 		return nil, err
 	}
@@ -238,6 +241,9 @@ func parsePolygons(raw json.RawMessage, lim PolygonLimits, maxPolygons int) ([]K
 		}
 		if key == "" || len(key) > 64 {
 			return nil, paramErr(fmt.Sprintf("polygons.features[%d].id", i), "must be 1..64 bytes")
+		}
+		if err := CheckText(fmt.Sprintf("polygons.features[%d].id", i), key); err != nil {
+			return nil, err
 		}
 		if seen[key] {
 			return nil, paramErr(fmt.Sprintf("polygons.features[%d].id", i), "duplicate id %q", key)

@@ -49,13 +49,22 @@ WHERE reported_at >= $1 AND reported_at < $2
 const visibleUnitSQL = `SELECT EXISTS (SELECT 1 FROM admin_area WHERE code = $1)
 	OR EXISTS (SELECT 1 FROM grid WHERE code = $1 AND valid_to IS NULL)`
 
-// EventSummary counts the event loop's events in a unit and window. A unit the
-// caller's jurisdiction does not show is not found (not a summary of zeros).
+// EventSummary counts the event loop's events in a unit (or an area, see
+// OverviewArea) and window. A unit the caller's jurisdiction does not show is
+// not found (not a summary of zeros).
 func (s *Store) EventSummary(ctx context.Context, q EventSummaryQuery) (*EventSummary, error) {
 	if q.Unit != "" {
 		var ok bool
 		if err := s.db.QueryRow(ctx, visibleUnitSQL, q.Unit).Scan(&ok); err != nil {
 			return nil, fmt.Errorf("event summary %q: %w", q.Unit, err)
+		}
+		if !ok {
+			// An area (several root units of one city, "4403") is no unit of
+			// its own: it is found when one of its roots is shown.
+			var err error
+			if ok, err = s.isArea(ctx, q.Unit); err != nil {
+				return nil, fmt.Errorf("event summary %q: %w", q.Unit, err)
+			}
 		}
 		if !ok {
 			return nil, ErrNotFound

@@ -4,14 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/privacy"
+	"github.com/onegrid/onegrid/scope"
 )
 
 // Collection is a feature collection the API serves: a table, its key, geometry,
-// the properties it exposes (built in SQL with json_build_object) and the
-// attribute filters it accepts. Households are not a collection: personal data.
+// the properties it exposes (built in SQL with json_build_object, per the
+// caller's view: package privacy says the class of each) and the attribute
+// filters it accepts. Households are not a collection: personal data.
 type Collection struct {
 	ID          string
 	Title       string
@@ -23,8 +29,40 @@ type Collection struct {
 	table       string
 	key         string // unique, ordered key column
 	keyText     bool   // key is text (else bigint)
-	props       string // SQL expression: the properties object of row t
 	versioned   bool   // grid versions: current by default, or valid at an instant
+	// kind is the record kind of the rows in package privacy's registry;
+	// sensitiveKind, when set, the kind of rows of a sensitive event category
+	// (events): outside the caller's duty they are coarsened.
+	kind, sensitiveKind string
+	props               []prop
+	variants            map[variant]*shape
+}
+
+// prop is one output field: geometry (the feature's) or a property.
+type prop struct {
+	name string
+	expr string // SQL of the value, on row t
+	// others is the SQL shown to a caller who may not see the field's class
+	// ("" = the field is left out); coarse the SQL of a sensitive row outside
+	// the caller's duty ("" = null).
+	others, coarse string
+}
+
+// variant is what shapes a collection's output for one caller: whether they
+// see personal fields, and whether every sensitive event is their duty.
+type variant struct{ households, allSensitive bool }
+
+func variantOf(v privacy.View) variant {
+	return variant{households: v.Households(), allSensitive: v.AllSensitive()}
+}
+
+// shape is a collection's SQL for one variant; its text is fixed, so pgx's
+// statement cache serves every request of the variant.
+type shape struct {
+	from     string // FROM clause: the table as t, with what coarse needs
+	geometry string // SQL of the feature's geometry (json)
+	props    string // SQL of the properties object
+	coarse   string // SQL: the row is coarsened ("" = never)
 }
 
 // FilterKind says how an attribute filter matches.
@@ -35,6 +73,7 @@ const (
 	FilterEnum     FilterKind = iota // comma list of allowed values, column = ANY
 	FilterText                       // comma list of free values, column = ANY
 	FilterCategory                   // an event category code at any taxonomy level: the code and its subtree
+	FilterPresence                   // true or false: the column is set (or not)
 )
 
 // Filter is an attribute filter: ?param=value[,value].
@@ -46,11 +85,19 @@ type Filter struct {
 	Doc     string
 }
 
+// coarseSQL says that an event's row is coarsened for the caller: its
+// category is sensitive and not among the caller's duties (the caller's
+// setting onegrid.duties, read by app_duty).
+const coarseSQL = `(tc.sensitive AND NOT app_duty(t.category_code))`
+
 var collections = []*Collection{
 	{
-		ID: "addresses", Title: "Standard addresses", Description: "The unified address layer (统一地址库): one point per standard address.",
-		table: "address", key: "id", GridCol: "grid_code", AdminCol: "admin_code",
-		props: `json_build_object('parent_id', t.parent_id, 'level', t.level, 'full_text', t.full_text, 'code', t.code, 'admin_code', t.admin_code, 'grid_code', t.grid_code, 'status', t.status, 'h3', h3_text(t.h3))`,
+		ID: "addresses", Title: "Standard addresses", Description: "The unified address layer (统一地址库): one point per standard address (flats, below building level, only to those who serve households).",
+		table: "address", key: "id", GridCol: "grid_code", AdminCol: "admin_code", kind: "address",
+		props: []prop{{name: "geometry", expr: "ST_AsGeoJSON(t.geom, 7)::json"},
+			{name: "parent_id", expr: "t.parent_id"}, {name: "level", expr: "t.level"}, {name: "full_text", expr: "t.full_text"},
+			{name: "code", expr: "t.code"}, {name: "admin_code", expr: "t.admin_code"}, {name: "grid_code", expr: "t.grid_code"},
+			{name: "status", expr: "t.status"}, {name: "h3", expr: "h3_text(t.h3)"}},
 		Filters: []Filter{
 			{Param: "level", Column: "level", Kind: FilterEnum, Allowed: []string{"district", "street", "community", "road", "building", "unit", "floor", "room"}, Doc: "address level"},
 			{Param: "status", Column: "status", Kind: FilterEnum, Allowed: []string{"active", "retired"}, Doc: "active or retired"},
@@ -58,39 +105,173 @@ var collections = []*Collection{
 	},
 	{
 		ID: "buildings", Title: "Buildings", Description: "Building footprints linked to their building-level address.",
-		table: "building", key: "id", GridCol: "grid_code", AdminCol: "admin_code",
-		props: `json_build_object('address_id', t.address_id, 'name', t.name, 'floors', t.floors, 'use', t.use, 'admin_code', t.admin_code, 'grid_code', t.grid_code, 'h3', h3_text(t.h3))`,
+		table: "building", key: "id", GridCol: "grid_code", AdminCol: "admin_code", kind: "building",
+		props: []prop{{name: "geometry", expr: "ST_AsGeoJSON(t.geom, 7)::json"},
+			{name: "address_id", expr: "t.address_id"}, {name: "name", expr: "t.name"}, {name: "floors", expr: "t.floors"},
+			{name: "use", expr: "t.use"}, {name: "admin_code", expr: "t.admin_code"}, {name: "grid_code", expr: "t.grid_code"},
+			{name: "h3", expr: "h3_text(t.h3)"}},
 		Filters: []Filter{
 			{Param: "use", Column: "use", Kind: FilterText, Doc: "building use, e.g. residential"},
 		},
 	},
 	{
-		ID: "events", Title: "Events", Description: "Events (事件) reported in the closed loop, at their point.",
-		table: "event", key: "id", GridCol: "grid_code", AdminCol: "admin_code", Temporal: "reported_at",
-		props: `json_build_object('category_code', t.category_code, 'severity', t.severity, 'source', t.source, 'status', t.status, 'title', t.title, 'reported_at', t.reported_at, 'happened_at', t.happened_at, 'closed_at', t.closed_at, 'deadline', t.deadline, 'escalation', t.escalation, 'satisfaction', t.satisfaction, 'address_id', t.address_id, 'admin_code', t.admin_code, 'grid_code', t.grid_code, 'grid_version', t.grid_version, 'h3', h3_text(t.h3))`,
+		ID: "events", Title: "Events", Description: "Events (事件) reported in the closed loop, at their point (sensitive categories outside the caller's duty: at their H3 res-9 cell's centre, without address and title).",
+		table: "event", key: "id", GridCol: "grid_code", AdminCol: "admin_code", Temporal: "reported_at", kind: "event", sensitiveKind: "sensitive_event",
+		props: []prop{{name: "geometry", expr: "ST_AsGeoJSON(t.geom, 7)::json"},
+			{name: "category_code", expr: "t.category_code"}, {name: "severity", expr: "t.severity"}, {name: "source", expr: "t.source"},
+			{name: "status", expr: "t.status"}, {name: "title", expr: "t.title"}, {name: "reported_at", expr: "t.reported_at"},
+			{name: "happened_at", expr: "t.happened_at"}, {name: "closed_at", expr: "t.closed_at"}, {name: "deadline", expr: "t.deadline"},
+			{name: "escalation", expr: "t.escalation"}, {name: "satisfaction", expr: "t.satisfaction"},
+			{name: "address_id", expr: "t.address_id", others: "address_shown(t.address_id)"},
+			{name: "admin_code", expr: "t.admin_code"}, {name: "grid_code", expr: "t.grid_code"}, {name: "grid_version", expr: "t.grid_version"},
+			{name: "h3", expr: "h3_text(t.h3)", coarse: "h3_text(h3_parent(t.h3, 9))"},
+			{name: "coarsened", expr: "false", coarse: "true"}},
 		Filters: []Filter{
 			{Param: "category", Column: "category_code", Kind: FilterCategory, Doc: "category code at any taxonomy level (the code and everything below it)"},
 			{Param: "severity", Column: "severity", Kind: FilterEnum, Allowed: Severities, Doc: "severity"},
 			{Param: "status", Column: "status", Kind: FilterEnum, Allowed: Statuses, Doc: "status"},
 			{Param: "source", Column: "source", Kind: FilterEnum, Allowed: Sources, Doc: "intake channel"},
+			{Param: "assigned", Column: "grid_code", Kind: FilterPresence, Doc: "false: only events outside every grid (stored unassigned, linked when grids that cover them are loaded); true: only events in a grid"},
 		},
 	},
 	{
 		ID: "grids", Title: "Grids", Description: "Grid polygons (streets, communities, grids, micro-grids); current versions unless a time is given.",
-		table: "grid", key: "id", GridCol: "code", AdminCol: "admin_code", versioned: true,
-		props: `json_build_object('code', t.code, 'version', t.version, 'level', t.level, 'name', t.name, 'parent_code', t.parent_code, 'admin_code', t.admin_code, 'staff_seats', t.staff_seats, 'valid_from', CASE WHEN isfinite(t.valid_from) THEN t.valid_from END, 'valid_to', t.valid_to)`,
+		table: "grid", key: "id", GridCol: "code", AdminCol: "admin_code", versioned: true, kind: "grid",
+		props: []prop{{name: "geometry", expr: "ST_AsGeoJSON(t.geom, 7)::json"},
+			{name: "code", expr: "t.code"}, {name: "version", expr: "t.version"}, {name: "level", expr: "t.level"}, {name: "name", expr: "t.name"},
+			{name: "parent_code", expr: "t.parent_code"}, {name: "admin_code", expr: "t.admin_code"}, {name: "staff_seats", expr: "t.staff_seats"},
+			{name: "valid_from", expr: "CASE WHEN isfinite(t.valid_from) THEN t.valid_from END"}, {name: "valid_to", expr: "t.valid_to"}},
 		Filters: []Filter{
 			{Param: "level", Column: "level", Kind: FilterEnum, Allowed: GridLevels, Doc: "grid level"},
 		},
 	},
 	{
 		ID: "admin_areas", Title: "Administrative areas", Description: "Districts, streets and communities with their 6/9/12-digit codes.",
-		table: "admin_area", key: "code", keyText: true, GridCol: "", AdminCol: "code",
-		props: `json_build_object('code', t.code, 'level', t.level, 'name', t.name, 'parent_code', t.parent_code)`,
+		table: "admin_area", key: "code", keyText: true, GridCol: "", AdminCol: "code", kind: "admin_area",
+		props: []prop{{name: "geometry", expr: "ST_AsGeoJSON(t.geom, 7)::json"},
+			{name: "code", expr: "t.code"}, {name: "level", expr: "t.level"}, {name: "name", expr: "t.name"}, {name: "parent_code", expr: "t.parent_code"}},
 		Filters: []Filter{
 			{Param: "level", Column: "level", Kind: FilterEnum, Allowed: []string{"province", "city", "district", "street", "community"}, Doc: "admin level"},
 		},
 	},
+}
+
+func init() {
+	for _, c := range collections {
+		c.variants = map[variant]*shape{}
+		for _, households := range []bool{false, true} {
+			for _, all := range []bool{false, true} {
+				v := variant{households, all}
+				sh, err := c.shape(v)
+				if err != nil {
+					panic(err) // the registry and the collections are tested together
+				}
+				c.variants[v] = sh
+			}
+		}
+	}
+}
+
+// shape builds the collection's SQL for a variant from the privacy registry:
+// a field the caller may not see is left out or replaced by what the registry
+// says others get; a sensitive row outside the caller's duty shows its coarse
+// form.
+func (c *Collection) shape(v variant) (*shape, error) {
+	rec, ok := privacy.Lookup(c.kind)
+	if !ok {
+		return nil, fmt.Errorf("collection %s: record kind %s not in the privacy registry", c.ID, c.kind)
+	}
+	var sens *privacy.Record
+	sh := &shape{from: c.table + " t"}
+	if c.sensitiveKind != "" && !v.allSensitive {
+		if sens, ok = privacy.Lookup(c.sensitiveKind); !ok {
+			return nil, fmt.Errorf("collection %s: record kind %s not in the privacy registry", c.ID, c.sensitiveKind)
+		}
+		sh.from = c.table + " t JOIN event_category tc ON tc.code = t.category_code"
+		sh.coarse = coarseSQL
+	}
+	// The view of a caller with the variant's capabilities; duties are per
+	// row, in SQL (coarseSQL), so a sensitive field is seen here only by those
+	// for whom every sensitive row is their duty.
+	caps := []string{scope.CanRows}
+	if v.households {
+		caps = append(caps, scope.CanHouseholds)
+	}
+	if v.allSensitive {
+		caps = append(caps, scope.CanSensitive)
+	}
+	view := privacy.For(scope.Scope{Caps: caps})
+	sees := func(cl privacy.Class) bool { return view.Sees(cl, view.AllSensitive()) }
+	var pairs []string
+	for _, p := range c.props {
+		f, ok := rec.Field(p.name)
+		if !ok {
+			return nil, fmt.Errorf("collection %s: field %s has no class in the privacy registry (%s)", c.ID, p.name, c.kind)
+		}
+		if (f.Others != "") != (p.others != "") {
+			return nil, fmt.Errorf("collection %s: field %s: the registry says others get %q, the collection %q", c.ID, p.name, f.Others, p.others)
+		}
+		expr := p.expr
+		if !sees(f.Class) {
+			expr = p.others
+		}
+		if sens != nil {
+			sf, ok := sens.Field(p.name)
+			if !ok {
+				return nil, fmt.Errorf("collection %s: field %s has no class in the privacy registry (%s)", c.ID, p.name, c.sensitiveKind)
+			}
+			if (sf.Others != "") != (p.coarse != "" && p.coarse != "true") && p.name != "geometry" {
+				return nil, fmt.Errorf("collection %s: field %s: the registry says others get %q of a sensitive event, the collection %q", c.ID, p.name, sf.Others, p.coarse)
+			}
+			if expr != "" {
+				coarse := expr
+				if sf.Class == privacy.Sensitive || p.coarse != "" {
+					coarse = p.coarse
+					if coarse == "" {
+						coarse = "NULL"
+					}
+				}
+				if coarse != expr {
+					expr = "CASE WHEN " + coarseSQL + " THEN " + coarse + " ELSE " + expr + " END"
+				}
+			}
+		}
+		if expr == "" {
+			continue // left out
+		}
+		if p.name == "geometry" {
+			sh.geometry = expr
+			continue
+		}
+		pairs = append(pairs, "'"+p.name+"', "+expr)
+	}
+	if sh.geometry == "" {
+		return nil, fmt.Errorf("collection %s: no geometry", c.ID)
+	}
+	sh.props = "json_build_object(" + strings.Join(pairs, ", ") + ")"
+	return sh, nil
+}
+
+// shapeFor returns the collection's SQL for the store's caller.
+func (s *Store) shapeFor(c *Collection) *shape { return c.variants[variantOf(privacy.For(s.sc))] }
+
+// Properties lists the names of every property the collection can output, for
+// any caller (geometry first).
+func (c *Collection) Properties() []string {
+	names := make([]string, len(c.props))
+	for i, p := range c.props {
+		names[i] = p.name
+	}
+	return names
+}
+
+// Kinds returns the privacy record kinds of the collection's rows: its own and,
+// for events, that of sensitive events.
+func (c *Collection) Kinds() []string {
+	if c.sensitiveKind != "" {
+		return []string{c.kind, c.sensitiveKind}
+	}
+	return []string{c.kind}
 }
 
 // Collections returns the feature collections, in a stable order.
@@ -153,12 +334,21 @@ func (c *Collection) ParseAttr(param, value string) ([]string, error) {
 	case FilterCategory:
 		code, err := ParseCode(param, value)
 		return []string{code}, err
+	case FilterPresence:
+		switch value {
+		case "true", "false":
+			return []string{value}, nil
+		}
+		return nil, paramErr(param, "want true or false")
 	default:
 		var out []string
 		for _, v := range strings.Split(value, ",") {
 			v = strings.TrimSpace(v)
 			if v == "" || len(v) > 64 {
 				return nil, paramErr(param, "each value must be 1..64 bytes")
+			}
+			if err := CheckText(param, v); err != nil {
+				return nil, err
 			}
 			out = append(out, v)
 		}
@@ -232,7 +422,14 @@ func (s *Store) conditions(ctx context.Context, q *FeatureQuery) (*sqlBuilder, e
 		if err := s.checkArea(ctx, "body", *q.Area); err != nil {
 			return nil, err
 		}
-		b.where("ST_Intersects(t.geom, ST_GeomFromGeoJSON(%s))", q.Area.GeoJSON)
+		// The box test on its own reaches the index under row-level security (schema/0703).
+		b.where("t.geom && ST_GeomFromGeoJSON(%s) AND ST_Intersects(t.geom, ST_GeomFromGeoJSON(%s))", q.Area.GeoJSON, q.Area.GeoJSON)
+	}
+	if sh := s.shapeFor(c); sh.coarse != "" && (q.BBox != nil || q.Area != nil) {
+		// A coarsened row's exact point must not decide whether it lies in a box
+		// or polygon (repeated queries would find it): such rows are left out of
+		// spatially filtered answers (ask by grid or admin unit instead).
+		b.conds = append(b.conds, "NOT "+sh.coarse)
 	}
 	if q.Grid != "" {
 		if c.GridCol == "" {
@@ -246,6 +443,14 @@ func (s *Store) conditions(ctx context.Context, q *FeatureQuery) (*sqlBuilder, e
 	for _, f := range c.Filters {
 		vals, ok := q.Attr[f.Param]
 		if !ok {
+			continue
+		}
+		if f.Kind == FilterPresence {
+			if vals[0] == "true" {
+				b.conds = append(b.conds, "t."+f.Column+" IS NOT NULL")
+			} else {
+				b.conds = append(b.conds, "t."+f.Column+" IS NULL")
+			}
 			continue
 		}
 		if f.Kind == FilterCategory {
@@ -290,16 +495,21 @@ func (s *Store) conditions(ctx context.Context, q *FeatureQuery) (*sqlBuilder, e
 }
 
 // Features returns a page of q's features ordered by key: after q.After (keyset)
-// or from q.Offset.
+// or from q.Offset. Its properties are those the store's caller may see.
 func (s *Store) Features(ctx context.Context, q *FeatureQuery) (*FeaturePage, error) {
 	c := q.Collection
+	sh := s.shapeFor(c)
 	b, err := s.conditions(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	page := &FeaturePage{}
 	if q.Count {
-		if err := s.db.QueryRow(ctx, "SELECT count(*) FROM "+c.table+" t"+b.clause(), b.args...).Scan(&page.NumberMatched); err != nil {
+		from := c.table + " t" // the category is joined only for a condition that needs it
+		if sh.coarse != "" && (q.BBox != nil || q.Area != nil) {
+			from = sh.from
+		}
+		if err := s.db.QueryRow(ctx, "SELECT count(*) FROM "+from+b.clause(), b.args...).Scan(&page.NumberMatched); err != nil {
 			return nil, fmt.Errorf("count %s: %w", c.ID, err)
 		}
 	}
@@ -314,8 +524,7 @@ func (s *Store) Features(ctx context.Context, q *FeatureQuery) (*FeaturePage, er
 			b.where("t."+c.key+" > %s", k)
 		}
 	}
-	sql := "SELECT t." + c.key + "::text, json_build_object('type', 'Feature', 'id', t." + c.key +
-		", 'geometry', ST_AsGeoJSON(t.geom, 7)::json, 'properties', " + c.props + ")::text FROM " + c.table + " t" +
+	sql := "SELECT t." + c.key + "::text, " + sh.cellSQL() + ", " + sh.featureSQL(c) + " FROM " + sh.from +
 		b.clause() + " ORDER BY t." + c.key + " LIMIT " + b.arg(q.Limit+1)
 	if q.Offset > 0 {
 		sql += " OFFSET " + b.arg(q.Offset)
@@ -327,14 +536,19 @@ func (s *Store) Features(ctx context.Context, q *FeatureQuery) (*FeaturePage, er
 	defer rows.Close()
 	for rows.Next() {
 		var key, f string
-		if err := rows.Scan(&key, &f); err != nil {
+		var cell *int64
+		if err := rows.Scan(&key, &cell, &f); err != nil {
 			return nil, fmt.Errorf("features %s: %w", c.ID, err)
 		}
 		if len(page.Features) == q.Limit {
 			page.More = true
 			break
 		}
-		page.Features = append(page.Features, json.RawMessage(f))
+		feature, err := coarsen(json.RawMessage(f), cell)
+		if err != nil {
+			return nil, fmt.Errorf("features %s: %w", c.ID, err)
+		}
+		page.Features = append(page.Features, feature)
 		page.LastKey = key
 	}
 	if err := rows.Err(); err != nil {
@@ -342,6 +556,42 @@ func (s *Store) Features(ctx context.Context, q *FeatureQuery) (*FeaturePage, er
 	}
 	return page, nil
 }
+
+// featureSQL is the SQL of one GeoJSON feature of row t, as text.
+func (sh *shape) featureSQL(c *Collection) string {
+	return "json_build_object('type', 'Feature', 'id', t." + c.key + ", 'geometry', " + sh.geometry + ", 'properties', " + sh.props + ")::text"
+}
+
+// cellSQL is the SQL of a coarsened row's H3 res-9 cell (NULL for the others).
+func (sh *shape) cellSQL() string {
+	if sh.coarse == "" {
+		return "NULL::bigint"
+	}
+	return "CASE WHEN " + sh.coarse + " THEN h3_parent(t.h3, 9) END"
+}
+
+// coarsen gives a coarsened feature (cell not nil; its geometry null) the
+// centre of its H3 cell as its point. PostGIS cannot compute an H3 cell's
+// centre, so the server does (geo.CellCenter), as the tiles do.
+func coarsen(f json.RawMessage, cell *int64) (json.RawMessage, error) {
+	if cell == nil {
+		return f, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(f, &m); err != nil {
+		return nil, err
+	}
+	p := geo.CellCenter(*cell)
+	g, err := json.Marshal(map[string]any{"type": "Point", "coordinates": []float64{round7(p[0]), round7(p[1])}})
+	if err != nil {
+		return nil, err
+	}
+	m["geometry"] = g
+	return json.Marshal(m)
+}
+
+// round7 rounds degrees to 7 decimals, as ST_AsGeoJSON(geom, 7) does.
+func round7(v float64) float64 { return math.Round(v*1e7) / 1e7 }
 
 // Feature returns one feature of c by its key, or ErrNotFound.
 func (s *Store) Feature(ctx context.Context, c *Collection, key string) (json.RawMessage, error) {
@@ -353,19 +603,21 @@ func (s *Store) Feature(ctx context.Context, c *Collection, key string) (json.Ra
 		}
 		arg = k
 	}
-	sql := "SELECT json_build_object('type', 'Feature', 'id', t." + c.key + ", 'geometry', ST_AsGeoJSON(t.geom, 7)::json, 'properties', " + c.props + ")::text FROM " + c.table + " t WHERE t." + c.key + " = $1"
+	sh := s.shapeFor(c)
+	sql := "SELECT " + sh.cellSQL() + ", " + sh.featureSQL(c) + " FROM " + sh.from + " WHERE t." + c.key + " = $1"
 	if c.versioned {
 		sql += " ORDER BY t.valid_from DESC"
 	}
 	var f string
-	err := s.db.QueryRow(ctx, sql+" LIMIT 1", arg).Scan(&f)
+	var cell *int64
+	err := s.db.QueryRow(ctx, sql+" LIMIT 1", arg).Scan(&cell, &f)
 	if err != nil {
 		if isNoRows(err) {
 			return nil, ErrNotFound
 		}
 		return nil, fmt.Errorf("feature %s/%s: %w", c.ID, key, err)
 	}
-	return json.RawMessage(f), nil
+	return coarsen(json.RawMessage(f), cell)
 }
 
 // categorySubtree resolves a category code to it and the codes below it.

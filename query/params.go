@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/event"
 )
 
 // ParamError is bad input: the parameter at fault and what is wrong with it.
@@ -295,11 +296,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// The enumerations of the event table.
+// The enumerations of the event table (the event package's) and the grid levels.
 var (
-	Severities = []string{"general", "important", "urgent"}
-	Statuses   = []string{"reported", "dispatched", "handling", "resolved", "closed", "cancelled"}
-	Sources    = []string{"patrol", "qr", "hotline", "app", "sensor", "other"}
+	Severities = event.Severities
+	Statuses   = event.Statuses
+	Sources    = event.Sources
 	GridLevels = []string{"street", "community", "grid", "micro_grid"}
 )
 

@@ -253,6 +253,12 @@ func FuzzAggregateRequest(f *testing.F) {
 		if a.GroupBy == "polygons" && (len(a.Polygons) == 0 || len(a.Polygons) > 10) {
 			t.Fatalf("%d polygons", len(a.Polygons))
 		}
+		// Accepted free text is text the database takes (no NUL).
+		for _, s := range append([]string{a.Tag}, keysOf(a.Polygons)...) {
+			if CheckText("text", s) != nil {
+				t.Fatalf("accepted %q", s)
+			}
+		}
 		// Every accepted request builds SQL without panicking, with only placeholders for input.
 		sql, args := eventSQL(a, nil, 0)
 		for _, arg := range args {
@@ -269,4 +275,12 @@ func FuzzAggregateRequest(f *testing.F) {
 func isParam(err error, param string) bool {
 	var pe *ParamError
 	return errors.As(err, &pe) && pe.Param == param
+}
+
+func keysOf(ps []KeyedArea) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Key)
+	}
+	return out
 }

@@ -99,6 +99,13 @@ func Migrate(ctx context.Context, db Conn) ([]string, error) {
 			applied = append(applied, m.Name)
 		}
 	}
+	if len(applied) > 0 {
+		// The whole area's role gets what migrations granted the application
+		// role (schema/0706).
+		if _, err := db.Exec(ctx, "SELECT app_city_sync()"); err != nil {
+			return applied, fmt.Errorf("sync onegrid_app_city: %w", err)
+		}
+	}
 	return applied, nil
 }
 
@@ -146,7 +153,12 @@ func newMigrationError(m Migration, err error) error {
 
 // AppRole is the group role `onegrid serve` runs as (schema/0700_identity.sql):
 // neither superuser nor BYPASSRLS, so row-level security applies to it.
-const AppRole = "onegrid_app"
+// AppCityRole is its twin for callers of the whole area (schema/0702).
+const (
+	AppRole     = "onegrid_app"
+	AppCityRole = "onegrid_app_city"
+	AppWideRole = "onegrid_app_wide"
+)
 
 // EnsureLoginRole makes name a login role that is a member of AppRole (and
 // nothing more), creating it when missing; password may be empty for a role
@@ -166,10 +178,31 @@ func EnsureLoginRole(ctx context.Context, db Conn, name, password string) error 
 			return fmt.Errorf("set password of role %s: %w", name, err)
 		}
 	}
-	if _, err := db.Exec(ctx, "GRANT "+AppRole+" TO "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("grant %s to %s: %w", AppRole, name, err)
+	for _, r := range []string{AppRole, AppCityRole, AppWideRole} {
+		if _, err := db.Exec(ctx, "GRANT "+r+" TO "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("grant %s to %s: %w", r, name, err)
+		}
 	}
 	return nil
 }
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// leakproofFuncs are the functions whose LEAKPROOF mark lets row-level security
+// use an index (migrations 0703 and 0704, which need a superuser to set it).
+var leakproofFuncs = []string{"geometry_overlaps", "geometry_contains", "geometry_within", "geometry_distance_centroid",
+	"similarity_op", "word_similarity_op", "textlike", "close_hist_bin"}
+
+// CheckLeakproof lists the functions that lack the LEAKPROOF mark onegrid's
+// queries need under row-level security (on a server whose migrations ran
+// without a superuser, or after an extension upgrade recreated them): serve
+// answers correctly without them, but scans where it would use an index.
+func CheckLeakproof(ctx context.Context, db interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}) ([]string, error) {
+	rows, err := db.Query(ctx, `SELECT DISTINCT proname FROM pg_proc WHERE proname = ANY ($1) AND NOT proleakproof ORDER BY 1`, leakproofFuncs)
+	if err != nil {
+		return nil, fmt.Errorf("check leakproof functions: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

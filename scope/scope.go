@@ -21,6 +21,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,9 +162,40 @@ func (s Scope) Key() string {
 	return base64.RawURLEncoding.EncodeToString(h[:9])
 }
 
-// setSQL sets the identity of the transaction it runs in (set_config's third
-// argument: local to the transaction, as SET LOCAL).
-const setSQL = `SELECT set_config('onegrid.user_id', $1, true), set_config('onegrid.user', $2, true),
+// The database roles a transaction runs as (schema/0702, 0707): the whole
+// area's callers as CityRole, whose policies are one-time checks of the
+// identity; wide jurisdictions (a district, a street) as WideRole, whose
+// policies filter on the jurisdiction's range; narrow ones (a community, a
+// grid) as Role, whose policies are ranges an index answers. The login role
+// serve connects as is a member of all three.
+const (
+	Role     = "onegrid_app"
+	CityRole = "onegrid_app_city"
+	WideRole = "onegrid_app_wide"
+)
+
+// wideBelow is the length of a community's prefix: a jurisdiction whose common
+// prefix is shorter (a district, a street; several units far apart) is wide.
+const wideBelow = 12
+
+// role is the database role a transaction of the scope runs as (schema/0702,
+// 0707): the plans differ, the rows answered do not.
+func (s Scope) role() string {
+	prefix, _, ok := s.Envelope()
+	switch {
+	case !ok:
+		return Role
+	case s.All():
+		return CityRole
+	case len(prefix) < wideBelow:
+		return WideRole
+	}
+	return Role
+}
+
+// setSQL sets the role and identity of the transaction it runs in (set_config's
+// third argument: local to the transaction, as SET LOCAL).
+const setSQL = `SELECT set_config('role', $8, true), set_config('onegrid.user_id', $1, true), set_config('onegrid.user', $2, true),
 	set_config('onegrid.caps', $3, true), set_config('onegrid.units', $4, true),
 	set_config('onegrid.scope', $5, true), set_config('onegrid.exact', $6, true),
 	set_config('onegrid.duties', $7, true)`
@@ -173,8 +205,9 @@ const setSQL = `SELECT set_config('onegrid.user_id', $1, true), set_config('oneg
 func (s Scope) args() []any {
 	prefix, exact, ok := s.Envelope()
 	if !ok {
-		return []any{strconv.FormatInt(s.UserID, 10), s.User, "", "", "", "f", ""}
+		return []any{strconv.FormatInt(s.UserID, 10), s.User, "", "", "", "f", "", Role}
 	}
+	role := s.role()
 	list := func(v []string) string {
 		if len(v) == 0 {
 			return ""
@@ -185,26 +218,43 @@ func (s Scope) args() []any {
 	if exact {
 		e = "t"
 	}
-	return []any{strconv.FormatInt(s.UserID, 10), s.User, list(s.Caps), list(s.Units), prefix, e, list(s.Duties)}
+	return []any{strconv.FormatInt(s.UserID, 10), s.User, list(s.Caps), list(s.Units), prefix, e, list(s.Duties), role}
 }
 
-// Beginner starts transactions: a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx.
+// Beginner starts transactions: a *pgxpool.Pool, a *pgxpool.Conn or a *pgx.Conn.
 type Beginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 }
 
 // Begin starts a transaction that carries the scope's identity. The caller
-// commits or rolls it back; the identity ends with it.
+// commits or rolls it back; the identity ends with it. BEGIN and the identity
+// travel in one round trip (one simple-protocol message).
 func Begin(ctx context.Context, db Beginner, s Scope) (pgx.Tx, error) {
-	tx, err := db.Begin(ctx)
+	q, err := s.beginSQL()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.Exec(ctx, setSQL, s.args()...); err != nil {
-		_ = tx.Rollback(ctx)
-		return nil, err
+	return db.BeginTx(ctx, pgx.TxOptions{BeginQuery: q})
+}
+
+// beginSQL is BEGIN followed by setSQL with the scope's values as literals. The
+// values are user names, unit and category codes and capability names: a value
+// with a quote, a backslash or a NUL is refused rather than escaped.
+func (s Scope) beginSQL() (string, error) {
+	var b strings.Builder
+	b.WriteString("BEGIN; SELECT ")
+	names := []string{"onegrid.user_id", "onegrid.user", "onegrid.caps", "onegrid.units", "onegrid.scope", "onegrid.exact", "onegrid.duties", "role"}
+	for i, v := range s.args() {
+		str := v.(string)
+		if strings.ContainsAny(str, "'\\\x00") {
+			return "", fmt.Errorf("scope: %s holds a character that is never in a name or code", names[i])
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("set_config('" + names[i] + "', '" + str + "', true)")
 	}
-	return tx, nil
+	return b.String(), nil
 }
 
 // Apply sets the scope's identity on a transaction begun elsewhere (a

@@ -11,7 +11,7 @@
 // rounding (as in Statistics New Zealand's random rounding) as the perturbation.
 //
 //   - Every household and every event has a permanent pseudo-random 32-bit record
-//     key, a keyed hash of its id (SQL sdc_record_key, schema 0720). A count's
+//     key, a keyed hash of its id (SQL sdc_record_key, schema 0770). A count's
 //     cell key is the sum of the record keys of the records it counts, modulo
 //     2^32 (CellKey): the same records give the same cell key whichever route
 //     counts them (an admin unit, an H3 cell, a polygon, a tile, a grid load).

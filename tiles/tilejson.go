@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -42,8 +41,9 @@ func (l *Layer) vectorLayers() []VectorLayer {
 	return out
 }
 
-// TileJSON describes the named layer (or All) with tile URLs under baseURL
-// (scheme://host, no trailing slash); query, if not empty, is appended to the tile
+// TileJSON describes the named layer (or All) with tile URLs under baseURL, the
+// server's configured public base URL (scheme://host, no trailing slash; never
+// taken from a request's Host header); query, if not empty, is appended to the tile
 // URL (the event filters). Bounds come from the data: the extent of the admin areas
 // and current grids.
 func (s *Service) TileJSON(ctx context.Context, baseURL, name, query string) (*TileJSON, error) {
@@ -121,8 +121,8 @@ func (s *Service) dataBounds(ctx context.Context) ([4]float64, error) {
 
 // Style returns a MapLibre style drawing every layer from this server alone: no
 // basemap, glyphs or sprites from elsewhere, and no text (text needs glyphs), on a
-// dark command-centre background. baseURL is scheme://host; query (the event
-// filters) is passed to the tile sources.
+// dark command-centre background. baseURL is the public base URL, as for
+// TileJSON; query (the event filters) is passed to the tile sources.
 func Style(baseURL, query string) map[string]any {
 	src := func(name string) map[string]any {
 		u := baseURL + "/tiles/" + name + ".json"
@@ -207,14 +207,4 @@ func Style(baseURL, query string) map[string]any {
 		"sources": sources,
 		"layers":  styleLayers,
 	}
-}
-
-// BaseURL builds scheme://host from a request's host and whether it came over TLS
-// or through a proxy that says so.
-func BaseURL(host string, tls bool, forwardedProto string) string {
-	scheme := "http"
-	if tls || strings.EqualFold(forwardedProto, "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + host
 }

@@ -4,12 +4,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/limit"
 	"github.com/onegrid/onegrid/query"
 	"github.com/onegrid/onegrid/sdc"
 )
@@ -26,6 +31,15 @@ type Config struct {
 	Addr         string        // ONEGRID_ADDR: HTTP listen address
 	LogLevel     string        // ONEGRID_LOG_LEVEL: debug, info, warn, error
 	QueryTimeout time.Duration // ONEGRID_QUERY_TIMEOUT: bound on one request's database work
+	DataKeyFile  string        // ONEGRID_DATA_KEY_FILE: the data key sealing clear personal values (datakey.go)
+	BaseURL      string        // ONEGRID_BASE_URL: the public base URL of absolute links ("" = from --addr)
+	MaxConns     int           // ONEGRID_MAX_CONNS: HTTP connections open at once (0 = no cap)
+	BodyTimeout  time.Duration // ONEGRID_BODY_TIMEOUT: longest a request's body may take to arrive
+	RateLimit    float64       // ONEGRID_RATE_LIMIT: expensive requests a second per identity (0 = none)
+	RateBurst    int           // ONEGRID_RATE_BURST: the bucket of RateLimit
+	Concurrency  int           // ONEGRID_CONCURRENCY_LIMIT: expensive requests in progress per identity (0 = no cap)
+	// ONEGRID_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For names the client
+	TrustedProxies string
 
 	TileCacheMB        int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
 	TileTimeout        time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
@@ -43,6 +57,8 @@ type Config struct {
 
 	// clock is the one clock of this run, from Now: every package gets it.
 	clock clock.Clock
+	// proxies are TrustedProxies parsed.
+	proxies []netip.Prefix
 }
 
 // DefaultDataDir is where the embedded database lives unless told otherwise. Root's
@@ -69,9 +85,17 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DataDir, "data-dir", env("ONEGRID_DATA_DIR", DefaultDataDir()), "directory of the embedded database (ONEGRID_DATA_DIR)")
 	fs.IntVar(&c.DBPort, "db-port", envInt("ONEGRID_DB_PORT", 54329), "port of the embedded database (ONEGRID_DB_PORT)")
 	fs.StringVar(&c.DBListen, "db-listen", env("ONEGRID_DB_LISTEN", "127.0.0.1"), "loopback address the embedded database listens on; empty for its unix socket only (ONEGRID_DB_LISTEN)")
+	fs.StringVar(&c.DataKeyFile, "data-key-file", env("ONEGRID_DATA_KEY_FILE", ""), "file holding the data key that seals clear personal values, created (0600) at first use; default: data.key in --data-dir with the embedded database, none with --database-url (ONEGRID_DATA_KEY_FILE)")
 	fs.StringVar(&c.Addr, "addr", env("ONEGRID_ADDR", "localhost:8080"), "HTTP listen address (ONEGRID_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("ONEGRID_LOG_LEVEL", "info"), "log level: debug, info, warn, error (ONEGRID_LOG_LEVEL)")
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", envDuration("ONEGRID_QUERY_TIMEOUT", 10*time.Second), "longest a request's database work may take (ONEGRID_QUERY_TIMEOUT)")
+	fs.StringVar(&c.BaseURL, "base-url", env("ONEGRID_BASE_URL", ""), "public base URL of the server (https://grid.example.org): absolute links in TileJSON, the style and OGC answers use it, never the request's Host; https also turns on HSTS and Secure cookies; empty: http:// and --addr (ONEGRID_BASE_URL)")
+	fs.IntVar(&c.MaxConns, "max-conns", envInt("ONEGRID_MAX_CONNS", 1000), "HTTP connections open at once; more wait to be accepted; 0 for no cap (ONEGRID_MAX_CONNS)")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", envDuration("ONEGRID_BODY_TIMEOUT", 30*time.Second), "longest a request's body may take to arrive; then 408 and the connection closes (ONEGRID_BODY_TIMEOUT)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("ONEGRID_RATE_LIMIT", limit.DefaultRate), "expensive requests (aggregates, features, search, hotspots…) a second per user, or per client address for the anonymous public; 0 for no limit (ONEGRID_RATE_LIMIT)")
+	fs.IntVar(&c.RateBurst, "rate-burst", envInt("ONEGRID_RATE_BURST", limit.DefaultBurst), "expensive requests an identity may make at once after a pause (ONEGRID_RATE_BURST)")
+	fs.IntVar(&c.Concurrency, "concurrency-limit", envInt("ONEGRID_CONCURRENCY_LIMIT", limit.DefaultConcurrent), "expensive requests of one identity in progress at once; more wait their turn (up to 4 times as many, at most --query-timeout); 0 for no cap (ONEGRID_CONCURRENCY_LIMIT)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("ONEGRID_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for limits and login throttling); empty: the client is the connection's peer (ONEGRID_TRUSTED_PROXIES)")
 	fs.IntVar(&c.TileCacheMB, "tile-cache-mb", envInt("ONEGRID_TILE_CACHE_MB", 256), "in-memory tile cache size in MB of gzipped tiles; 0 turns it off (ONEGRID_TILE_CACHE_MB)")
 	fs.DurationVar(&c.TileTimeout, "tile-timeout", envDuration("ONEGRID_TILE_TIMEOUT", 5*time.Second), "longest one tile may take to render before the client gets 503 (ONEGRID_TILE_TIMEOUT)")
 	fs.DurationVar(&c.TileVersionMaxAge, "tile-version-max-age", envDuration("ONEGRID_TILE_VERSION_MAX_AGE", 0), "how long a read of the tile layer versions is trusted; 0 checks per request so no tile predates a committed write (ONEGRID_TILE_VERSION_MAX_AGE)")
@@ -86,10 +110,16 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func (c *Config) parse(fs *flag.FlagSet, args []string) error {
+// parse parses args with fs (from flagSet) and validates the result.
+func (c *Config) parse(fs *flag.FlagSet, args []string) (err error) {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	return c.validate()
+}
+
+// validate checks the values and makes the clock; each error names its flag.
+func (c *Config) validate() error {
 	if c.DBPort <= 0 || c.DBPort > 65535 {
 		return fmt.Errorf("--db-port %d: must be 1..65535", c.DBPort)
 	}
@@ -123,7 +153,60 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 	if c.HotspotInterval < 0 || (c.HotspotInterval > 0 && c.HotspotInterval < 10*time.Second) {
 		return fmt.Errorf("--hotspot-interval %v: must be 0 (off) or at least 10s", c.HotspotInterval)
 	}
+	if c.BaseURL != "" {
+		if c.BaseURL, err = parseBaseURL(c.BaseURL); err != nil {
+			return fmt.Errorf("--base-url %w", err)
+		}
+	}
+	switch {
+	case c.MaxConns < 0:
+		return fmt.Errorf("--max-conns %d: must be 0 (no cap) or more", c.MaxConns)
+	case c.BodyTimeout <= 0:
+		return fmt.Errorf("--body-timeout %v: must be positive", c.BodyTimeout)
+	case c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0):
+		return fmt.Errorf("--rate-limit %v: must be 0 (no limit) or a positive number", c.RateLimit)
+	case c.RateLimit > 0 && c.RateBurst < 1:
+		return fmt.Errorf("--rate-burst %d: must be at least 1", c.RateBurst)
+	case c.Concurrency < 0:
+		return fmt.Errorf("--concurrency-limit %d: must be 0 (no cap) or more", c.Concurrency)
+	}
+	if c.proxies, err = parsePrefixes(c.TrustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies %w", err)
+	}
 	return nil
+}
+
+// parseBaseURL checks a public base URL: http or https, a host, nothing after
+// it (the server answers at the root); it returns it without a trailing slash.
+func parseBaseURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return "", fmt.Errorf("%q: want http://host[:port] or https://host[:port]", s)
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return "", fmt.Errorf("%q: only the scheme and host[:port]; onegrid answers at the root of its host", s)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// parsePrefixes reads comma-separated addresses (one host each) and CIDR prefixes.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(part); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q: not an address or CIDR prefix", part)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // queryConfig is the query package's configuration.

@@ -93,22 +93,56 @@ func (m *Main) openPool(ctx context.Context, conn string) (*pgxpool.Pool, error)
 
 func init() {
 	commands["migrate"] = func(ctx context.Context, m *Main, args []string) error {
-		if len(args) > 0 {
-			return usageError{msg: "migrate takes no arguments"}
+		fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), "usage: onegrid migrate [global flags]\n\nApply the pending schema migrations (serve, gen, ingest and hotspots do so too).")
+		}
+		if err := m.parseFlags(fs, args); err != nil {
+			return err
+		}
+		if err := unexpectedArgs(fs); err != nil {
+			return err
 		}
 		_, err := m.openDB(ctx, true)
 		return err
 	}
 }
 
+const dbUsage = `usage: onegrid db start|stop|status|psql [psql args]|app-role NAME [--password-stdin]
+
+Manage the embedded database by hand: start (it keeps running until db stop;
+prints its connection strings), stop, status (exit 3 when not running), psql
+(a psql session on the database; what follows psql goes to psql). app-role
+makes a login role for serve on an external server (a member of the
+application role, neither superuser nor BYPASSRLS) and prints its password
+once, or reads it with --password-stdin.
+`
+
 // runDB manages the embedded database by hand: a cluster started here keeps
 // running after the command returns, until `onegrid db stop`.
 func runDB(ctx context.Context, m *Main, args []string) error {
+	fs := flag.NewFlagSet("db", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), dbUsage) }
+	if err := m.parseFlagsToArg(fs, args); err != nil {
+		return err
+	}
+	args = fs.Args()
 	if len(args) == 0 {
-		return usageError{msg: "usage: onegrid db start|stop|status|psql [psql args]|app-role NAME"}
+		return usageError{msg: "db needs start, stop, status, psql or app-role (onegrid db -h)"}
 	}
 	if args[0] == "app-role" {
 		return m.appRole(ctx, args[1:])
+	}
+	if args[0] != "psql" {
+		// Flags may follow the subcommand too; psql's arguments are psql's.
+		sub := flag.NewFlagSet("db "+args[0], flag.ContinueOnError)
+		sub.Usage = func() { fmt.Fprint(sub.Output(), dbUsage) }
+		if err := m.parseFlags(sub, args[1:]); err != nil {
+			return err
+		}
+		if err := unexpectedArgs(sub); err != nil {
+			return err
+		}
 	}
 	if m.Config.DatabaseURL != "" && args[0] != "psql" {
 		return errors.New("DATABASE_URL is set: onegrid uses that server and manages no embedded database")
@@ -178,16 +212,17 @@ func (e exitError) ExitCode() int { return int(e) }
 // be allowed to create roles.
 func (m *Main) appRole(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("db app-role", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), dbUsage) }
 	stdinPw := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
+	// NAME may come before or after the flags.
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{}
+	if fs.NArg() > 1 {
+		return usageError{msg: fmt.Sprintf("db app-role: unexpected argument %q", fs.Arg(1))}
 	}
-	if name == "" || fs.NArg() > 0 || !regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`).MatchString(name) {
+	name := fs.Arg(0)
+	if name == "" || !regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`).MatchString(name) {
 		return usageError{msg: "usage: onegrid db app-role NAME [--password-stdin] (NAME: a-z, 0-9, _)"}
 	}
 	pw := auth.NewPassword()

@@ -5,59 +5,77 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/onegrid/onegrid/citygen"
+	"github.com/onegrid/onegrid/clock"
 )
 
 func init() { commands["gen"] = runGen }
 
-// runGen generates a synthetic city into the database (wiring only: see citygen).
+// runGen generates a synthetic city into the database, or with --keep brings
+// the one there up to date (wiring only: see citygen).
 func runGen(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
 	var o citygen.Options
 	var end, out string
 	var seed uint64
 	fs.IntVar(&o.Households, "households", 100_000, fmt.Sprintf("households to generate (%d..%d)", citygen.MinHouseholds, citygen.MaxHouseholds))
 	fs.Uint64Var(&seed, "seed", 1, "random seed: the same seed gives the same city, ids included")
 	fs.IntVar(&o.Months, "months", 12, "months of events")
-	fs.StringVar(&end, "end", citygen.DefaultEnd.Format("2006-01-02"), "end of the event period (exclusive), a date in China Standard Time")
+	fs.StringVar(&end, "end", "", "end of the event period (exclusive): a date (midnight, China time) or an RFC 3339 time; default the clock's reading (--now)")
 	fs.Float64Var(&o.EventsPerHousehold, "events-per-household", 1, "background events per household per year")
 	fs.IntVar(&o.Hotspots, "hotspots", 5, "planted event hotspots")
 	fs.StringVar(&out, "out", ".", "directory for output files (the hotspot truth file)")
 	fs.StringVar(&o.TruthPath, "truth", "", "hotspot ground-truth JSON file (default <out>/hotspots_truth.json)")
 	fs.BoolVar(&o.Replace, "replace", false, "replace an earlier generated city instead of refusing")
-	keep := fs.Bool("keep", false, "keep an earlier generated city and succeed without generating (for make demo)")
-	fs.StringVar(&o.SharedData, "shared-data", env("ONEGRID_SHARED_DATA", ""), "shared data directory (ONEGRID_SHARED_DATA; default ../shared/data from the working directory or the executable)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{}
+	keep := fs.Bool("keep", false, "keep an earlier generated city and bring its events up to --end instead of refusing (make demo)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), genUsage)
+		fs.PrintDefaults()
 	}
-	if fs.NArg() > 0 {
-		return usageError{msg: "gen takes flags only"}
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := unexpectedArgs(fs); err != nil {
+		return err
 	}
 	o.Seed = seed
-	t, err := time.ParseInLocation("2006-01-02", end, citygen.DefaultEnd.Location())
-	if err != nil {
-		return usageError{msg: fmt.Sprintf("--end %q: want YYYY-MM-DD", end)}
+	if end != "" {
+		t, err := parseInstant(end)
+		if err != nil {
+			return usageError{msg: fmt.Sprintf("--end %q: %v", end, err)}
+		}
+		o.End = t
 	}
-	o.End = t
+	o.Now = m.Config.clock
 	if o.TruthPath == "" {
 		o.TruthPath = filepath.Join(out, "hotspots_truth.json")
 	}
-	if o.SharedData, err = sharedDataDir(o.SharedData); err != nil {
+	o.Log = m.Log
+	var err error
+	if o.DataKey, err = m.dataKey(); err != nil {
 		return err
 	}
-	o.Log = m.Log
 	db, err := m.openDB(ctx, true)
 	if err != nil {
 		return err
 	}
+	if *keep && !o.Replace {
+		cs, err := citygen.CatchUp(ctx, db, citygen.CatchUpOptions{End: o.End, Now: o.Now, TruthPath: o.TruthPath, Log: m.Log})
+		if err == nil {
+			printCatchUp(m, cs)
+			return nil
+		}
+		if !errors.Is(err, citygen.ErrNoCity) {
+			return err
+		}
+	}
 	sum, err := citygen.Generate(ctx, db, o)
 	if *keep && errors.Is(err, citygen.ErrExists) {
+		// Rows of a city that CatchUp cannot read (no households or events).
 		fmt.Fprintln(m.Stdout, "a generated city exists: kept (use --replace to regenerate)")
 		return nil
 	}
@@ -85,6 +103,21 @@ func runGen(ctx context.Context, m *Main, args []string) error {
 	return nil
 }
 
+// printCatchUp says what gen --keep did to a city that existed.
+func printCatchUp(m *Main, s citygen.CatchUpSummary) {
+	const layout = "2006-01-02 15:04:05"
+	if !s.To.After(s.From) {
+		fmt.Fprintf(m.Stdout, "a generated city exists and its events are up to date (to %s China time): kept (use --replace to regenerate)\n", s.From.In(clock.China).Format(layout))
+		return
+	}
+	fmt.Fprintf(m.Stdout, "a generated city exists: kept and brought up to date, %s – %s China time:\n", s.From.In(clock.China).Format(layout), s.To.In(clock.China).Format(layout))
+	fmt.Fprintf(m.Stdout, "  %d events added (%d in the planted hotspots); of the earlier events %d closed and %d moved on; %.1f s\n",
+		s.Events, s.HotspotEvents, s.Closed, s.Advanced, s.Seconds)
+	if s.Inferred {
+		fmt.Fprintln(m.Stdout, "  (the city was generated before onegrid recorded its model: the model was inferred from its rows)")
+	}
+}
+
 func joinNames(ns []string) string {
 	s := ""
 	for i, n := range ns {
@@ -96,30 +129,23 @@ func joinNames(ns []string) string {
 	return s
 }
 
-// sharedDataDir resolves the shared data directory: the flag or
-// ONEGRID_SHARED_DATA if given, else ../shared/data relative to the working
-// directory (or two levels up, for worktrees), else relative to the executable.
-func sharedDataDir(given string) (string, error) {
-	const probe = "boundaries"
-	if given != "" {
-		if _, err := os.Stat(filepath.Join(given, probe)); err != nil {
-			return "", fmt.Errorf("shared data %s: %w (want the directory holding boundaries/)", given, err)
-		}
-		return given, nil
+// parseInstant reads an RFC 3339 time or a date (midnight, China time), as --now does.
+func parseInstant(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
 	}
-	var tried []string
-	// ../../shared/data serves worktrees kept one level below the main checkout.
-	if wd, err := os.Getwd(); err == nil {
-		tried = append(tried, filepath.Join(wd, "..", "shared", "data"), filepath.Join(wd, "..", "..", "shared", "data"))
+	if t, err := time.ParseInLocation(time.DateOnly, s, clock.China); err == nil {
+		return t, nil
 	}
-	if exe, err := os.Executable(); err == nil {
-		d := filepath.Dir(exe)
-		tried = append(tried, filepath.Join(d, "..", "shared", "data"), filepath.Join(d, "..", "..", "shared", "data"))
-	}
-	for _, d := range tried {
-		if _, err := os.Stat(filepath.Join(d, probe)); err == nil {
-			return filepath.Clean(d), nil
-		}
-	}
-	return "", errors.New("shared data not found: pass --shared-data DIR or set ONEGRID_SHARED_DATA to the directory holding boundaries/shenzhen_districts_gcj02.geojson")
+	return time.Time{}, errors.New("want a date (2026-11-01, midnight China time) or an RFC 3339 time (2026-11-01T08:00:00+08:00)")
 }
+
+const genUsage = `usage: onegrid gen [flags]
+
+Generate a synthetic Shenzhen-like city into the database: districts, streets,
+communities, grids, micro-grids, buildings, addresses, households and a period
+of events ending now (--end), with planted hotspots. With --keep, a city
+generated earlier is kept and brought up to date instead.
+
+flags:
+`

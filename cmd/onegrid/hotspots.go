@@ -21,7 +21,6 @@ func init() { commands["hotspots"] = runHotspots }
 // or with --standard computes and stores the standard set once.
 func runHotspots(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("hotspots", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
 	area := fs.String("area", "", "admin or grid code (default: the whole city)")
 	category := fs.String("category", "", "event category code, sub-categories included (default: all)")
 	res := fs.Int("res", 9, "H3 resolution, 5..11")
@@ -36,14 +35,14 @@ func runHotspots(ctx context.Context, m *Main, args []string) error {
 	store := fs.Bool("store", false, "store the result as a run (and raise alerts against the previous run)")
 	standard := fs.Bool("standard", false, "compute and store the standard set once (every street and the city, last 30 days, res 9, k 1)")
 	fs.Usage = func() {
-		fmt.Fprintln(m.Stderr, "usage: onegrid hotspots [flags]\n\nGetis-Ord Gi* hot spots of events over H3 cells.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: onegrid hotspots [flags]\n\nGetis-Ord Gi* hot spots of events over H3 cells.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{}
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{msg: "hotspots takes flags only"}
+	if err := unexpectedArgs(fs); err != nil {
+		return err
 	}
 	db, err := m.openDB(ctx, true)
 	if err != nil {

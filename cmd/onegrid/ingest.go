@@ -21,8 +21,16 @@ const ingestUsage = `usage: onegrid ingest [flags] <kind> <file>
 kinds:
   addresses, buildings, households, admin, grids, events
               CSV (geometry as a WKT column or lon/lat columns) or GeoJSON
+  categories  a three-level event taxonomy: code, parent, level, name
+              [, name_en, department, default_severity, time_limit_hours]
   osm         OpenStreetMap XML (.osm) or PBF (.osm.pbf): buildings and addresses
-  open311     an Open311/SF 311 case export (CSV) with --areas <tracts.geojson>
+  open311     a 311 case export (CSV); --preset sf (default: San Francisco's
+              layout, with --areas <tracts.geojson>) or none
+
+a city's own incident export, with categories created from its offence text
+and a study area derived from its points:
+  onegrid ingest --map id=INCIDENT_NUMBER,reported_at=OCCURRED_ON_DATE,category=OFFENSE_DESCRIPTION \
+      --create-categories --category-prefix BOS --area-code BOS --area-name Boston events export.csv
 
 flags:
 `
@@ -31,7 +39,6 @@ flags:
 // rows were rejected, unless --allow-rejects.
 func runIngest(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
 	var (
 		mapFlag      = fs.String("map", "", "column mapping: field=column,field=column")
 		mappingFile  = fs.String("mapping", "", "JSON mapping file: {\"field\": \"column\", …}")
@@ -42,21 +49,31 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 		tz           = fs.String("tz", "", "time zone of times without an offset, e.g. Asia/Shanghai (default UTC; open311: America/Los_Angeles)")
 		rejects      = fs.String("rejects", "", "reject file (default: <file>.rejects.csv)")
 		allowRejects = fs.Bool("allow-rejects", false, "exit 0 even when rows were rejected")
-		areas        = fs.String("areas", "", "open311: GeoJSON of tracts with an nhood property, loaded as neighbourhoods, tracts and grids")
+		areas        = fs.String("areas", "", "events, open311: GeoJSON of polygons loaded (before the events) as the city --area-code, street units (--area-group), communities and a grid each")
+		areaCode     = fs.String("area-code", "", "events, open311, osm: code of the city's areas (prefix of every unit's code); without --areas, derive a study area from the points or an extract's buildings (their convex hull)")
+		areaName     = fs.String("area-name", "", "events, open311, osm: name of the city (default: --area-code)")
+		areaGroup    = fs.String("area-group", "", "--areas: property that groups polygons into street-level units (default: one per polygon; open311 sf: nhood)")
+		areaID       = fs.String("area-id", "", "--areas: comma list of properties naming a polygon, first present wins (default: its feature number; open311 sf: tractce10,geoid)")
+		createCats   = fs.Bool("create-categories", false, "events: the category column (and category1, category2 where mapped, level 1 first) holds names: create the categories they name")
+		catPrefix    = fs.String("category-prefix", "", "events --create-categories, open311: code prefix of created categories (default: from --dataset; open311 sf: SF)")
+		preset       = fs.String("preset", "sf", "open311: sf (San Francisco's 311 layout, time zone and areas) or none")
+		timeFormat   = fs.String("time-format", "", `Go reference layout of the file's times, tried first, e.g. "1/2/2006 15:04" (default: RFC 3339 and common layouts)`)
 		hashKey      = fs.String("hash-key", os.Getenv("ONEGRID_HASH_KEY"), "HMAC key for personal data hashes (ONEGRID_HASH_KEY)")
 		bulk         = fs.String("bulk", "auto", "drop and rebuild the target table's secondary indexes around the insert: auto (large loads into small tables), on, off")
 		progress     = fs.Bool("progress", isTerminal(m.Stderr) && os.Getenv("CI") != "true", "show progress on stderr (default: when stderr is a terminal, never under CI=true)")
 	)
 	fs.Usage = func() {
-		fmt.Fprint(m.Stderr, ingestUsage)
+		fmt.Fprint(fs.Output(), ingestUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{}
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 2 {
+		return usageError{msg: fmt.Sprintf("ingest: unexpected argument %q", fs.Arg(2))}
 	}
 	if fs.NArg() != 2 {
-		fs.Usage()
-		return usageError{msg: "ingest needs <kind> <file>"}
+		return usageError{msg: "ingest needs <kind> <file> (onegrid ingest -h)"}
 	}
 	kind, path := fs.Arg(0), fs.Arg(1)
 	mapping := ingest.Mapping{}
@@ -90,9 +107,29 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	o := ingest.Options{
 		Kind: kind, Path: path, Format: *format, Mapping: mapping, Dataset: *dataset, AddressDataset: *addrDataset,
 		SRS: *srs, TimeZone: loc, HashKey: []byte(*hashKey), RejectsPath: *rejects, Log: m.Log, Bulk: *bulk,
+		TimeFormat: *timeFormat, CreateCategories: *createCats, CategoryPrefix: *catPrefix,
+		Areas: ingest.AreaOptions{Path: *areas, Code: *areaCode, Name: *areaName, Group: *areaGroup},
+	}
+	if *areaID != "" {
+		for _, p := range strings.Split(*areaID, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				o.Areas.ID = append(o.Areas.ID, p)
+			}
+		}
+	}
+	p311, ok := ingest.Presets311[*preset]
+	if !ok {
+		return usageError{msg: fmt.Sprintf("--preset %q: want sf or none", *preset)}
 	}
 	if *progress {
 		o.Progress = progressPrinter(m.Stderr)
+	}
+	if kind == "households" {
+		key, err := m.dataKey()
+		if err != nil {
+			return err
+		}
+		o.DataKey = key
 	}
 	if os.Getenv("GOGC") == "" {
 		// A load's live heap is a few batches of rows: let it grow before
@@ -108,7 +145,8 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	case "osm":
 		s, err = ingest.LoadOSM(ctx, db, o)
 	case "open311":
-		s, err = ingest.LoadOpen311(ctx, db, o, *areas)
+		o.Kind = ""
+		s, err = ingest.Load311(ctx, db, o, p311)
 	default:
 		s, err = ingest.Load(ctx, db, o)
 	}
@@ -118,8 +156,15 @@ func runIngest(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "%s %s: read %d, loaded %d, unchanged %d, rejected %d in %s (%.0f rows/s), run %d\n",
-		kind, path, s.Read, s.Loaded, s.Unchanged, s.Rejected, s.Elapsed.Round(time.Millisecond), float64(s.Read)/s.Elapsed.Seconds(), s.RunID)
+	var detail string
+	switch {
+	case kind == "events" || kind == "open311":
+		detail = fmt.Sprintf(" (%d outside every grid, stored unassigned)", s.Unassigned)
+	case kind == "categories":
+		detail = fmt.Sprintf(" (created %d, updated %d)", s.Detail["created"], s.Detail["updated"])
+	}
+	fmt.Fprintf(m.Stdout, "%s %s: read %d, loaded %d%s, unchanged %d, rejected %d in %s (%.0f rows/s), run %d\n",
+		kind, path, s.Read, s.Loaded, detail, s.Unchanged, s.Rejected, s.Elapsed.Round(time.Millisecond), float64(s.Read)/s.Elapsed.Seconds(), s.RunID)
 	if s.Rejected > 0 {
 		fmt.Fprintf(m.Stdout, "rejects: %s (and table load_reject, run_id %d)\n", s.RejectsPath, s.RunID)
 		if !*allowRejects {

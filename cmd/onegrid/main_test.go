@@ -28,15 +28,23 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startServe runs `onegrid <args> serve` until the returned stop is called.
+// startServe runs `onegrid <args> --addr <free port>` (args hold "serve") until
+// the returned stop is called.
 func startServe(t *testing.T, args ...string) (m *Main, addr string, stop func() error) {
+	t.Helper()
+	return startServeWith(t, args, nil)
+}
+
+// startServeWith runs `onegrid <args> --addr <free port> <serveArgs>` (args or
+// serveArgs hold "serve") until the returned stop is called.
+func startServeWith(t *testing.T, args, serveArgs []string) (m *Main, addr string, stop func() error) {
 	t.Helper()
 	addr = freeAddr(t)
 	var out bytes.Buffer
 	m = NewMain(&out, &out)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx, append(args, "--addr", addr, "serve")) }()
+	go func() { errc <- m.Run(ctx, append(append(args, "--addr", addr), serveArgs...)) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/healthz")
@@ -108,7 +116,8 @@ func TestServeWithDatabaseURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, addr, stop := startServe(t, "--database-url", url, "--app-database-url", pgtest.AppConnString(t, url))
+	// Global flags after the command, as in `onegrid serve --addr :8081`.
+	_, addr, stop := startServe(t, "serve", "--database-url", url, "--app-database-url", pgtest.AppConnString(t, url))
 	var health map[string]string
 	if code := getJSON(t, "http://"+addr+"/healthz", &health); code != 200 || health["status"] != "ok" {
 		t.Fatalf("healthz: %d %v", code, health)
@@ -151,7 +160,7 @@ func TestServeEmbeddedDatabase(t *testing.T) {
 	}
 	_, portStr, _ := net.SplitHostPort(freeAddr(t))
 	t.Setenv("DATABASE_URL", "")
-	m, addr, stop := startServe(t, "--data-dir", dir, "--db-port", portStr)
+	m, addr, stop := startServe(t, "--data-dir", dir, "--db-port", portStr, "serve")
 	if out := m.Stdout.(*bytes.Buffer).String(); !strings.Contains(out, "first administrator: admin") || !strings.Contains(out, "one-time password:") {
 		t.Errorf("a new database's first serve does not print the first administrator's one-time password:\n%s", out)
 	}

@@ -34,16 +34,22 @@ units: admin codes (440304001000) or grid codes, or * for everything
 
 // runUsers manages identities as the schema's owner (as ingest and gen do).
 func runUsers(ctx context.Context, m *Main, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	top := flag.NewFlagSet("users", flag.ContinueOnError)
+	top.Usage = func() { fmt.Fprint(top.Output(), usersUsage) }
+	if err := m.parseFlagsToArg(top, args); err != nil {
+		return err
+	}
+	args = top.Args()
+	if len(args) == 0 {
+		return usageError{msg: "users needs a command: add, list, disable, enable, passwd, token, revoke or demo (onegrid users -h)"}
+	}
+	if args[0] == "help" {
 		fmt.Fprint(m.Stdout, usersUsage)
-		if len(args) == 0 {
-			return usageError{}
-		}
 		return nil
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("users "+sub, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usersUsage) }
 	var roles, units, duties, display, label, expires string
 	var stdinPw, asJSON bool
 	switch sub {
@@ -60,25 +66,21 @@ func runUsers(ctx context.Context, m *Main, args []string) error {
 		fs.StringVar(&expires, "expires", "90d", "lifetime: 12h, 30d, … (at most 366d)")
 	case "disable", "enable", "passwd", "demo":
 	default:
-		return usageError{msg: fmt.Sprintf("users: unknown command %q\n%s", sub, usersUsage)}
+		return usageError{msg: fmt.Sprintf("users: unknown command %q (onegrid users -h)", sub)}
 	}
 	// NAME may come before or after the flags.
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{}
-	}
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
-	} else if fs.NArg() > 0 {
+	takesName := sub != "list" && sub != "demo"
+	switch {
+	case !takesName && fs.NArg() > 0:
 		return usageError{msg: fmt.Sprintf("users %s: unexpected argument %q", sub, fs.Arg(0))}
+	case fs.NArg() > 1:
+		return usageError{msg: fmt.Sprintf("users %s: unexpected argument %q", sub, fs.Arg(1))}
 	}
-	if name == "" && sub != "list" && sub != "demo" {
+	name := fs.Arg(0)
+	if name == "" && takesName {
 		return usageError{msg: fmt.Sprintf("users %s: which user? give a NAME", sub)}
 	}
 	db, err := m.openDB(ctx, true)

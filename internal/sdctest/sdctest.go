@@ -100,7 +100,7 @@ type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// FixSeed replaces the database's random record-key seed (schema 0720) with
+// FixSeed replaces the database's random record-key seed (schema 0770) with
 // seed and recomputes the key sums (derived_rebuild), so that released values,
 // and golden files holding them, are the same on every run.
 func FixSeed(ctx context.Context, db Execer, seed int64) error {

@@ -10,6 +10,9 @@
 -- Boundary rule: areas are closed (ST_Covers), so a point on a boundary shared by
 -- two units lies in both; the unit with the smallest code wins (DISTINCT ON ...
 -- ORDER BY code), at every level.
+-- Each spatial test also states its bounding-box test (&&) on its own: under
+-- row-level security PostgreSQL takes only LEAKPROOF conditions to an index, and
+-- schema/0703 marks the box operators so, not ST_Covers or ST_DWithin.
 -- Nearest address: KNN on the Web Mercator column, which is conformal, so its
 -- ranking equals the true (geodesic) ranking at city scale; the reported distance
 -- is geodesic. Only doorplates and buildings (levels road, building) count: rooms
@@ -18,7 +21,8 @@ SELECT 'admin' AS kind, level, code, name, NULL::int AS version, NULL::timestamp
 FROM (
     SELECT DISTINCT ON (a.level) a.level, a.code, a.name
     FROM admin_area a
-    WHERE a.level IN ('district', 'street', 'community') AND ST_Covers(a.geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+    WHERE a.level IN ('district', 'street', 'community') AND a.geom && ST_SetSRID(ST_MakePoint($1, $2), 4326)
+      AND ST_Covers(a.geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
     ORDER BY a.level, a.code
 ) admin
 UNION ALL
@@ -26,7 +30,8 @@ SELECT 'grid', level, code, name, version, valid_from, valid_to, NULL, NULL
 FROM (
     SELECT DISTINCT ON (g.level) g.level, g.code, g.name, g.version, g.valid_from, g.valid_to
     FROM grid g
-    WHERE g.level IN ('grid', 'micro_grid') AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+    WHERE g.level IN ('grid', 'micro_grid') AND g.geom && ST_SetSRID(ST_MakePoint($1, $2), 4326)
+      AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
       AND CASE WHEN $3::timestamptz IS NULL THEN g.valid_to IS NULL
                ELSE g.valid_from <= $3::timestamptz AND (g.valid_to IS NULL OR g.valid_to > $3::timestamptz) END
     ORDER BY g.level, g.code
@@ -39,6 +44,7 @@ FROM (
         SELECT a.id, a.full_text, a.geom
         FROM address a
         WHERE a.level IN ('road', 'building') AND a.status = 'active'
+          AND a.geom_3857 && ST_Expand(ST_SetSRID(ST_MakePoint($5, $6), 3857), $7)
           AND ST_DWithin(a.geom_3857, ST_SetSRID(ST_MakePoint($5, $6), 3857), $7)
         ORDER BY a.geom_3857 <-> ST_SetSRID(ST_MakePoint($5, $6), 3857), a.id
         LIMIT 1

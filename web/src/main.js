@@ -1,8 +1,15 @@
 // The command-centre page: wires the map, the panel, the filters and the live
 // stream together. State lives here; map.js and panel.js only draw.
+//
+// The screen is the logged-in user's: it starts with the login form when there
+// is no session (auth.js), shows the areas of the user's jurisdiction (the
+// overview answers under row-level security) and offers only the layers and
+// panels the user's capabilities allow (GET /api/v1/session says which).
 import './app.css';
 import maplibregl from 'maplibre-gl';
 import * as api from './api.js';
+import * as auth from './auth.js';
+import * as households from './households.js';
 import { createMap, LAYERS } from './map.js';
 import * as panel from './panel.js';
 import { kpisFor } from './kpis.js';
@@ -21,7 +28,17 @@ const state = {
 };
 
 const app = {
-  state, map: null, ctl: null, cats: new Map(), units: new Map(), districts: 0, tags: [],
+  state, map: null, ctl: null, cats: new Map(), units: new Map(), tags: [],
+  // The areas the server knows (GET /api/v1/overview: a root admin unit and its
+  // subtree, or a city's districts together), the one with the most households
+  // first, and the one on screen: the map fits it, and the panel's figures and
+  // drill-down stay inside it.
+  areas: [], area: null,
+  // The units from the top down to the area's root when the area is one unit
+  // (a district, a jurisdiction's street or grid): the drill-down starts below it.
+  rootChain: [],
+  // Who is logged in (GET /api/v1/session) and what their roles allow.
+  session: null, caps: new Set(),
   ready: false, streamOpen: false, kpis: null, kpiRequest: null, eventsSeen: 0,
   metrics: { navigationStart: 0 },
   // The server's clock minus the browser's, in ms: windows, ages and the clock on
@@ -30,6 +47,9 @@ const app = {
   clockOffset: 0,
 };
 window.__onegrid = app;
+
+/** Whether the user's roles allow a capability (scope.Can* on the server). */
+const can = (c) => app.caps.has(c);
 
 // ---- time window and filters ----
 
@@ -93,16 +113,37 @@ async function loadHotspots() {
 
 // ---- selection and drill-down ----
 
-/** unit prefix of a code: what every code inside the unit starts with. */
-function prefixOf(u) {
-  if (u.level === 'district') return u.code.slice(0, 6);
-  if (u.level === 'street') return u.code.slice(0, 9);
-  return u.code;
+/** Unit prefix of a code: what every code inside the unit starts with (a 12-digit admin code without its zero padding). */
+function codePrefix(code) {
+  if (!/^[0-9]{12}$/.test(code)) return code;
+  if (code.endsWith('000000')) return code.slice(0, 6);
+  if (code.endsWith('000')) return code.slice(0, 9);
+  return code;
 }
+const prefixOf = (u) => codePrefix(u.code);
 
 function unitName(code, level, fallback) {
   return app.units.get(code)?.name ?? fallback ?? code;
 }
+
+/** The admin units from the root down to code, by their parents; [] when code is not a known unit. */
+function adminChain(code) {
+  const chain = [];
+  for (let u = app.units.get(code); u && chain.length < 8; u = app.units.get(u.parent_code)) {
+    chain.unshift({ level: u.level, code: u.code, name: u.name });
+    if (!u.parent_code) break;
+  }
+  return chain;
+}
+
+/** The admin unit a grid code lies in: the longest prefix of it that is a unit. */
+function adminOfGrid(code) {
+  for (let n = code.length - 1; n > 0; n--) if (app.units.has(code.slice(0, n))) return code.slice(0, n);
+  return null;
+}
+
+/** The area a code lies in (the first whose code prefixes it). */
+const areaOf = (code) => app.areas.find((a) => code.startsWith(a.code)) ?? null;
 
 /** The chain of units at a clicked point, from the rendered admin and grid features. */
 function chainAt(features) {
@@ -115,6 +156,21 @@ function chainAt(features) {
   }
   if (!deepest) return [];
   const c = deepest.code;
+  // The admin units above it from their parent links (any code scheme), then the grids.
+  const admin = app.units.has(c) ? c : adminOfGrid(c);
+  const above = admin ? adminChain(admin) : [];
+  if (above.length) {
+    const chain = above;
+    if (deepest.level === 'grid' && c !== admin) chain.push({ level: 'grid', code: c, name: deepest.name || c });
+    if (deepest.level === 'micro_grid') {
+      const grid = deepest.parent || c.slice(0, -2);
+      const gf = features.find((f) => f.layer.id === 'grids-fill' && f.properties.code === grid);
+      chain.push({ level: 'grid', code: grid, name: gf?.properties.name || grid });
+      chain.push({ level: 'micro_grid', code: c, name: deepest.name || c });
+    }
+    return chain;
+  }
+  // Units the overview did not list: 12-digit admin codes by their digits.
   const chain = [];
   const district = c.slice(0, 6) + '000000';
   chain.push({ level: 'district', code: district, name: unitName(district) });
@@ -136,12 +192,32 @@ function chainAt(features) {
   return chain;
 }
 
-/** Depth of the first selectable level: the district is skipped when it is the whole area. */
-const minDepth = () => (app.districts === 1 ? 2 : 1);
+/**
+ * The units from the top down to the root of an area of one unit: the admin
+ * units by their parents, and for a grid its admin unit's, then the grid.
+ */
+function rootChain(area) {
+  if (area?.roots?.length !== 1) return [];
+  const r = area.roots[0];
+  if (app.units.has(r.code)) return adminChain(r.code);
+  const admin = adminOfGrid(r.code);
+  const chain = admin ? adminChain(admin) : [];
+  if (r.level === 'micro_grid' && r.parent_code && r.parent_code !== admin) {
+    chain.push({ level: 'grid', code: r.parent_code, name: r.parent_code });
+  }
+  chain.push({ level: r.level, code: r.code, name: r.name });
+  return chain;
+}
+
+/** Depth of the first selectable level: the area's root unit (and what lies above it) is skipped. */
+const minDepth = () => app.rootChain.length + 1;
 
 function drill(features) {
   const at = chainAt(features);
   if (!at.length) return;
+  // Drill-down stays inside the area on screen, below its root.
+  if (app.area && !at[at.length - 1].code.startsWith(app.area.code)) return;
+  if (at.length < minDepth()) return;
   const cur = state.chain;
   let depth;
   const inside = cur.length && at[cur.length - 1]?.code === cur[cur.length - 1].code;
@@ -152,13 +228,12 @@ function drill(features) {
   select(at.slice(0, depth), true);
 }
 
-/** The breadcrumb: the district is left out where it is the whole area (the root). */
+/** The breadcrumb: the root unit is left out where it is the whole area; the root carries the area's name. */
 function renderBreadcrumb() {
   const skip = minDepth() - 1;
   const chain = state.chain;
-  // Where one district is the whole area, the root carries its name.
-  const root = skip ? [...app.units.values()].find((u) => u.level === 'district')?.name : '';
-  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true), root);
+  panel.renderBreadcrumb(chain.slice(skip), (i) => select(i < 0 ? [] : chain.slice(0, skip + i + 1), true), app.area?.name ?? '',
+    app.rootChain[app.rootChain.length - 1]);
 }
 
 /** Selects the last unit of chain ([] = whole area) and fits the map to it. */
@@ -168,7 +243,8 @@ function select(chain, fit) {
   app.ctl.highlight(sel, sel && prefixOf(sel));
   renderBreadcrumb();
   panel.hideDetails();
-  if (sel && (sel.level === 'grid' || sel.level === 'micro_grid') && sel.name === sel.code) {
+  showHouseholds();
+  if (can('aggregates') && sel && (sel.level === 'grid' || sel.level === 'micro_grid') && sel.name === sel.code) {
     // Tiles at this zoom may hold only the grid's micro-grids: ask for its name.
     api.gridLoad(sel.code, '').then((g) => {
       if (g?.name && state.chain[state.chain.length - 1] === sel) { sel.name = g.name; renderBreadcrumb(); }
@@ -195,18 +271,33 @@ async function loadKpis() {
   const day = (d) => new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 16).replace('T', ' ');
   document.getElementById('scope-window').textContent = `${t('windowLabel')} ${day(w.from)} — ${day(new Date(Math.min(w.to, nowMs())))}`;
   try {
-    const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal);
+    const k = await kpisFor(sel, { from: iso(w.from), to: iso(w.to), category: state.category, severity: state.severity }, app.tags, ctrl.signal, app.area, can);
     if (ctrl.signal.aborted) return;
     app.kpis = k;
     app.kpisFor = sel?.code ?? '';
-    k.note = Object.values(k).some((v) => v === null) ? t('suppressedNote') : '';
-    panel.renderKpis(k, k.note);
+    k.note = kpiKeys().some((key) => k[key] === null) ? t('suppressedNote') : '';
+    panel.renderKpis(k, k.note, kpiKeys());
   } catch (err) {
     if (err.name === 'AbortError') return;
     console.warn('figures:', err.message);
     app.kpis = null;
-    panel.renderKpis({}, t('errorLoad'));
+    panel.renderKpis({}, t('errorLoad'), kpiKeys());
   }
+}
+
+/** The figures the user may see: the event loop's open and overdue counts need rows; everything else, aggregates. */
+function kpiKeys() {
+  return panel.KPI_KEYS.filter((k) => (k === 'open' || k === 'overdue' ? can('rows') : can('aggregates') || can('rows')));
+}
+
+// ---- households ----
+
+/** The households of the grid on screen (the selection, or a grid that is the whole area), for those who serve them. */
+function showHouseholds() {
+  if (!can('households')) return;
+  const sel = state.chain[state.chain.length - 1] ?? app.rootChain[app.rootChain.length - 1] ?? null;
+  if (sel && (sel.level === 'grid' || sel.level === 'micro_grid')) households.show(sel.code, can('personal'));
+  else households.hide();
 }
 
 // ---- clicks: events, buildings, units ----
@@ -286,10 +377,11 @@ async function search(q) {
   // A standard code: an admin unit, or a grid (whose community we can fit to first).
   if (/^[0-9]{6,20}$/.test(q)) {
     for (const [code, u] of app.units) {
-      if (code.startsWith(q) && hits.length < 5) hits.push({ label: u.name, sub: `${t('lvl_' + u.level)} · ${code}`, onPick: () => pickCode(code) });
+      if (code.startsWith(q) && areaOf(code) && hits.length < 5) hits.push({ label: u.name, sub: `${t('lvl_' + u.level)} · ${code}`, onPick: () => pickCode(code) });
     }
-    if (q.length > 12) hits.push({ label: q, sub: t('gridCode'), onPick: () => pickCode(q) });
+    if (q.length > 12 && areaOf(q)) hits.push({ label: q, sub: t('gridCode'), onPick: () => pickCode(q) });
   }
+  if (!can('rows')) return panel.renderSearch(hits, hits.length ? null : t('noResults')); // addresses are rows
   panel.renderSearch(hits, hits.length ? null : t('searching'));
   const ctrl = new AbortController();
   searchAbort = ctrl;
@@ -309,29 +401,52 @@ async function search(q) {
   panel.renderSearch(hits, hits.length ? null : t('noResults'));
 }
 
-/** Selects a unit by code (admin or grid) and fits to it. */
+/** Selects a unit by code (admin or grid) and fits to it, switching to its area first. */
 function pickCode(code) {
   panel.renderSearch([]);
-  const chain = [];
-  const levels = [['district', 6, '000000'], ['street', 9, '000'], ['community', 12, '']];
-  for (const [level, n, pad] of levels) {
-    if (code.length < n && level !== 'district') break;
-    const c = code.slice(0, n) + pad;
-    if (!app.units.has(c)) break;
-    chain.push({ level, code: c, name: unitName(c) });
-    if (c === code) break;
-  }
-  if (code.length > 12) chain.push({ level: 'grid', code, name: code });
-  const skip = app.districts === 1 ? 1 : 0;
-  if (chain.length <= skip) return;
+  const admin = app.units.has(code) ? code : adminOfGrid(code);
+  if (!admin) return;
+  const chain = adminChain(admin);
+  if (code !== admin) chain.push({ level: 'grid', code, name: code });
+  const area = areaOf(code);
+  if (!area) return;
+  if (area !== app.area) setArea(area, false);
+  if (chain.length < minDepth()) return select([], true);
   select(chain.slice(0), true);
-  if (code.length > 12) {
-    // Fit to the community first; once the grid's features load, fit to the grid.
-    const comm = chain.find((u) => u.level === 'community');
-    const b = comm && app.ctl.boundsOf(comm.code, false);
+  if (code !== admin) {
+    // Fit to the grid's admin unit first; once the grid's features load, fit to the grid.
+    const b = app.ctl.boundsOf(codePrefix(admin), false);
     if (b) app.ctl.fit(b);
     app.map.once('idle', () => { const g = app.ctl.boundsOf(code, true); if (g) app.ctl.fit(g); });
   }
+}
+
+// ---- areas ----
+
+/** Puts area on screen: fits the map to it (fit), clears the selection, scopes the figures. */
+function setArea(area, fit) {
+  app.area = area;
+  app.rootChain = rootChain(area);
+  app.bounds = area ? [[area.bounds[0], area.bounds[1]], [area.bounds[2], area.bounds[3]]] : null;
+  renderAreas();
+  select([], fit);
+}
+
+function renderAreas() {
+  panel.renderAreas(app.areas, app.area, (a) => { if (a !== app.area) setArea(a, true); });
+}
+
+/** Re-reads the areas' figures (at most every 30 s): they move with the live events. */
+let areasRead = 0;
+async function refreshAreas() {
+  if (app.areas.length < 2 || Date.now() - areasRead < 30e3) return;
+  areasRead = Date.now();
+  const o = await api.getJSON('/api/v1/overview').catch(() => null);
+  for (const a of o?.areas ?? []) {
+    const mine = app.areas.find((x) => x.code === a.code);
+    if (mine) Object.assign(mine, { households: a.households, events: a.events, open: a.open, overdue: a.overdue });
+  }
+  renderAreas();
 }
 
 // ---- live ----
@@ -339,13 +454,14 @@ function pickCode(code) {
 let refreshTimer = 0;
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(() => { app.ctl.setEventQuery(eventQuery()); loadKpis(); }, 1500);
+  refreshTimer = setTimeout(() => { app.ctl.setEventQuery(eventQuery()); loadKpis(); refreshAreas(); }, 1500);
 }
 
 function startStream() {
   const live = document.getElementById('live');
   panel.feedEmpty();
-  api.stream({
+  app.es?.close();
+  app.es = api.stream({
     state(open) {
       app.streamOpen = open;
       live.classList.toggle('off', !open);
@@ -361,6 +477,13 @@ function startStream() {
       scheduleRefresh();
     },
     changed: scheduleRefresh,
+    closed() {
+      // Not a stream (a 401 when the session has ended): ask who is logged in;
+      // a live session gets a new stream in a while, an ended one the login form.
+      app.es = null;
+      api.session().then((s) => (s ? setTimeout(() => { if (!app.es && !auth.showing()) startStream(); }, 5e3) : sessionEnded()),
+        () => setTimeout(() => { if (!app.es && !auth.showing()) startStream(); }, 5e3));
+    },
     alert(a) {
       panel.feedAlert(a, (x) => {
         state.visible.add('hotspots');
@@ -438,16 +561,28 @@ function unitLabel(p) {
 function relabel() {
   document.getElementById('lang').textContent = getLang() === 'zh' ? 'EN' : '中文';
   fillCategories();
-  panel.renderLegend();
+  renderAreas();
+  renderLegend();
   renderBreadcrumb();
   renderLayerList();
-  panel.renderKpis(app.kpis ?? undefined, app.kpis?.note);
+  panel.renderKpis(app.kpis ?? undefined, app.kpis?.note, kpiKeys());
   panel.hideDetails();
+  auth.renderUser(app.session);
+  households.relabel();
 }
 
 function renderLayerList() {
   panel.renderLayers(LAYERS.map((l) => ({ key: l.key, available: app.ctl?.available.has(l.key) })), state.visible, toggleLayer);
 }
+
+/** The legend of the event layers the map has. */
+function renderLegend() {
+  const has = (key) => !app.ctl || app.ctl.available.has(key);
+  panel.renderLegend(has('events'), has('events_h3'));
+}
+
+/** Whether the user's roles allow a layer (the server refuses the others' tiles anyway). */
+const allowedLayer = (l) => !l.need || can(l.need);
 
 function toggleLayer(key, on) {
   if (on) state.visible.add(key); else state.visible.delete(key);
@@ -455,35 +590,143 @@ function toggleLayer(key, on) {
   if (key === 'hotspots' && on) loadHotspots();
 }
 
+// ---- session ----
+
+/**
+ * The session has ended (an API call or a tile answered 401): the login form
+ * comes back over the screen. The same user logging in again gets the screen
+ * back as it was (tiles, figures and the stream asked for again); another user
+ * gets the page started afresh for their own scope. No reload happens without
+ * a login, so an ended session cannot loop.
+ */
+function sessionEnded() {
+  if (auth.showing()) return;
+  app.es?.close();
+  app.es = null;
+  app.streamOpen = false;
+  document.getElementById('live').classList.add('off');
+  const before = app.session?.name;
+  auth.logIn('sessionEnded').then((s) => {
+    if (s.name !== before) {
+      location.reload();
+      return;
+    }
+    app.session = s;
+    auth.done();
+    app.ctl.reloadTiles();
+    loadKpis();
+    if (can('rows')) startStream();
+    households.hide();
+    showHouseholds();
+  });
+}
+
+/** A tile or source the map could not load: an ended session, a layer the server refuses, or a failure worth reporting. */
+function mapError(e) {
+  const status = e.error?.status;
+  if (status === 401) return sessionEnded();
+  if (status === 403 && e.sourceId) {
+    // The server does not serve this layer to this user (their roles, or a
+    // jurisdiction it does not draw tiles for): take it off the map quietly.
+    if (app.ctl.dropSource(e.sourceId)) {
+      console.info(`tiles of ${e.sourceId}: not served to this user`);
+      state.visible.delete(e.sourceId);
+      renderLayerList();
+      renderLegend();
+    }
+    return;
+  }
+  // A tile that fails is retried by the next view change; say which one.
+  console.error('map:', e.error?.message ?? String(e.error), status ?? '', e.error?.url ?? '', e.sourceId ?? '');
+}
+
 // ---- boot ----
 
-async function boot() {
+/** Starts the page: the screen for the session there is, else the login form first. */
+async function start() {
+  applyI18n(document);
+  auth.wire();
+  // Ask for the overview and the tile index (preloaded by index.html) while
+  // the session is checked: for a logged-in user they are the screen's first
+  // data; without a session they are refused, and asked for again after the login.
+  const early = {
+    overview: api.getJSON('/api/v1/overview').catch(() => null),
+    tiles: api.tileLayers().catch(() => new Map()),
+  };
+  // The map starts at once too (WebGL and its workers take a while), hidden
+  // behind the login form until there is a user; its layers come with boot.
+  let layers;
+  app.ctl = createMap('map', new Promise((resolve) => { layers = resolve; }));
+  app.map = app.ctl.map;
+  let s = null;
+  let problem = '';
+  try {
+    s = await api.session();
+  } catch (err) {
+    console.warn('session:', err.message);
+    problem = 'loginFailed';
+  }
+  if (!s) {
+    s = await auth.logIn(problem);
+    early.overview = early.tiles = null;
+  } else if (s.must_change_password) {
+    s = await auth.changePassword();
+    early.overview = early.tiles = null;
+  }
+  auth.done();
+  boot(s, early, layers);
+}
+
+/**
+ * Starts the screen for session s; early holds the overview and tile index
+ * asked for before it, or nulls to ask afresh; layers(data) gives the map
+ * (app.ctl) what createMap waits for.
+ */
+async function boot(s, early, layers) {
   app.metrics.bootMs = performance.now();
+  app.session = s;
+  app.caps = new Set(s.capabilities ?? []);
+  api.whenUnauthorized(sessionEnded);
+  auth.renderUser(s);
   applyI18n(document);
   wireControls();
-  const overviewP = api.getJSON('/api/v1/overview').catch(() => null);
-  const tilesP = api.tileLayers().catch(() => new Map());
+  if (!can('rows')) {
+    // No rows: no live feed of events (the stream is rows), no address search.
+    document.getElementById('feed-section').hidden = true;
+    document.getElementById('live').hidden = true;
+  }
+  // After a login on this page, ask afresh. (A browser hands a preloaded
+  // answer to the first fetch with the same URL, mode and credentials mode,
+  // whatever its cache mode; credentials 'include', the same cookies on this
+  // origin, is another preload key, so not even a preload refused before the
+  // login can answer.)
+  const init = { cache: 'no-store', credentials: 'include' };
+  const overviewP = early.overview ?? api.getJSON('/api/v1/overview', undefined, init).catch(() => null);
+  const tilesP = early.tiles ?? api.tileLayers(init).catch(() => new Map());
   const synced = overviewP.then((o) => {
     if (o?.now) app.clockOffset = Date.parse(o.now) - Date.now();
     app.tickClock();
     return o;
   });
-  app.ctl = createMap('map', Promise.all([synced, tilesP]).then(([o, tiles]) => ({
-    tiles, bounds: o?.bounds ?? tiles.bounds, eventQuery: eventQuery(),
+  // The map opens on the first area (the most households; for a user whose
+  // jurisdiction is not everything, their own unit): never on the extent of
+  // everything, which may span continents.
+  const areaBounds = (o) => (o?.areas?.[0]?.bounds ?? o?.bounds);
+  layers(Promise.all([synced, tilesP]).then(([o, tiles]) => ({
+    tiles, bounds: areaBounds(o) ?? tiles.bounds, eventQuery: eventQuery(), allowed: allowedLayer,
   })));
-  app.map = app.ctl.map;
   app.ctl.onDensityScale = panel.setDensityRange;
-  app.map.on('error', (e) => {
-    // A tile that fails is retried by the next view change; say which one.
-    console.error('map:', e.error?.message ?? String(e.error), e.error?.status ?? '', e.error?.url ?? '', e.sourceId ?? '');
-  });
+  app.map.on('error', mapError);
   const overview = await synced;
   app.metrics.dataMs = performance.now();
   for (const c of overview?.categories ?? []) app.cats.set(c.code, c);
   for (const u of overview?.units ?? []) app.units.set(u.code, u);
-  app.districts = (overview?.units ?? []).filter((u) => u.level === 'district').length;
   app.tags = overview?.tags ?? [];
-  const b = overview?.bounds ?? (await tilesP).bounds;
+  app.areas = overview?.areas ?? [];
+  app.area = app.areas[0] ?? null;
+  app.rootChain = rootChain(app.area);
+  areasRead = Date.now();
+  const b = areaBounds(overview) ?? (await tilesP).bounds;
   app.bounds = b ? [[b[0], b[1]], [b[2], b[3]]] : null;
   await app.ctl.ready;
   app.metrics.layersMs = performance.now();
@@ -493,7 +736,8 @@ async function boot() {
     app.metrics.firstIdleMs = performance.now();
     app.ready = true;
     loadKpis();
-    startStream();
+    showHouseholds();
+    if (can('rows')) startStream();
   });
   app.ctl.setLabelText(unitLabel);
   app.map.on('click', onClick);
@@ -503,4 +747,4 @@ async function boot() {
   relabel();
 }
 
-boot();
+start();

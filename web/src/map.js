@@ -4,16 +4,21 @@
 import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 
-/** Switchable layers, in drawing order; each names the tile layer it needs. */
+/**
+ * Switchable layers, in drawing order; each names the tile layer it needs and
+ * the capability a user must have to be offered it (the server's tile registry
+ * says the same: outlines for anyone, counts per cell and hotspots for
+ * aggregates, rows for buildings, addresses and event points).
+ */
 export const LAYERS = [
-  { key: 'households_h3', tile: 'households_h3', on: false },
-  { key: 'admin', tile: 'admin', on: true },
-  { key: 'events_h3', tile: 'events_h3', on: true },
-  { key: 'grids', tile: 'grids', on: true },
-  { key: 'buildings', tile: 'buildings', on: true },
-  { key: 'hotspots', tile: null, on: false },
-  { key: 'addresses', tile: 'addresses', on: false },
-  { key: 'events', tile: 'events', on: true },
+  { key: 'households_h3', tile: 'households_h3', on: false, need: 'aggregates' },
+  { key: 'admin', tile: 'admin', on: true, need: null },
+  { key: 'events_h3', tile: 'events_h3', on: true, need: 'aggregates' },
+  { key: 'grids', tile: 'grids', on: true, need: null },
+  { key: 'buildings', tile: 'buildings', on: true, need: 'rows' },
+  { key: 'hotspots', tile: null, on: false, need: 'aggregates' },
+  { key: 'addresses', tile: 'addresses', on: false, need: 'rows' },
+  { key: 'events', tile: 'events', on: true, need: 'rows' },
 ];
 
 const NONE = ['==', ['get', 'code'], '\u0000'];
@@ -98,11 +103,12 @@ function styleLayers(key) {
  * page uses.
  */
 /** The sources and layers for the tile layers the server offers. */
-function buildStyle({ tiles, eventQuery }) {
+function buildStyle({ tiles, eventQuery, allowed = () => true }) {
   const sources = {};
   const layers = [];
   const available = new Set();
   for (const l of LAYERS) {
+    if (!allowed(l)) continue; // the user's roles do not allow it: not offered
     if (l.key === 'hotspots') {
       // Filled by setHotspots when the layer is turned on (an analysis runs per request).
       sources.hotspots = { type: 'geojson', data: { type: 'FeatureCollection', features: [] } };
@@ -152,8 +158,9 @@ const abs = (u) => (/^https?:/.test(u) ? u : location.origin + u); // keep {z}/{
 
 /**
  * Creates the map in container at once; data (a promise of {tiles, bounds,
- * eventQuery}: tiles the Map from tileLayers(), bounds [minlon, minlat, maxlon,
- * maxlat]) adds the layers when it comes. Returns the controller the rest of the
+ * eventQuery, allowed}: tiles the Map from tileLayers(), bounds [minlon, minlat,
+ * maxlon, maxlat], allowed(layer) whether the user may be offered a layer of
+ * LAYERS) adds the layers when it comes. Returns the controller the rest of the
  * page uses; its ready promise resolves once the layers are on the map.
  */
 export function createMap(container, data) {
@@ -249,6 +256,25 @@ export function createMap(container, data) {
     },
     fit(b) {
       map.fitBounds(b, { padding: fitPadding(), maxZoom: 17, duration: 700 });
+    },
+    /**
+     * Takes a tile source the server refuses (403) off the map with every layer
+     * drawn from it, so its tiles are not asked for again; its switch goes.
+     * Reports whether there was one.
+     */
+    dropSource(id) {
+      if (!map.getSource(id)) return false;
+      for (const l of map.getStyle().layers) if (l.source === id) map.removeLayer(l.id);
+      map.removeSource(id);
+      available.delete(id);
+      return true;
+    },
+    /** Asks for every tile again (after the session was renewed). */
+    reloadTiles() {
+      for (const [key, t] of tiles) {
+        const src = map.getSource(key);
+        if (src?.setTiles) src.setTiles(src.tiles ?? t.tiles.map(abs));
+      }
     },
   };
   // Unit names as HTML labels (no glyphs needed for Chinese): one per label point

@@ -18,8 +18,12 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-/** Breadcrumb: chain is [{level, code, name}], root first; onPick(index or -1 for root). */
-export function renderBreadcrumb(chain, onPick, rootName) {
+/**
+ * Breadcrumb: chain is [{level, code, name}], root first; onPick(index or -1 for
+ * root). The root is the whole area, named rootName; rootUnit ({level, code}),
+ * when the area is one unit, is said under its name.
+ */
+export function renderBreadcrumb(chain, onPick, rootName, rootUnit) {
   const nav = $('breadcrumb');
   nav.replaceChildren();
   const items = [{ name: rootName || t('wholeArea'), level: 'city' }, ...chain];
@@ -32,7 +36,30 @@ export function renderBreadcrumb(chain, onPick, rootName) {
   });
   const cur = items[items.length - 1];
   $('scope-name').textContent = cur.name || cur.code;
-  $('scope-sub').textContent = cur.level === 'city' ? '' : `${t('lvl_' + cur.level)} · ${cur.code}`;
+  const sub = cur.level === 'city' ? rootUnit : cur;
+  $('scope-sub').textContent = sub?.code && sub.level !== 'city' ? `${t('lvl_' + sub.level)} · ${sub.code}` : '';
+}
+
+/**
+ * The area switcher: every area with its figures (from the overview), the one
+ * on screen marked; hidden when there is only one. onPick(area).
+ */
+export function renderAreas(areas, current, onPick) {
+  const box = $('areas');
+  box.hidden = areas.length < 2;
+  const list = $('area-list');
+  list.replaceChildren();
+  if (box.hidden) return;
+  for (const a of areas) {
+    const on = a === current;
+    list.append(el('button', { type: 'button', class: 'area' + (on ? ' on' : ''), 'aria-pressed': on ? 'true' : 'false',
+      dataset: { area: a.code }, onclick: () => onPick(a) },
+    el('span', { class: 'n' }, a.name || a.code),
+    el('span', { class: 'f' },
+      el('span', { dataset: { fig: 'households' } }, `${t('households')} ${num(a.households)}`),
+      el('span', { dataset: { fig: 'events' } }, `${t('events')} ${num(a.events)}`),
+      el('span', { dataset: { fig: 'open' } }, `${t('open')} ${num(a.open)}`))));
+  }
 }
 
 const KPI_ORDER = [
@@ -40,11 +67,15 @@ const KPI_ORDER = [
   ['events', 0], ['open', 0], ['overdue', 0], ['closed_on_time', 1],
 ];
 
-/** Key figures; k holds numbers (null: not available; undefined: loading). */
-export function renderKpis(k, note) {
+/** The key figures the panel can show. */
+export const KPI_KEYS = KPI_ORDER.map(([k]) => k);
+
+/** Key figures, those of keys (default all); k holds numbers (null: not available; undefined: loading). */
+export function renderKpis(k, note, keys = KPI_KEYS) {
   const box = $('kpis');
   box.replaceChildren();
   for (const [key, digits] of KPI_ORDER) {
+    if (!keys.includes(key)) continue;
     let v = k?.[key];
     let text;
     if (v === undefined) text = '…';
@@ -161,17 +192,18 @@ export function renderSearch(hits, message) {
   ul.hidden = !message && !hits.length;
 }
 
-/** The map legend. */
-export function renderLegend() {
+/** The map legend: of the event points and the event density, where the map has them. */
+export function renderLegend(points = true, density = true) {
   const box = $('legend');
   const sw = (color, label, cls) => el('span', { class: 'item' }, el('i', { class: cls ?? 'dot', style: `--c:${color}` }), label);
   box.replaceChildren(
-    el('div', {}, el('b', {}, t('legendEvents')),
+    points ? el('div', {}, el('b', {}, t('legendEvents')),
       sw('#ff4d4f', t('sev_urgent')), sw('#ffa940', t('sev_important')), sw('#fadb14', t('sev_general')),
-      sw('#ff1f3d', t('legendOverdue'), 'ring')),
-    el('div', {}, el('b', {}, t('legendDensity')), el('span', { class: 'ramp' }),
-      el('span', { class: 'rl', id: 'density-range' }, densityRange)),
+      sw('#ff1f3d', t('legendOverdue'), 'ring')) : null,
+    density ? el('div', {}, el('b', {}, t('legendDensity')), el('span', { class: 'ramp' }),
+      el('span', { class: 'rl', id: 'density-range' }, densityRange)) : null,
   );
+  box.hidden = !points && !density;
 }
 
 let densityRange = '1 → 20+';
