@@ -7,6 +7,13 @@ package api
 // disclosure-control rule every released count is a multiple of the base, so
 // every sum or difference of them is too. Before the rule (exact counts, small
 // groups suppressed or left out) each attack recovered the small count exactly.
+//
+// The attacks run on the authenticated server as onegrid serve runs it (the
+// application role, row-level security), once for each of two people of
+// fixture.People(): the administrator and the ministry analyst, who may ask for
+// disclosure-controlled aggregates only. Every released value an attack uses is
+// also compared with what internal/sdctest computes from the fixture's
+// households and their record keys, independently of the code under test.
 
 import (
 	"context"
@@ -17,6 +24,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -26,6 +34,7 @@ import (
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 	qry "github.com/onegrid/onegrid/query"
 	"github.com/onegrid/onegrid/tiles"
 )
@@ -49,6 +58,58 @@ type disclosureCity struct {
 	db         *pgxpool.Pool
 	p          [3]orb.Point
 	households [3]int64
+	// extra are the households added at P0, P1 and P2 (members 2, no tags).
+	extra []fixture.Household
+	// keys are the record keys of every household, by id, read from the
+	// database (the rule's input, not what the tests check).
+	keys map[int64]uint64
+}
+
+// all returns the fixture's households and the extra ones.
+func (c *disclosureCity) all() []fixture.Household {
+	return append(slices.Clone(c.Households), c.extra...)
+}
+
+// release is the value the rule must release for the households that match
+// (nil: suppressed), computed by internal/sdctest: their count, or with people
+// their members' sum.
+func (c *disclosureCity) release(metric string, match func(h fixture.Household) bool) *int64 {
+	var set sdctest.Set
+	var people int64
+	for _, h := range c.all() {
+		if match(h) {
+			set.Add(c.keys[h.ID])
+			people += int64(h.Members)
+		}
+	}
+	switch metric {
+	case "households":
+		return sdctest.Count(threshold, set, sdctest.Households)
+	case "people":
+		return sdctest.Sum(threshold, people, set, sdctest.People)
+	case "tagged":
+		return sdctest.Count(threshold, set, sdctest.Tagged)
+	}
+	panic(metric)
+}
+
+// inCell returns a matcher of the households in H3 cell key (any resolution).
+func inCell(key string) func(h fixture.Household) bool {
+	cell, _ := geo.ParseCell(key)
+	res := geo.CellRes(cell)
+	return func(h fixture.Household) bool {
+		c, _ := geo.CellAt(h.Point[0], h.Point[1], geo.StorageRes)
+		return geo.ParentBits(c, res) == cell
+	}
+}
+
+// checkReleased fails the test unless got (ok false: suppressed or absent) is
+// what the rule releases, want.
+func checkReleased(t *testing.T, what string, got int64, ok bool, want *int64) {
+	t.Helper()
+	if ok != (want != nil) || ok && got != *want {
+		t.Errorf("%s: released %d (%v), internal/sdctest says %s", what, got, ok, show(want))
+	}
 }
 
 func disclosureServer(t *testing.T) (*httptest.Server, *disclosureCity) {
@@ -88,12 +149,14 @@ func disclosureServer(t *testing.T) (*httptest.Server, *disclosureCity) {
 	}
 	city.p = [3]orb.Point{p0, p1, p2}
 	for i, p := range city.p {
+		var admin, grid string
 		g, ok := city.GridAt(p, city.Now, "micro_grid")
 		if !ok {
 			t.Fatalf("P%d %v lies in no micro-grid", i, p)
 		}
+		admin, grid = g.AdminCode, g.Code
 		cell, _ := geo.CellAt(p[0], p[1], geo.StorageRes)
-		_, err := db.Exec(ctx, `WITH b AS (
+		rows, err := db.Query(ctx, `WITH b AS (
 			INSERT INTO address (level, full_text, admin_code, grid_code, geom, h3, valid_from)
 			VALUES ('building', $1, $2, $3, ST_Point($4, $5, 4326), $6, $7) RETURNING id
 		), r AS (
@@ -102,11 +165,21 @@ func disclosureServer(t *testing.T) (*httptest.Server, *disclosureCity) {
 			RETURNING id
 		)
 		INSERT INTO household (address_id, members, h3, admin_code, grid_code)
-		SELECT r.id, 2, $6, $2, $3 FROM r`,
+		SELECT r.id, 2, $6, $2, $3 FROM r RETURNING id`,
 			fmt.Sprintf("测试楼P%d", i), g.AdminCode, g.Code, p[0], p[1], cell, city.Start, city.households[i])
 		if err != nil {
 			t.Fatal(err)
 		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			city.extra = append(city.extra, fixture.Household{ID: id, Members: 2, AdminCode: admin, GridCode: grid, Point: p})
+		}
+	}
+	if city.keys, err = sdctest.Keys(ctx, db, "household"); err != nil {
+		t.Fatal(err)
 	}
 	// Served as onegrid serve does: as the application role, under row-level
 	// security, to an administrator of everything (serveAuthed's token).
@@ -122,22 +195,36 @@ func disclosureServer(t *testing.T) (*httptest.Server, *disclosureCity) {
 
 // caller is a server address and whom its requests authenticate as.
 type caller struct {
-	name string
-	srv  *httptest.Server
+	fixture.Person
+	srv *httptest.Server
 }
 
-// callers are an administrator of everything and a ministry analyst of the
-// whole city, who may ask only for disclosure-controlled aggregates.
+// callers are the administrator and the ministry analyst of fixture.People()
+// (everything; the analyst may ask only for disclosure-controlled aggregates),
+// each on an address of its own in front of the same server.
 func callers(t *testing.T, srv *httptest.Server, city *disclosureCity) []caller {
-	return []caller{{"admin", srv}, {"analyst", asAnalyst(t, srv, city)}}
+	t.Helper()
+	var out []caller
+	for _, p := range fixture.People() {
+		if p.Name == "admin" || p.Name == "analyst" {
+			out = append(out, caller{p, as(t, srv, city, p)})
+		}
+	}
+	if len(out) != 2 {
+		t.Fatalf("fixture.People() has no admin or no analyst: %v", out)
+	}
+	return out
 }
 
-// asAnalyst returns a copy of srv's address whose requests carry the token of
-// a ministry analyst of the whole city (disclosure-controlled aggregates only).
-func asAnalyst(t *testing.T, srv *httptest.Server, city *disclosureCity) *httptest.Server {
+// as returns a second address in front of srv's handler whose requests carry
+// the token of a user made for person p.
+func as(t *testing.T, srv *httptest.Server, city *disclosureCity, p fixture.Person) *httptest.Server {
 	t.Helper()
-	tok := testUser(t, city.db, city.Now, "analyst", []auth.Role{auth.Analyst}, []string{"*"}, nil)
-	// A second listener in front of the same handler, with the analyst's token.
+	var roles []auth.Role
+	for _, r := range p.Roles {
+		roles = append(roles, auth.Role(r))
+	}
+	tok := testUser(t, city.db, city.Now, "d_"+p.Name, roles, p.Units, p.Duties)
 	a := httptest.NewServer(srv.Config.Handler)
 	testTokens.Store(a.Listener.Addr().String(), tok)
 	t.Cleanup(func() { a.Close(); testTokens.Delete(a.Listener.Addr().String()) })
@@ -192,7 +279,7 @@ func TestAttackPolygonHole(t *testing.T) {
 	t.Parallel()
 	srv0, city := disclosureServer(t)
 	for _, who := range callers(t, srv0, city) {
-		t.Run(who.name, func(t *testing.T) { attackPolygonHole(t, who.srv, city) })
+		t.Run(who.Name, func(t *testing.T) { attackPolygonHole(t, who.srv, city) })
 	}
 }
 
@@ -237,6 +324,13 @@ func attackPolygonHole(t *testing.T, srv *httptest.Server, city *disclosureCity)
 			if !ok1 || !ok2 {
 				t.Fatalf("building %d: %s suppressed for polygons of %d and %d households", b.ID, metric, outer, outer-n)
 			}
+			// The households inside each polygon (a point on an edge is inside,
+			// as ST_Intersects has it; the building's point is inside the hole).
+			inWhole := func(h fixture.Household) bool { return grid.Bound.Contains(h.Point) }
+			checkReleased(t, fmt.Sprintf("building %d whole %s", b.ID, metric), whole, ok1, city.release(metric, inWhole))
+			checkReleased(t, fmt.Sprintf("building %d holed %s", b.ID, metric), holed, ok2, city.release(metric, func(h fixture.Household) bool {
+				return inWhole(h) && !hole.Contains(h.Point)
+			}))
 			diff := whole - holed
 			want := n
 			if metric == "people" {
@@ -267,7 +361,7 @@ func TestAttackH3ParentMinusChildren(t *testing.T) {
 	t.Parallel()
 	srv0, city := disclosureServer(t)
 	for _, who := range callers(t, srv0, city) {
-		t.Run(who.name, func(t *testing.T) { attackH3ParentMinusChildren(t, who.srv, city) })
+		t.Run(who.Name, func(t *testing.T) { attackH3ParentMinusChildren(t, who.srv, city) })
 	}
 }
 
@@ -275,6 +369,14 @@ func attackH3ParentMinusChildren(t *testing.T, srv *httptest.Server, city *discl
 	for _, metric := range []string{"households", "people"} {
 		parents := aggregate(t, srv, `{"group_by":"h3:11","metric":"`+metric+`"}`)
 		children := aggregate(t, srv, `{"group_by":"h3:12","metric":"`+metric+`"}`)
+		for key, g := range parents {
+			v, ok := value(g)
+			checkReleased(t, metric+" h3:11 "+key, v, ok, city.release(metric, inCell(key)))
+		}
+		for key, g := range children {
+			v, ok := value(g)
+			checkReleased(t, metric+" h3:12 "+key, v, ok, city.release(metric, inCell(key)))
+		}
 		checked := 0
 		for key, p := range parents {
 			pv, ok := value(p)
@@ -338,9 +440,29 @@ func tileCells(t *testing.T, srv *httptest.Server, p orb.Point, z int) map[strin
 // P2 it gave P2's 2 households).
 func TestAttackTileZooms(t *testing.T) {
 	t.Parallel()
-	srv, city := disclosureServer(t)
+	srv0, city := disclosureServer(t)
+	for _, who := range callers(t, srv0, city) {
+		t.Run(who.Name, func(t *testing.T) {
+			// Tiles are drawn for callers who read rows of everything; the
+			// analyst is refused them, so the attack has nothing to work on.
+			resp, _ := getTile(t, who.srv.URL+tilePath("households_h3", [2]float64(city.p[0]), 14))
+			if !slices.Contains(who.Roles, "admin") {
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("%s: households_h3 tile status %d, want 403", who.Name, resp.StatusCode)
+				}
+				return
+			}
+			attackTileZooms(t, who.srv, city)
+		})
+	}
+}
+
+func attackTileZooms(t *testing.T, srv *httptest.Server, city *disclosureCity) {
 	parentCell, _ := geo.CellAt(city.p[0][0], city.p[0][1], 10)
 	parent := tileCells(t, srv, city.p[0], 14)
+	for key, v := range parent {
+		checkReleased(t, "z14 cell "+key, v, true, city.release("households", inCell(key)))
+	}
 	pv, ok := parent[geo.CellString(parentCell)]
 	if !ok {
 		t.Fatalf("P0's res-10 cell is not in the z14 tile (%v): the test proves nothing", parent)
@@ -351,6 +473,9 @@ func TestAttackTileZooms(t *testing.T) {
 		for k, v := range tileCells(t, srv, p, 15) {
 			children[k] = v
 		}
+	}
+	for key, v := range children {
+		checkReleased(t, "z15 cell "+key, v, true, city.release("households", inCell(key)))
 	}
 	var shown int64
 	visible := 0
@@ -380,7 +505,7 @@ func TestAttackTagFilter(t *testing.T) {
 	t.Parallel()
 	srv0, city := disclosureServer(t)
 	for _, who := range callers(t, srv0, city) {
-		t.Run(who.name, func(t *testing.T) { attackTagFilter(t, who.srv, city) })
+		t.Run(who.Name, func(t *testing.T) { attackTagFilter(t, who.srv, city) })
 	}
 }
 
@@ -402,6 +527,10 @@ func attackTagFilter(t *testing.T, srv *httptest.Server, city *disclosureCity) {
 					t.Errorf("%s %s: group %s has households but is absent from the tag's listing", gb, tag, key)
 					continue
 				}
+				v, shown := value(g)
+				checkReleased(t, gb+" "+tag+" "+key, v, shown, city.release("tagged", func(h fixture.Household) bool {
+					return slices.Contains(h.Tags, tag) && groupKey(city.City, gb, h.AdminCode, h.GridCode, h.Point) == key
+				}))
 				if v, ok := value(g); ok && smallCount(v) {
 					t.Errorf("%s %s: group %s shows %d", gb, tag, key, v)
 				}
