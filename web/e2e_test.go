@@ -894,18 +894,23 @@ func TestCommandCentreAreas(t *testing.T) {
 			t.Errorf("%s: view %+v is far larger than %s %v", name, v, a.Name, b)
 		}
 	}
-	// want counts the figures of c in the page's window.
+	hhKeys, evKeys := recordKeys(t, srv.db, "household"), recordKeys(t, srv.db, "event")
+	// want counts the figures of c in the page's window: households, people
+	// and events as released under disclosure control (internal/sdctest),
+	// open and overdue raw from the event summary.
 	want := func(c *fixture.City) map[string]string {
 		win := eval[struct{ From, To string }](t, ctx, `window.__onegrid.kpiWindow`)
 		from, _ := time.Parse(time.RFC3339, win.From)
 		to, _ := time.Parse(time.RFC3339, win.To)
-		people, events, open, overdue := 0, 0, 0, 0
+		var households, events sdctest.Set
+		people, open, overdue := int64(0), 0, 0
 		for _, h := range c.Households {
-			people += h.Members
+			people += int64(h.Members)
+			households.Add(hhKeys[h.ID])
 		}
 		for _, e := range c.Events {
 			if !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
-				events++
+				events.Add(evKeys[e.ID])
 				if e.Open() {
 					open++
 					if e.Deadline.Before(city.Now) {
@@ -914,8 +919,9 @@ func TestCommandCentreAreas(t *testing.T) {
 				}
 			}
 		}
-		return map[string]string{"households": fmt.Sprint(len(c.Households)), "people": fmt.Sprint(people),
-			"events": fmt.Sprint(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
+		return map[string]string{"households": fmt.Sprint(*sdctest.Count(5, households, sdctest.Households)),
+			"people": fmt.Sprint(*sdctest.Sum(5, people, households, sdctest.People)),
+			"events": panelEvents(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
 	}
 	checkKPIs := func(name string, c *fixture.City) {
 		t.Helper()
@@ -961,7 +967,13 @@ func TestCommandCentreAreas(t *testing.T) {
 		}
 		for i, c := range []*fixture.City{city, town} {
 			ev, op := count(c)
-			w := item{Code: []string{"4403", "3301"}[i], Name: c.Areas[0].Name, Households: fmt.Sprintf("户数 %d", len(c.Households)),
+			// The overview's households are released (internal/sdctest); its
+			// event counts are exact for the command centre, who reads events.
+			var households sdctest.Set
+			for _, h := range c.Households {
+				households.Add(hhKeys[h.ID])
+			}
+			w := item{Code: []string{"4403", "3301"}[i], Name: c.Areas[0].Name, Households: fmt.Sprintf("户数 %d", *sdctest.Count(5, households, sdctest.Households)),
 				Events: fmt.Sprintf("事件数 %d", ev), Open: fmt.Sprintf("在办 %d", op)}
 			if items[i] != w {
 				t.Errorf("area %d: %+v, want %+v", i, items[i], w)
@@ -1293,19 +1305,23 @@ func TestTwoUsersTwoScreens(t *testing.T) {
 	}
 	// want counts the figures of the households and events whose grid code
 	// starts with prefix ("" for all) in the screen's window.
+	// Households, people and events as released under disclosure control
+	// (internal/sdctest from the record keys); open and overdue raw.
+	hhKeys, evKeys := recordKeys(t, srv.db, "household"), recordKeys(t, srv.db, "event")
 	want := func(sc *screen, prefix string) map[string]string {
 		from, _ := time.Parse(time.RFC3339, sc.win.From)
 		to, _ := time.Parse(time.RFC3339, sc.win.To)
-		households, people, events, open, overdue := 0, 0, 0, 0, 0
+		var households, events sdctest.Set
+		people, open, overdue := int64(0), 0, 0
 		for _, h := range city.Households {
 			if strings.HasPrefix(h.GridCode, prefix) {
-				households++
-				people += h.Members
+				households.Add(hhKeys[h.ID])
+				people += int64(h.Members)
 			}
 		}
 		for _, e := range city.Events {
 			if strings.HasPrefix(e.GridCode, prefix) && !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
-				events++
+				events.Add(evKeys[e.ID])
 				if e.Open() {
 					open++
 					if e.Deadline.Before(city.Now) {
@@ -1314,8 +1330,15 @@ func TestTwoUsersTwoScreens(t *testing.T) {
 				}
 			}
 		}
-		return map[string]string{"households": fmt.Sprint(households), "people": fmt.Sprint(people),
-			"events": fmt.Sprint(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
+		released := func(v *int64) string {
+			if v == nil {
+				return "—"
+			}
+			return fmt.Sprint(*v)
+		}
+		return map[string]string{"households": released(sdctest.Count(5, households, sdctest.Households)),
+			"people": released(sdctest.Sum(5, people, households, sdctest.People)),
+			"events": panelEvents(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
 	}
 	// holds reports whether the view holds the rectangle b and is at most ten
 	// times its size.
@@ -1577,15 +1600,21 @@ func TestPublicVisitor(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById('scope-name').textContent`); got != "南园街道" {
 		t.Errorf("the public screen is %q, want 南园街道", got)
 	}
-	households := 0
+	// Released under disclosure control (internal/sdctest from the record keys).
+	hhKeys := recordKeys(t, srv.db, "household")
+	var households sdctest.Set
 	for _, h := range city.Households {
 		if strings.HasPrefix(h.GridCode, "440304002") {
-			households++
+			households.Add(hhKeys[h.ID])
 		}
 	}
 	kpis := eval[map[string]string](t, ctx, pageKPIs)
-	if kpis["households"] != fmt.Sprint(households) {
-		t.Errorf("public figures %v, want %d households", kpis, households)
+	want := sdctest.Count(5, households, sdctest.Households)
+	if want == nil {
+		t.Fatalf("the street has %d households, below the threshold: the check proves nothing", households.N)
+	}
+	if kpis["households"] != fmt.Sprint(*want) {
+		t.Errorf("public figures %v, want %d households (%d released)", kpis, *want, households.N)
 	}
 	if _, ok := kpis["open"]; ok || eval[bool](t, ctx, `!document.getElementById('feed-section').hidden`) {
 		t.Error("the public screen shows the event loop")
