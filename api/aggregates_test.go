@@ -15,6 +15,7 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
+	"github.com/onegrid/onegrid/internal/sdctest"
 	qry "github.com/onegrid/onegrid/query"
 )
 
@@ -47,12 +48,16 @@ func groupKey(city *fixture.City, groupBy string, adminCode, gridCode string, p 
 }
 
 type expectCounts struct {
-	households, people, events, closed, due, onTime int64
+	households, tagged, events, closed, due, onTime sdctest.Set
+	people                                          int64
 	hours                                           []float64
 }
 
-// expect computes every group's value independently of the SQL under test.
-func expect(city *fixture.City, req qry.AggregateRequest, k int64) map[string]*float64 {
+// expect computes every group's value independently of the code under test: the
+// groups and counts from the fixture's Go values, the released values by
+// internal/sdctest from the record keys in the database. A group is listed when
+// it has households or its value is released; nil means suppressed.
+func expect(city *fixture.City, keys keyring, req qry.AggregateRequest, k int64) map[string]*float64 {
 	groups := map[string]*expectCounts{}
 	get := func(key string) *expectCounts {
 		if groups[key] == nil {
@@ -67,15 +72,12 @@ func expect(city *fixture.City, req qry.AggregateRequest, k int64) map[string]*f
 	if req.To != "" {
 		to, _ = time.Parse(time.RFC3339, req.To)
 	}
-	switch req.Metric {
-	case "households", "people", "tagged_people", "events_per_1000_households":
-		for _, h := range city.Households {
-			if req.Metric == "tagged_people" && !containsStr(h.Tags, req.Tag) {
-				continue
-			}
-			g := get(groupKey(city, req.GroupBy, h.AdminCode, h.GridCode, h.Point))
-			g.households++
-			g.people += int64(h.Members)
+	for _, h := range city.Households {
+		g := get(groupKey(city, req.GroupBy, h.AdminCode, h.GridCode, h.Point))
+		g.households.Add(keys.hh[h.ID])
+		g.people += int64(h.Members)
+		if req.Tag != "" && containsStr(h.Tags, req.Tag) {
+			g.tagged.Add(keys.hh[h.ID])
 		}
 	}
 	if req.Metric == "events" || strings.Contains(req.Metric, "close") || req.Metric == "events_per_1000_households" {
@@ -90,60 +92,86 @@ func expect(city *fixture.City, req qry.AggregateRequest, k int64) map[string]*f
 				continue
 			}
 			g := get(groupKey(city, req.GroupBy, e.AdminCode, e.GridCode, e.Point))
-			g.events++
+			key := keys.ev[e.ID]
+			g.events.Add(key)
 			if e.ClosedAt != nil {
-				g.closed++
+				g.closed.Add(key)
 				g.hours = append(g.hours, e.ClosedAt.Sub(e.ReportedAt).Hours())
-				g.due++
+				g.due.Add(key)
 				if !e.ClosedAt.After(e.Deadline) {
-					g.onTime++
+					g.onTime.Add(key)
 				}
 			}
 		}
 	}
 	out := map[string]*float64{}
 	for key, g := range groups {
-		var v float64
-		shown := true
+		var v *int64
+		var x float64
 		switch req.Metric {
 		case "households":
-			shown, v = g.households >= k, float64(g.households)
+			v = sdctest.Count(k, g.households, sdctest.Households)
 		case "people":
-			shown, v = g.households >= k, float64(g.people)
+			v = sdctest.Sum(k, g.people, g.households, sdctest.People)
 		case "tagged_people":
-			shown, v = g.households >= k, float64(g.households)
+			v = sdctest.Count(k, g.tagged, sdctest.Tagged)
 		case "events":
-			shown, v = g.events >= k, float64(g.events)
+			v = sdctest.Count(k, g.events, sdctest.Events)
 		case "events_per_1000_households":
-			shown = g.households >= k && g.events >= k
-			if shown {
-				v = float64(g.events) * 1000 / float64(g.households)
+			ev, hh := sdctest.Count(k, g.events, sdctest.Events), sdctest.Count(k, g.households, sdctest.Households)
+			if ev != nil && hh != nil {
+				x, v = float64(*ev)*1000/float64(*hh), ev
 			}
 		case "median_close_hours":
-			if g.closed == 0 {
-				continue // no closed events: no group at all
-			}
-			shown = g.closed >= k
-			sort.Float64s(g.hours)
-			n := len(g.hours)
-			v = g.hours[n/2]
-			if n%2 == 0 {
-				v = (g.hours[n/2-1] + g.hours[n/2]) / 2
+			if g.closed.N >= k {
+				sort.Float64s(g.hours)
+				n := len(g.hours)
+				x = g.hours[n/2]
+				if n%2 == 0 {
+					x = (g.hours[n/2-1] + g.hours[n/2]) / 2
+				}
+				v = &g.closed.N
 			}
 		case "closed_on_time_share":
-			shown = g.due >= k
-			if shown {
-				v = float64(g.onTime) / float64(g.due)
+			if due := sdctest.Count(k, g.due, sdctest.Due); due != nil {
+				x = min(float64(sdctest.Round(k, g.onTime.N, g.onTime, sdctest.OnTime))/float64(*due), 1)
+				v = due
 			}
 		}
-		if shown {
-			vv := v
-			out[key] = &vv
-		} else {
+		switch {
+		case v == nil && g.households.N == 0:
+			// no households and nothing released: not listed
+		case v == nil:
 			out[key] = nil
+		default:
+			switch req.Metric {
+			case "events_per_1000_households", "median_close_hours", "closed_on_time_share":
+			default:
+				x = float64(*v)
+			}
+			out[key] = &x
 		}
 	}
 	return out
+}
+
+// isCount reports whether a metric's values are released counts (multiples of
+// the base), not figures derived from them.
+func isCount(metric string) bool {
+	switch metric {
+	case "households", "people", "tagged_people", "events":
+		return true
+	}
+	return false
+}
+
+// asFloat is a released count as an aggregate's value (nil: suppressed).
+func asFloat(v *int64) *float64 {
+	if v == nil {
+		return nil
+	}
+	f := float64(*v)
+	return &f
 }
 
 func containsStr(l []string, s string) bool {
@@ -192,7 +220,7 @@ func TestAggregates(t *testing.T) {
 			if code := postJSON(t, ts, "/api/v1/aggregates", string(body), &res); code != 200 {
 				t.Fatalf("status %d", code)
 			}
-			want := expect(city, req, 5)
+			want := expect(city, keysOf(t, city), req, 5)
 			got := map[string]qry.Group{}
 			for _, g := range res.Groups {
 				got[g.Key] = g
@@ -213,6 +241,9 @@ func TestAggregates(t *testing.T) {
 				}
 				if g.Suppressed && g.Value != nil {
 					t.Errorf("group %s suppressed with a value", key)
+				}
+				if isCount(req.Metric) && g.Value != nil && int64(*g.Value)%5 != 0 {
+					t.Errorf("group %s = %v: a released count that is no multiple of 5", key, *g.Value)
 				}
 			}
 			for key := range got {
@@ -301,52 +332,53 @@ func TestAggregatePolygons(t *testing.T) {
 			if code := postJSON(t, ts, "/api/v1/aggregates", `{"group_by":"polygons","metric":"`+metric+`","polygons":`+fc+`}`, &res); code != 200 {
 				t.Fatal(code)
 			}
+			keys := keysOf(t, city)
 			for _, g := range res.Groups {
 				b := rects[g.Key]
-				var hh, people, events int64
+				var hh, events sdctest.Set
+				var people int64
 				var hours []float64
 				for _, h := range city.Households {
 					if covers(b, h.Point) {
-						hh++
+						hh.Add(keys.hh[h.ID])
 						people += int64(h.Members)
 					}
 				}
 				for _, e := range city.Events {
 					if covers(b, e.Point) {
-						events++
+						events.Add(keys.ev[e.ID])
 						if e.ClosedAt != nil {
 							hours = append(hours, e.ClosedAt.Sub(e.ReportedAt).Hours())
 						}
 					}
 				}
-				var want float64
-				basis := hh
+				var want *float64
 				switch metric {
 				case "people":
-					want = float64(people)
+					want = asFloat(sdctest.Sum(5, people, hh, sdctest.People))
 				case "households":
-					want = float64(hh)
+					want = asFloat(sdctest.Count(5, hh, sdctest.Households))
 				case "events":
-					want, basis = float64(events), events
+					want = asFloat(sdctest.Count(5, events, sdctest.Events))
 				case "median_close_hours":
-					basis = int64(len(hours))
-					if len(hours) > 0 {
+					if len(hours) >= 5 {
 						sort.Float64s(hours)
 						n := len(hours)
-						want = hours[n/2]
+						m := hours[n/2]
 						if n%2 == 0 {
-							want = (hours[n/2-1] + hours[n/2]) / 2
+							m = (hours[n/2-1] + hours[n/2]) / 2
 						}
+						want = &m
 					}
 				}
-				if basis < 5 {
+				if want == nil {
 					if !g.Suppressed {
 						t.Errorf("%s: %+v, want suppressed", g.Key, g)
 					}
 					continue
 				}
-				if g.Suppressed || math.Abs(*g.Value-want) > 0.01 {
-					t.Errorf("%s = %+v, want %v", g.Key, g, want)
+				if g.Suppressed || math.Abs(*g.Value-*want) > 0.01 {
+					t.Errorf("%s = %+v, want %v", g.Key, g, *want)
 				}
 			}
 			if len(res.Groups) != len(rects) {

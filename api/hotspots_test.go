@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/uber/h3-go/v4"
 
 	"github.com/onegrid/onegrid/api"
@@ -21,6 +23,7 @@ import (
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 )
 
 // hotspotServer serves the fixture city with the clock at fixture.Now.
@@ -34,8 +37,17 @@ func hotspotServer(t *testing.T) (*httptest.Server, *hotspot.Service) {
 	// the server's runs as the application role, under row-level security.
 	hot := hotspot.New(owner, hotspot.Config{Now: func() time.Time { return fixture.Now }})
 	srv := api.ServeAuthed(t, api.Config{Hotspots: hotspot.New(app, hotspot.Config{Now: func() time.Time { return fixture.Now }})}, owner, app)
+	hotspotDBMu.Lock()
+	hotspotDB[srv] = owner
+	hotspotDBMu.Unlock()
 	return srv, hot
 }
+
+// hotspotDB is the database behind each hotspotServer.
+var (
+	hotspotDBMu sync.Mutex
+	hotspotDB   = map[*httptest.Server]*pgxpool.Pool{}
+)
 
 func get(t *testing.T, srv *httptest.Server, path string, v any) int {
 	t.Helper()
@@ -79,6 +91,13 @@ type hotspotBody struct {
 func TestHotspotsMatchesGo(t *testing.T) {
 	srv, _ := hotspotServer(t)
 	city := fixture.New()
+	hotspotDBMu.Lock()
+	db := hotspotDB[srv]
+	hotspotDBMu.Unlock()
+	keys, err := sdctest.Keys(context.Background(), db, "event")
+	if err != nil {
+		t.Fatal(err)
+	}
 	from, to := fixture.Now.AddDate(0, -6, 0), fixture.Now
 	for _, tc := range []struct {
 		name, area, category string
@@ -103,14 +122,22 @@ func TestHotspotsMatchesGo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x := make([]float64, w.N())
+			// The analysis reads each cell's count as released (internal/sdctest
+			// from the events' record keys), 0 when suppressed.
+			sets := make([]sdctest.Set, w.N())
 			for _, e := range city.Events {
 				if e.ReportedAt.Before(from) || !e.ReportedAt.Before(to) || !strings.HasPrefix(e.Category, tc.category) || !strings.HasPrefix(e.GridCode, prefix) {
 					continue
 				}
 				c12, _ := geo.CellAt(e.Point[0], e.Point[1], geo.StorageRes)
 				if i, ok := w.Index(h3.Cell(geo.ParentBits(c12, tc.res))); ok {
-					x[i]++
+					sets[i].Add(keys[e.ID])
+				}
+			}
+			x := make([]float64, w.N())
+			for i, set := range sets {
+				if v := sdctest.Count(5, set, sdctest.Events); v != nil {
+					x[i] = float64(*v)
 				}
 			}
 			want, err := stats.Analyze(w, x, stats.Options{})

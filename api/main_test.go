@@ -9,12 +9,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 	qry "github.com/onegrid/onegrid/query"
 )
 
@@ -37,7 +39,34 @@ func fixtureServerAt(t *testing.T, qc qry.Config, city *fixture.City) (*httptest
 	if err := city.Load(context.Background(), owner); err != nil {
 		t.Fatal(err)
 	}
+	var k keyring
+	var err error
+	if k.hh, err = sdctest.Keys(context.Background(), owner, "household"); err != nil {
+		t.Fatal(err)
+	}
+	if k.ev, err = sdctest.Keys(context.Background(), owner, "event"); err != nil {
+		t.Fatal(err)
+	}
+	cityKeys.Store(city, k)
+	t.Cleanup(func() { cityKeys.Delete(city) })
 	return serveAuthed(t, Config{Query: qc, Now: clock.Fixed(city.Now)}, owner, app), city
+}
+
+// keyring holds the record keys of a loaded city's households and events, by id
+// (read from its database), for computing released values in the tests.
+type keyring struct{ hh, ev map[int64]uint64 }
+
+// cityKeys maps a city loaded by fixtureServerAt to its keyring.
+var cityKeys sync.Map
+
+// keysOf returns the record keys of a city loaded by fixtureServerAt.
+func keysOf(t *testing.T, city *fixture.City) keyring {
+	t.Helper()
+	k, ok := cityKeys.Load(city)
+	if !ok {
+		t.Fatal("keysOf: the city was not loaded by fixtureServerAt")
+	}
+	return k.(keyring)
 }
 
 // testLog sends the server's log to the test's.

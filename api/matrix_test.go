@@ -26,6 +26,7 @@ import (
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
@@ -154,6 +155,7 @@ type matrixPerson struct {
 	token    string
 	prefixes []string // unit prefixes, "" for everything
 	caps     []string
+	keys     map[int64]uint64 // the households' record keys, for released figures (internal/sdctest)
 }
 
 // inside reports whether a unit code may appear in the person's answers: inside
@@ -244,13 +246,18 @@ func matrixServer(t *testing.T) (*httptest.Server, *fixture.City, []matrixPerson
 	}
 	srv := serveAuthed(t, Config{Tiles: ts, Now: now, Hotspots: hotspot.New(app, hotspot.Config{Now: now}), DataKey: fixture.DataKey(),
 		Public: auth.PublicPrincipal(public.prefixes)}, owner, app)
+	keys, err := sdctest.Keys(ctx, owner, "household")
+	if err != nil {
+		t.Fatal(err)
+	}
+	public.keys = keys
 	people := []matrixPerson{public}
 	for _, p := range fixture.People() {
 		var roles []auth.Role
 		for _, r := range p.Roles {
 			roles = append(roles, auth.Role(r))
 		}
-		mp := matrixPerson{Person: p, token: testUser(t, owner, city.Now, "m_"+p.Name, roles, p.Units, p.Duties), caps: auth.Capabilities(roles)}
+		mp := matrixPerson{Person: p, token: testUser(t, owner, city.Now, "m_"+p.Name, roles, p.Units, p.Duties), caps: auth.Capabilities(roles), keys: keys}
 		if err := owner.QueryRow(ctx, `SELECT unit_prefixes($1)`, p.Units).Scan(&mp.prefixes); err != nil {
 			t.Fatal(err)
 		}
@@ -503,22 +510,34 @@ func (p matrixPerson) tileForeign(city *fixture.City, layer string, f *geojson.F
 		}
 	case "households_h3":
 		cell := h3.Cell(h3.IndexFromString(str("cell")))
-		n, people, tags := 0, 0, map[string]int{}
+		var set sdctest.Set
+		var people int64
+		tags := map[string]*sdctest.Set{}
 		for _, h := range city.Households {
 			if p.inside(rowUnit(h.GridCode, h.AdminCode)) && storageCell(h.Point, cell.Resolution()) == cell {
-				n++
-				people += h.Members
+				set.Add(p.keys[h.ID])
+				people += int64(h.Members)
 				for _, tag := range h.Tags {
-					tags[tag]++
+					if tags[tag] == nil {
+						tags[tag] = &sdctest.Set{}
+					}
+					tags[tag].Add(p.keys[h.ID])
 				}
 			}
 		}
-		if n < tiles.DefaultMinHouseholds || num("households") != n || num("people") != people {
-			return fmt.Sprintf("households_h3: cell %s holds %d households, %d people; the jurisdiction's are %d, %d", cell, num("households"), num("people"), n, people)
+		k := int64(tiles.DefaultMinCount)
+		hh := sdctest.Count(k, set, sdctest.Households)
+		if hh == nil || int64(num("households")) != *hh || int64(num("people")) != *sdctest.Sum(k, people, set, sdctest.People) {
+			return fmt.Sprintf("households_h3: cell %s shows %d households, %d people; the jurisdiction's are %d, %d before release", cell, num("households"), num("people"), set.N, people)
 		}
-		for k := range props {
-			if tag, ok := strings.CutPrefix(k, "tag_"); ok && (num(k) != tags[tag] || tags[tag] < tiles.DefaultMinHouseholds) {
-				return fmt.Sprintf("households_h3: cell %s: %s %d, the jurisdiction's %d", cell, k, num(k), tags[tag])
+		for key := range props {
+			if tag, ok := strings.CutPrefix(key, "tag_"); ok {
+				if tags[tag] == nil {
+					return fmt.Sprintf("households_h3: cell %s shows %s, which no household of the jurisdiction there has", cell, key)
+				}
+				if n := sdctest.Count(k, *tags[tag], sdctest.Tagged); n == nil || int64(num(key)) != *n {
+					return fmt.Sprintf("households_h3: cell %s: %s %d, the jurisdiction's %d before release", cell, key, num(key), tags[tag].N)
+				}
 			}
 		}
 	case "hotspots":

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	qry "github.com/onegrid/onegrid/query"
+	"github.com/onegrid/onegrid/scope"
 )
 
 func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
@@ -17,12 +18,15 @@ func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 // with their extents and figures (the page opens on the first), the admin units,
 // the event taxonomy and the household tags. It runs in the caller's scope; the
 // areas' figures are counts, computed as aggregates are (scope.Aggregating):
-// inside the caller's jurisdiction, never a row.
+// inside the caller's jurisdiction, never a row, and released by the
+// disclosure-control rule, except the event counts of a caller who may read
+// event rows (and so count them with GET /api/v1/events/summary).
 func (s *Server) handleOverview(w http.ResponseWriter, r *http.Request) {
 	var out *qry.Overview
+	exact := scopeOf(r).Can(scope.CanRows)
 	err := s.aggregate(r, func(ctx context.Context, q *qry.Store) error {
 		var err error
-		out, err = q.Overview(ctx)
+		out, err = q.Overview(ctx, exact)
 		return err
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 	qry "github.com/onegrid/onegrid/query"
 )
 
@@ -70,24 +71,38 @@ func TestOverviewAreas(t *testing.T) {
 	if code := getJSON(t, ts, "/api/v1/overview", &got); code != 200 {
 		t.Fatalf("status %d", code)
 	}
+	keys, err := sdctest.Keys(context.Background(), db, "household")
+	if err != nil {
+		t.Fatal(err)
+	}
 	from := city.Now.Add(-30 * 24 * time.Hour)
 	want := func(c *fixture.City, code string) qry.OverviewArea {
 		a := qry.OverviewArea{Code: code, Name: c.Areas[0].Name, Roots: []qry.OverviewUnit{{Code: c.Areas[0].Code, Level: "district", Name: c.Areas[0].Name}}}
 		b := c.Areas[0].Bound
 		a.Bounds = [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
-		h := int64(len(c.Households))
-		a.Households = &h
+		// The area's households as the disclosure-control rule releases them.
+		var hh sdctest.Set
+		for _, h := range c.Households {
+			hh.Add(keys[h.ID])
+		}
+		a.Households = sdctest.Count(5, hh, sdctest.Households)
+		if a.Households == nil {
+			t.Fatalf("area %s: %d households, below the threshold", code, hh.N)
+		}
+		// An administrator reads event rows: the event counts are exact.
+		var events, open, overdue int64
 		for _, e := range c.Events {
 			if !e.ReportedAt.Before(from) && e.ReportedAt.Before(city.Now) {
-				a.Events++
+				events++
 				if e.Open() {
-					a.Open++
+					open++
 					if e.Deadline.Before(city.Now) {
-						a.Overdue++
+						overdue++
 					}
 				}
 			}
 		}
+		a.Events, a.Open, a.Overdue = &events, &open, &overdue
 		return a
 	}
 	wants := []qry.OverviewArea{want(city, "4403"), want(town, "3301")}
@@ -96,15 +111,16 @@ func TestOverviewAreas(t *testing.T) {
 	}
 	for i, w := range wants {
 		g := got.Areas[i]
-		if g.Code != w.Code || g.Name != w.Name || g.Bounds != w.Bounds || g.Households == nil || *g.Households != *w.Households ||
-			g.Events != w.Events || g.Open != w.Open || g.Overdue != w.Overdue {
-			t.Errorf("area %d: %+v (households %v), want %+v (households %d)", i, g, g.Households, w, *w.Households)
+		if g.Code != w.Code || g.Name != w.Name || g.Bounds != w.Bounds || !eqCount(g.Households, w.Households) ||
+			!eqCount(g.Events, w.Events) || !eqCount(g.Open, w.Open) || !eqCount(g.Overdue, w.Overdue) {
+			t.Errorf("area %d: %+v (households %s, events %s %s %s), want %+v (households %s, events %s %s %s)", i, g, show(g.Households), show(g.Events), show(g.Open), show(g.Overdue),
+				w, show(w.Households), show(w.Events), show(w.Open), show(w.Overdue))
 		}
 		if len(g.Roots) != 1 || g.Roots[0].Code != w.Roots[0].Code || g.Roots[0].Level != "district" || g.Roots[0].Name != w.Name {
 			t.Errorf("area %s roots %+v, want %+v", g.Code, g.Roots, w.Roots)
 		}
 	}
-	if wants[1].Events == 0 || *wants[1].Households >= *wants[0].Households {
+	if *wants[1].Events == 0 || *wants[1].Households >= *wants[0].Households {
 		t.Fatal("the town should have events in the window and fewer households than the city")
 	}
 	if got.Bounds == nil || *got.Bounds != wants[0].Bounds {
@@ -131,13 +147,13 @@ func TestOverviewAreas(t *testing.T) {
 	if a := three.Areas[0]; a.Name != "罗湖区、福田区" || len(a.Roots) != 2 || a.Bounds != [4]float64{114.00, 22.50, 114.06, 22.53} || *a.Households != *wants[0].Households {
 		t.Errorf("Shenzhen with two districts: %+v", a)
 	}
-	if a := three.Areas[2]; a.Name != "San Francisco" || a.Households == nil || *a.Households != 0 || a.Events != 0 || a.Bounds != [4]float64{-122.52, 37.70, -122.35, 37.83} {
+	if a := three.Areas[2]; a.Name != "San Francisco" || a.Households == nil || *a.Households != 0 || a.Events == nil || *a.Events != 0 || a.Bounds != [4]float64{-122.52, 37.70, -122.35, 37.83} {
 		t.Errorf("San Francisco: %+v", a)
 	}
 	// The panel's summary of the second area counts as its entry does.
 	var s qry.EventSummary
-	if code := getJSON(t, ts, "/api/v1/events/summary?unit=3301", &s); code != 200 || s.Events != wants[1].Events || s.Open != wants[1].Open {
-		t.Errorf("summary of 3301: %d %+v, want %d events %d open", code, s, wants[1].Events, wants[1].Open)
+	if code := getJSON(t, ts, "/api/v1/events/summary?unit=3301", &s); code != 200 || s.Events != *wants[1].Events || s.Open != *wants[1].Open {
+		t.Errorf("summary of 3301: %d %+v, want %d events %d open", code, s, *wants[1].Events, *wants[1].Open)
 	}
 }
 
@@ -155,22 +171,27 @@ func TestAreaKey(t *testing.T) {
 func TestBuildingAndEventSummary(t *testing.T) {
 	t.Parallel()
 	ts, city := fixtureServer(t, qry.Config{})
-	b := city.Buildings[0]
-	var got buildingSummary
-	if code := getJSON(t, ts, "/api/v1/buildings/"+itoa(b.ID), &got); code != 200 {
-		t.Fatalf("status %d", code)
-	}
-	hh, people := 0, int64(0)
-	for _, h := range city.Households {
-		for _, a := range city.Addresses {
-			if a.ID == h.AddressID && a.ParentID == b.AddressID {
-				hh++
-				people += int64(h.Members)
+	keys := keysOf(t, city)
+	// Every building: its households and people as internal/sdctest releases them.
+	for _, b := range city.Buildings {
+		var got qry.Building
+		if code := getJSON(t, ts, "/api/v1/buildings/"+itoa(b.ID), &got); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+		var hh sdctest.Set
+		var people int64
+		for _, h := range city.Households {
+			for _, a := range city.Addresses {
+				if a.ID == h.AddressID && a.ParentID == b.AddressID {
+					hh.Add(keys.hh[h.ID])
+					people += int64(h.Members)
+				}
 			}
 		}
-	}
-	if got.Households != int64(hh) || got.People != people || got.AddressID == nil || *got.AddressID != b.AddressID {
-		t.Errorf("building %d: %+v, want %d households, %d people", b.ID, got, hh, people)
+		wh, wp := sdctest.Count(5, hh, sdctest.Households), sdctest.Sum(5, people, hh, sdctest.People)
+		if !eqCount(got.Households, wh) || !eqCount(got.People, wp) || got.AddressID == nil || *got.AddressID != b.AddressID {
+			t.Errorf("building %d: households %s people %s, want %s %s (of %d, %d)", b.ID, show(got.Households), show(got.People), show(wh), show(wp), hh.N, people)
+		}
 	}
 	for _, bad := range []string{"x", "0", "-3"} {
 		if code := getJSON(t, ts, "/api/v1/buildings/"+bad, nil); code != 400 {
@@ -245,9 +266,20 @@ func TestOverviewJurisdiction(t *testing.T) {
 	}
 	ts := serveAuthed(t, Config{Now: clock.Fixed(city.Now)}, owner, app)
 	from := city.Now.Add(-30 * 24 * time.Hour)
+	hhKeys, err := sdctest.Keys(context.Background(), owner, "household")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evKeys, err := sdctest.Keys(context.Background(), owner, "event")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// want is the area of a unit: its name, extent (the current grid version,
-	// or the admin area) and the households and events whose code it prefixes.
-	want := func(code, prefix string) qry.OverviewArea {
+	// or the admin area) and the households and events whose code it prefixes:
+	// households as the disclosure-control rule releases them (computed by
+	// internal/sdctest), events exact for a caller who reads event rows (exact)
+	// and released too for any other.
+	want := func(code, prefix string, exact bool) qry.OverviewArea {
 		a := qry.OverviewArea{Code: prefix}
 		for _, x := range city.Areas {
 			if x.Code == code {
@@ -259,26 +291,39 @@ func TestOverviewJurisdiction(t *testing.T) {
 				a.Name, a.Bounds = g.Name, [4]float64{g.Bound.Min[0], g.Bound.Min[1], g.Bound.Max[0], g.Bound.Max[1]}
 			}
 		}
-		var h int64
+		var hh, events, open, overdue sdctest.Set
 		for _, x := range city.Households {
 			if strings.HasPrefix(x.GridCode, prefix) {
-				h++
+				hh.Add(hhKeys[x.ID])
 			}
 		}
-		a.Households = &h
+		a.Households = sdctest.Count(5, hh, sdctest.Households)
 		for _, e := range city.Events {
 			at := e.GridCode
 			if at == "" {
 				at = e.AdminCode
 			}
 			if strings.HasPrefix(at, prefix) && !e.ReportedAt.Before(from) && e.ReportedAt.Before(city.Now) {
-				a.Events++
+				k := evKeys[e.ID]
+				events.Add(k)
 				if e.Open() {
-					a.Open++
+					open.Add(k)
 					if e.Deadline.Before(city.Now) {
-						a.Overdue++
+						overdue.Add(k)
 					}
 				}
+			}
+		}
+		for _, f := range []struct {
+			set sdctest.Set
+			to  **int64
+		}{{events, &a.Events}, {open, &a.Open}, {overdue, &a.Overdue}} {
+			n := f.set.N
+			switch {
+			case exact || n == 0:
+				*f.to = &n
+			default:
+				*f.to = sdctest.Count(5, f.set, sdctest.Events)
 			}
 		}
 		return a
@@ -289,12 +334,13 @@ func TestOverviewJurisdiction(t *testing.T) {
 		units []string
 		want  []qry.OverviewArea
 	}{
-		{"grid worker", []auth.Role{auth.GridWorker}, []string{fixture.GridA}, []qry.OverviewArea{want(fixture.GridA, fixture.GridA)}},
-		{"street officer", []auth.Role{auth.Officer}, []string{fixture.StreetNY}, []qry.OverviewArea{want(fixture.StreetNY, "440304002")}},
-		{"analyst of a street", []auth.Role{auth.Analyst}, []string{fixture.StreetYL}, []qry.OverviewArea{want(fixture.StreetYL, "440304001")}},
+		{"grid worker", []auth.Role{auth.GridWorker}, []string{fixture.GridA}, []qry.OverviewArea{want(fixture.GridA, fixture.GridA, true)}},
+		{"street officer", []auth.Role{auth.Officer}, []string{fixture.StreetNY}, []qry.OverviewArea{want(fixture.StreetNY, "440304002", true)}},
+		// The analyst counts no rows: every figure is released by the rule.
+		{"analyst of a street", []auth.Role{auth.Analyst}, []string{fixture.StreetYL}, []qry.OverviewArea{want(fixture.StreetYL, "440304001", false)}},
 		// Two units, one inside the other counted once, the larger first by households.
 		{"officer of two communities", []auth.Role{auth.Officer}, []string{"440304001001", fixture.Community, fixture.GridA},
-			[]qry.OverviewArea{want(fixture.Community, fixture.Community), want("440304001001", "440304001001")}},
+			[]qry.OverviewArea{want(fixture.Community, fixture.Community, true), want("440304001001", "440304001001", true)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tok := testUser(t, owner, city.Now, strings.ReplaceAll(tc.name, " ", "_"), tc.roles, tc.units, nil)
@@ -314,12 +360,13 @@ func TestOverviewJurisdiction(t *testing.T) {
 			}
 			for i, w := range tc.want {
 				g := got.Areas[i]
-				if w.Name == "" || *w.Households == 0 || w.Events == 0 {
+				if w.Name == "" || w.Households == nil || *w.Households == 0 || w.Events == nil || *w.Events == 0 {
 					t.Fatalf("the fixture gives %s nothing to count: the test proves nothing", w.Code)
 				}
-				if g.Code != w.Code || g.Name != w.Name || g.Bounds != w.Bounds || g.Households == nil || *g.Households != *w.Households ||
-					g.Events != w.Events || g.Open != w.Open || g.Overdue != w.Overdue {
-					t.Errorf("area %d: %+v (households %v), want %+v (households %d)", i, g, g.Households, w, *w.Households)
+				if g.Code != w.Code || g.Name != w.Name || g.Bounds != w.Bounds || !eqCount(g.Households, w.Households) ||
+					!eqCount(g.Events, w.Events) || !eqCount(g.Open, w.Open) || !eqCount(g.Overdue, w.Overdue) {
+					t.Errorf("area %d: %+v (households %s, events %s %s %s), want %+v (households %s, events %s %s %s)", i, g, show(g.Households), show(g.Events), show(g.Open), show(g.Overdue),
+						w, show(w.Households), show(w.Events), show(w.Open), show(w.Overdue))
 				}
 				if len(g.Roots) != 1 || g.Roots[0].Name != w.Name || !strings.HasPrefix(g.Roots[0].Code, w.Code) {
 					t.Errorf("area %s roots %+v", g.Code, g.Roots)
@@ -345,8 +392,8 @@ func TestOverviewJurisdiction(t *testing.T) {
 					if code != http.StatusForbidden {
 						t.Errorf("summary of %s for an analyst: %d, want 403", w.Code, code)
 					}
-				case code != 200 || s.Events != w.Events || s.Open != w.Open || s.Overdue != w.Overdue:
-					t.Errorf("summary of %s: %d %+v, want %d events, %d open, %d overdue", w.Code, code, s, w.Events, w.Open, w.Overdue)
+				case code != 200 || s.Events != *w.Events || s.Open != *w.Open || s.Overdue != *w.Overdue:
+					t.Errorf("summary of %s: %d %+v, want %d events, %d open, %d overdue", w.Code, code, s, *w.Events, *w.Open, *w.Overdue)
 				}
 			}
 		})

@@ -112,7 +112,7 @@ func New(cfg Config, db *pgxpool.Pool, log *slog.Logger) *Server {
 		cfg.Query.Now = cfg.Now
 	}
 	if cfg.Hotspots == nil {
-		cfg.Hotspots = hotspot.New(db, hotspot.Config{Log: log, Now: cfg.Now})
+		cfg.Hotspots = hotspot.New(db, hotspot.Config{Log: log, Now: cfg.Now, MinCount: cfg.Query.MinCount})
 	}
 	if cfg.StreamHeartbeat <= 0 {
 		cfg.StreamHeartbeat = 15 * time.Second

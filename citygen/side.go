@@ -49,6 +49,7 @@ var sideInputs = []struct {
 	{"household", []string{"id", "h3", "members", "address_id", "tags", "grid_code", "admin_code"}},
 	{"address", []string{"id", "geom_3857"}},
 	{"event_category", []string{"code", "parent_code"}},
+	{"sdc_secret", []string{"seed"}}, // the record keys' seed (schema 0770)
 }
 
 // sideViews are views over the inputs that the roll-up statements read.

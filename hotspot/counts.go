@@ -8,55 +8,39 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Prefix filters are written as ranges, `code >= $lo AND code < $hi`, which
-// select exactly `code LIKE prefix || '%'` on the "C"-collated code columns
-// and, unlike LIKE with a parameter, stay index-friendly in a prepared
-// statement's generic plan.
+// Category and unit filters are the schema's one "inside this subtree" rule,
+// inside(code, prefix) (0701): an inlined range on the "C"-collated code that
+// the B-tree answers, the same rule row-level security applies. An empty prefix
+// is everything.
 
-// noUpper is above every code (codes are ASCII).
-const noUpper = "\U0010FFFF"
+// keySum is the sum of the counted rows' record keys (schema 0770, package sdc):
+// what the disclosure-control rule rounds a count by.
+const keySum = `sum(sdc_record_key(id, (SELECT seed FROM sdc_secret)))::bigint`
 
-// prefixRange returns [lo, hi) selecting the strings that start with prefix.
-func prefixRange(prefix string) (lo, hi string) {
-	if prefix == "" {
-		return "", noUpper
-	}
-	b := []byte(prefix)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0x7f {
-			b[i]++
-			return prefix, string(b[:i+1])
-		}
-	}
-	return prefix, noUpper
-}
-
-// countEvents counts events per cell at $1 in [$2, $3), category range [$4, $5).
-const countEvents = `SELECT h3_parent(h3, $1) AS cell, count(*)
+// countEvents counts events per cell at $1 in [$2, $3) with categories inside $4.
+const countEvents = `SELECT h3_parent(h3, $1) AS cell, count(*), ` + keySum + `
 FROM event
 WHERE reported_at >= $2 AND reported_at < $3
-  AND category_code >= $4 AND category_code < $5
+  AND inside(category_code, $4)
 GROUP BY 1`
 
-// countEventsInUnit is countEvents restricted to grid_code in [$6, $7).
-const countEventsInUnit = `SELECT h3_parent(h3, $1) AS cell, count(*)
+// countEventsInUnit is countEvents restricted to grid codes inside $5.
+const countEventsInUnit = `SELECT h3_parent(h3, $1) AS cell, count(*), ` + keySum + `
 FROM event
 WHERE reported_at >= $2 AND reported_at < $3
-  AND category_code >= $4 AND category_code < $5
-  AND grid_code >= $6 AND grid_code < $7
+  AND inside(category_code, $4)
+  AND inside(grid_code, $5)
 GROUP BY 1`
 
 // eventCounts runs with QueryExecModeExec so that each window is planned with
 // its own bounds (a cached generic plan cannot see how narrow the window is).
 func (s *Service) eventCounts(ctx context.Context, p Params, unitPrefix string) ([]cellCount, error) {
-	clo, chi := prefixRange(p.Category)
 	var rows pgx.Rows
 	var err error
 	if unitPrefix == "" {
-		rows, err = s.db.Query(ctx, countEvents, pgx.QueryExecModeExec, p.Res, p.From, p.To, clo, chi)
+		rows, err = s.db.Query(ctx, countEvents, pgx.QueryExecModeExec, p.Res, p.From, p.To, p.Category)
 	} else {
-		glo, ghi := prefixRange(unitPrefix)
-		rows, err = s.db.Query(ctx, countEventsInUnit, pgx.QueryExecModeExec, p.Res, p.From, p.To, clo, chi, glo, ghi)
+		rows, err = s.db.Query(ctx, countEventsInUnit, pgx.QueryExecModeExec, p.Res, p.From, p.To, p.Category, unitPrefix)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: count events: %w", err)
@@ -64,11 +48,11 @@ func (s *Service) eventCounts(ctx context.Context, p Params, unitPrefix string) 
 	return scanCounts(rows, "events")
 }
 
-const countHouseholds = `SELECT h3_parent(h3, $1) AS cell, count(*)
+const countHouseholds = `SELECT h3_parent(h3, $1) AS cell, count(*), ` + keySum + `
 FROM household WHERE h3 IS NOT NULL GROUP BY 1`
 
-const countHouseholdsInUnit = `SELECT h3_parent(h3, $1) AS cell, count(*)
-FROM household WHERE h3 IS NOT NULL AND grid_code >= $2 AND grid_code < $3 GROUP BY 1`
+const countHouseholdsInUnit = `SELECT h3_parent(h3, $1) AS cell, count(*), ` + keySum + `
+FROM household WHERE h3 IS NOT NULL AND inside(grid_code, $2) GROUP BY 1`
 
 func (s *Service) householdCounts(ctx context.Context, res int, unitPrefix string) ([]cellCount, error) {
 	var rows pgx.Rows
@@ -76,8 +60,7 @@ func (s *Service) householdCounts(ctx context.Context, res int, unitPrefix strin
 	if unitPrefix == "" {
 		rows, err = s.db.Query(ctx, countHouseholds, res)
 	} else {
-		lo, hi := prefixRange(unitPrefix)
-		rows, err = s.db.Query(ctx, countHouseholdsInUnit, res, lo, hi)
+		rows, err = s.db.Query(ctx, countHouseholdsInUnit, res, unitPrefix)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: count households: %w", err)
@@ -88,7 +71,7 @@ func (s *Service) householdCounts(ctx context.Context, res int, unitPrefix strin
 func scanCounts(rows pgx.Rows, what string) ([]cellCount, error) {
 	var out []cellCount
 	var c cellCount
-	_, err := pgx.ForEachRow(rows, []any{&c.cell, &c.n}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&c.cell, &c.n, &c.key}, func() error {
 		out = append(out, c)
 		return nil
 	})
@@ -100,35 +83,34 @@ func scanCounts(rows pgx.Rows, what string) ([]cellCount, error) {
 
 // countEventSlices counts events per cell and time slice: slice i (1-based,
 // width_bucket) is [$2[i], $2[i+1]).
-const countEventSlices = `SELECT h3_parent(h3, $1) AS cell, width_bucket(reported_at, $2::timestamptz[]) AS slice, count(*)
+const countEventSlices = `SELECT h3_parent(h3, $1) AS cell, width_bucket(reported_at, $2::timestamptz[]) AS slice, count(*), ` + keySum + `
 FROM event
 WHERE reported_at >= $3 AND reported_at < $4
-  AND category_code >= $5 AND category_code < $6
-  AND grid_code >= $7 AND grid_code < $8
+  AND inside(category_code, $5)
+  AND inside(grid_code, $6)
 GROUP BY 1, 2`
 
-const countEventSlicesAll = `SELECT h3_parent(h3, $1) AS cell, width_bucket(reported_at, $2::timestamptz[]) AS slice, count(*)
+const countEventSlicesAll = `SELECT h3_parent(h3, $1) AS cell, width_bucket(reported_at, $2::timestamptz[]) AS slice, count(*), ` + keySum + `
 FROM event
 WHERE reported_at >= $3 AND reported_at < $4
-  AND category_code >= $5 AND category_code < $6
+  AND inside(category_code, $5)
 GROUP BY 1, 2`
 
 type sliceCount struct {
 	cell  int64
 	slice int // 0-based
 	n     int64
+	key   int64 // sum of the events' record keys
 }
 
 func (s *Service) eventSliceCounts(ctx context.Context, res int, bounds []time.Time, category, unitPrefix string) ([]sliceCount, error) {
-	clo, chi := prefixRange(category)
 	from, to := bounds[0], bounds[len(bounds)-1]
 	var rows pgx.Rows
 	var err error
 	if unitPrefix == "" {
-		rows, err = s.db.Query(ctx, countEventSlicesAll, res, bounds, from, to, clo, chi)
+		rows, err = s.db.Query(ctx, countEventSlicesAll, res, bounds, from, to, category)
 	} else {
-		glo, ghi := prefixRange(unitPrefix)
-		rows, err = s.db.Query(ctx, countEventSlices, res, bounds, from, to, clo, chi, glo, ghi)
+		rows, err = s.db.Query(ctx, countEventSlices, res, bounds, from, to, category, unitPrefix)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: count event slices: %w", err)
@@ -136,7 +118,7 @@ func (s *Service) eventSliceCounts(ctx context.Context, res int, bounds []time.T
 	var out []sliceCount
 	var c sliceCount
 	var bucket int32
-	_, err = pgx.ForEachRow(rows, []any{&c.cell, &bucket, &c.n}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&c.cell, &bucket, &c.n, &c.key}, func() error {
 		if bucket >= 1 && int(bucket) < len(bounds) {
 			c.slice = int(bucket) - 1
 			out = append(out, c)

@@ -17,10 +17,20 @@
 //
 // # Values
 //
+// Every count an analysis reads is first released by the disclosure-control
+// rule (package sdc, the same threshold and base as the aggregates, Config
+// MinCount): a cell's events, and by rate its households, rounded to a multiple
+// of the base by the cell's record keys, a cell below the threshold counting as
+// 0. Everything a result publishes (cell counts, values, z-scores, bins, the
+// summary's totals, stored runs, alerts, the hotspots tile layer) is therefore
+// derived from released figures only: exact z-scores of raw counts could be
+// solved back into the counts. The summary's totals are released as totals
+// (not sums of the released cells), so they need not add up.
+//
 // By "count" the value of a cell is its event count; by "rate" it is events per
 // 1,000 households (households from household.h3), optionally smoothed with
-// empirical Bayes ("eb"). Cells without households have rate 0 and their events
-// are reported in Summary.EventsWithoutHouseholds.
+// empirical Bayes ("eb"). Cells without (released) households have rate 0 and
+// their events are reported in Summary.EventsWithoutHouseholds.
 //
 // # Stored runs, the standard set and alerts
 //

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	stats "github.com/onegrid/onegrid/geo/hotspot"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // Emerging limits.
@@ -70,7 +71,7 @@ type EmergingCell struct {
 	Pattern  stats.Category
 	Trend    stats.Trend
 	LastZ    float64 // Gi* z in the final slice
-	Counts   []int   // events per slice, oldest first
+	Counts   []int   // events per slice, oldest first, as released (package sdc)
 	Sum      int
 	Category string // Pattern as text
 }
@@ -82,8 +83,8 @@ type EmergingResult struct {
 	Status      string
 	Reason      string
 	Bounds      []time.Time
-	SliceEvents []int64 // events per slice in the study area
-	Dropped     int64   // events outside the study area
+	SliceEvents []int64 // events per slice in the study area (released counts)
+	Dropped     int64   // events outside the study area (released)
 	NCells      int
 	Patterns    map[string]int // cells per pattern (patterns other than "no pattern")
 	Cells       []EmergingCell // every study-area cell, ascending H3 index
@@ -118,27 +119,40 @@ func (s *Service) Emerging(ctx context.Context, p EmergingParams) (*EmergingResu
 	}
 	n := w.N()
 	r.NCells = n
-	x := make([][]float64, p.Slices)
-	for t := range x {
-		x[t] = make([]float64, n)
+	// Counts per slice and cell as the disclosure-control rule releases them
+	// (package sdc): every figure below is derived from released counts.
+	raw := make([][]protected, p.Slices)
+	for t := range raw {
+		raw[t] = make([]protected, n)
 	}
-	var total int64
+	perSlice := make([]protected, p.Slices)
+	var all, dropped protected
 	for _, c := range counts {
 		i, ok := w.Index(h3Cell(c.cell))
 		if !ok {
-			r.Dropped += c.n
+			dropped.add(c.n, c.key)
 			continue
 		}
-		x[c.slice][i] += float64(c.n)
-		r.SliceEvents[c.slice] += c.n
-		total += c.n
+		raw[c.slice][i].add(c.n, c.key)
+		perSlice[c.slice].add(c.n, c.key)
+		all.add(c.n, c.key)
 	}
+	x := make([][]float64, p.Slices)
+	for t := range x {
+		x[t] = make([]float64, n)
+		for i := range n {
+			x[t][i] = float64(raw[t][i].release(s.rule, sdc.Events))
+		}
+		r.SliceEvents[t] = perSlice[t].release(s.rule, sdc.Events)
+	}
+	r.Dropped = dropped.release(s.rule, sdc.Events)
+	total := all.release(s.rule, sdc.Events)
 	switch {
 	case n < 2:
 		r.Status, r.Reason = StatusNothingToFind, fmt.Sprintf("the study area has %d cell at resolution %d: choose a finer resolution or a larger area", n, p.Res)
 		return r, nil
 	case total < MinEvents:
-		r.Status, r.Reason = StatusNothingToFind, fmt.Sprintf("only %d events in the study area and window: at least %d are needed", total, MinEvents)
+		r.Status, r.Reason = StatusNothingToFind, fmt.Sprintf("only %d events (as released, rounded to a multiple of %d; 0 below it) in the study area and window: at least %d are needed", total, s.rule.K(), MinEvents)
 		return r, nil
 	}
 	e, err := stats.Emerging(w, x, stats.EmergingOptions{FDR: true})

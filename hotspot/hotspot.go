@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	stats "github.com/onegrid/onegrid/geo/hotspot"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // Limits on what one analysis may ask for.
@@ -184,6 +185,9 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock (default time.Now); tests fix it.
 	Now func() time.Time
+	// MinCount is the disclosure-control threshold and rounding base (package
+	// sdc) of the counts the analyses read and publish (default 5).
+	MinCount int
 }
 
 // DB is what an analysis reads and writes through: a request's transaction
@@ -201,6 +205,7 @@ type Service struct {
 	pool  *pgxpool.Pool // the scheduled standard set's connections
 	db    DB            // what analyses read and write through
 	cfg   Config
+	rule  sdc.Rule
 	cache *stats.WeightsCache
 }
 
@@ -229,7 +234,11 @@ func New(db *pgxpool.Pool, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{pool: db, cfg: cfg, cache: stats.NewWeightsCache(cfg.CacheEntries)}
+	if cfg.MinCount <= 0 {
+		cfg.MinCount = 5
+	}
+	cfg.MinCount = min(cfg.MinCount, sdc.MaxK)
+	s := &Service{pool: db, cfg: cfg, rule: sdc.Must(cfg.MinCount), cache: stats.NewWeightsCache(cfg.CacheEntries)}
 	if db != nil {
 		s.db = db
 	}
@@ -271,43 +280,72 @@ func (s *Service) Analyze(ctx context.Context, p Params) (*Result, error) {
 			return nil, err
 		}
 	}
-	return compute(p, a.Area, w, counts, households, s.cfg.Now())
+	return compute(p, a.Area, w, counts, households, s.rule, s.cfg.Now())
 }
 
-// cellCount is a count in one cell.
+// cellCount is a count in one cell, with the sum of its records' keys.
 type cellCount struct {
 	cell int64
 	n    int64
+	key  int64
 }
 
-// compute zero-fills counts over the study area and runs Gi*.
-func compute(p Params, area Area, w *stats.Weights, counts, households []cellCount, now time.Time) (*Result, error) {
+// protected is a count and its key sum, added up per cell before the rule
+// releases it.
+type protected struct{ n, key int64 }
+
+func (c *protected) add(n, key int64) { c.n, c.key = c.n+n, c.key+key }
+
+// release is what the rule releases of c, 0 when suppressed: the value an
+// analysis reads for a cell (a suppressed cell counts as none).
+func (c protected) release(r sdc.Rule, f sdc.Figure) int64 {
+	v, _ := r.Count(c.n, c.key, f)
+	return v
+}
+
+// compute zero-fills counts over the study area and runs Gi* on the counts as
+// the disclosure-control rule releases them (package sdc): each cell's events
+// (and, by rate, households) rounded to a multiple of the base, a cell below the
+// threshold as 0. Everything the result publishes (counts, values, z-scores,
+// totals) is therefore derived from released figures only.
+func compute(p Params, area Area, w *stats.Weights, counts, households []cellCount, rule sdc.Rule, now time.Time) (*Result, error) {
 	r := &Result{Params: p, Area: area, ComputedAt: now, Status: StatusOK}
 	r.Summary.Cells = w.N()
-	x := make([]float64, w.N())
+	ev := make([]protected, w.N())
+	var total, dropped protected
 	for _, c := range counts {
 		if i, ok := w.Index(h3Cell(c.cell)); ok {
-			x[i] += float64(c.n)
-			r.Summary.Events += c.n
+			ev[i].add(c.n, c.key)
+			total.add(c.n, c.key)
 		} else {
-			r.Summary.Dropped += c.n
+			dropped.add(c.n, c.key)
 		}
+	}
+	r.Summary.Events, r.Summary.Dropped = total.release(rule, sdc.Events), dropped.release(rule, sdc.Events)
+	x := make([]float64, w.N())
+	for i, c := range ev {
+		x[i] = float64(c.release(rule, sdc.Events))
 	}
 	counted := x
 	values := x
 	if p.By == ByRate {
-		base := make([]float64, w.N())
+		hh := make([]protected, w.N())
+		var all, without protected
 		for _, c := range households {
 			if i, ok := w.Index(h3Cell(c.cell)); ok {
-				base[i] += float64(c.n)
-				r.Summary.Households += c.n
+				hh[i].add(c.n, c.key)
+				all.add(c.n, c.key)
 			}
 		}
-		for i := range x {
+		base := make([]float64, w.N())
+		for i := range hh {
+			base[i] = float64(hh[i].release(rule, sdc.Households))
 			if base[i] == 0 {
-				r.Summary.EventsWithoutHouseholds += int64(x[i])
+				without.add(ev[i].n, ev[i].key)
 			}
 		}
+		r.Summary.Households = all.release(rule, sdc.Households)
+		r.Summary.EventsWithoutHouseholds = without.release(rule, sdc.Events)
 		var err error
 		if p.Smooth == SmoothEB {
 			values, err = stats.EBRates(x, base, 1000)
@@ -322,7 +360,7 @@ func compute(p Params, area Area, w *stats.Weights, counts, households []cellCou
 		return nothing(r, fmt.Sprintf("the study area has %d cell at resolution %d: choose a finer resolution or a larger area", w.N(), p.Res)), nil
 	}
 	if r.Summary.Events < MinEvents {
-		return nothing(r, fmt.Sprintf("only %d events in the study area and window: at least %d are needed", r.Summary.Events, MinEvents)), nil
+		return nothing(r, fmt.Sprintf("only %d events (as released, rounded to a multiple of %d; 0 below it) in the study area and window: at least %d are needed", r.Summary.Events, rule.K(), MinEvents)), nil
 	}
 	a, err := stats.Analyze(w, values, stats.Options{})
 	switch {

@@ -18,6 +18,7 @@ import (
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -34,9 +35,30 @@ func fixtureDB(t *testing.T) (*pgxpool.Pool, *hotspot.Service, *fixture.City) {
 	return db, hotspot.New(db, hotspot.Config{Now: func() time.Time { return fixture.Now }}), city
 }
 
+// eventKeys reads the events' record keys.
+func eventKeys(t *testing.T, db *pgxpool.Pool, table string) map[int64]uint64 {
+	t.Helper()
+	k, err := sdctest.Keys(context.Background(), db, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// released is the value an analysis reads for a cell whose records are s: the
+// count as internal/sdctest releases it, 0 when suppressed.
+func released(s sdctest.Set, figure uint64) float64 {
+	if v := sdctest.Count(5, s, figure); v != nil {
+		return float64(*v)
+	}
+	return 0
+}
+
 // expected computes the analysis independently of the SQL: counts from the
-// fixture's Go values, cells from the area's rectangle, Gi* from geo/hotspot.
-func expected(t *testing.T, city *fixture.City, p hotspot.Params) (cells []h3.Cell, counts []float64, a *stats.Analysis) {
+// fixture's Go values, released by internal/sdctest from the events' record
+// keys (keys), cells from the area's rectangle, Gi* from geo/hotspot. total is
+// every counted event of the study area.
+func expected(t *testing.T, city *fixture.City, keys map[int64]uint64, p hotspot.Params) (cells []h3.Cell, counts []float64, total sdctest.Set, a *stats.Analysis) {
 	t.Helper()
 	var g orb.Geometry = orb.Bound{Min: orb.Point{114.00, 22.50}, Max: orb.Point{114.04, 22.52}}
 	prefix := ""
@@ -60,8 +82,7 @@ func expected(t *testing.T, city *fixture.City, p hotspot.Params) (cells []h3.Ce
 	if err != nil {
 		t.Fatal(err)
 	}
-	var evCells []h3.Cell
-	var ones []float64
+	sets := make([]sdctest.Set, w.N())
 	for _, e := range city.Events {
 		if e.ReportedAt.Before(p.From) || !e.ReportedAt.Before(p.To) || !strings.HasPrefix(e.Category, p.Category) || !strings.HasPrefix(e.GridCode, prefix) {
 			continue
@@ -73,24 +94,25 @@ func expected(t *testing.T, city *fixture.City, p hotspot.Params) (cells []h3.Ce
 			t.Fatal(err)
 		}
 		c := geo.ParentBits(c12, p.Res)
-		if _, ok := w.Index(h3.Cell(c)); ok {
-			evCells = append(evCells, h3.Cell(c))
-			ones = append(ones, 1)
+		if i, ok := w.Index(h3.Cell(c)); ok {
+			sets[i].Add(keys[e.ID])
+			total.Add(keys[e.ID])
 		}
 	}
-	counts, err = w.Dense(evCells, ones)
-	if err != nil {
-		t.Fatal(err)
+	counts = make([]float64, w.N())
+	for i, set := range sets {
+		counts[i] = released(set, sdctest.Events)
 	}
 	a, err = stats.Analyze(w, counts, stats.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w.Cells(), counts, a
+	return w.Cells(), counts, total, a
 }
 
 func TestAnalyzeMatchesGo(t *testing.T) {
-	_, svc, city := fixtureDB(t)
+	db, svc, city := fixtureDB(t)
+	keys := eventKeys(t, db, "event")
 	from := fixture.Now.AddDate(0, 0, -365)
 	for _, tc := range []struct {
 		name string
@@ -100,7 +122,7 @@ func TestAnalyzeMatchesGo(t *testing.T) {
 		{"city res10 k2", hotspot.Params{Res: 10, K: 2}},
 		{"district res10 k1 category 01", hotspot.Params{Area: "440304000000", Res: 10, K: 1, Category: "01"}},
 		{"street res10 k1", hotspot.Params{Area: "440304002000", Res: 10, K: 1}},
-		{"community res11 k3 leaf category", hotspot.Params{Area: "440304001001", Res: 11, K: 3, Category: "030101"}},
+		{"community res11 k3", hotspot.Params{Area: "440304001001", Res: 11, K: 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.p
@@ -112,11 +134,10 @@ func TestAnalyzeMatchesGo(t *testing.T) {
 			if got.Status != hotspot.StatusOK {
 				t.Fatalf("status %s: %s", got.Status, got.Reason)
 			}
-			cells, counts, want := expected(t, city, p)
+			cells, counts, all, want := expected(t, city, keys, p)
 			if len(got.Cells) != len(cells) {
 				t.Fatalf("%d cells, want %d", len(got.Cells), len(cells))
 			}
-			var total float64
 			for i, c := range got.Cells {
 				if float64(c.Count) != counts[i] {
 					t.Errorf("cell %x: count %d, want %v", c.Cell, c.Count, counts[i])
@@ -129,10 +150,12 @@ func TestAnalyzeMatchesGo(t *testing.T) {
 				if math.Abs(c.Z-want.Z[i]) > 1e-9 || c.Bin != want.Bin[i] || c.BinFDR != want.BinFDR[i] {
 					t.Fatalf("cell %x: z %v bin %d/%d, want %v %d/%d", c.Cell, c.Z, c.Bin, c.BinFDR, want.Z[i], want.Bin[i], want.BinFDR[i])
 				}
-				total += counts[i]
+				if c.Count%5 != 0 {
+					t.Errorf("cell %x: count %d, no multiple of 5", c.Cell, c.Count)
+				}
 			}
-			if float64(got.Summary.Events) != total {
-				t.Errorf("summary events %d, want %v", got.Summary.Events, total)
+			if w := released(all, sdctest.Events); float64(got.Summary.Events) != w {
+				t.Errorf("summary events %d, want %v (of %d)", got.Summary.Events, w, all.N)
 			}
 			t.Logf("%d cells, %d events, %d dropped, hot %+v hot_fdr %+v, note %q", got.Summary.Cells, got.Summary.Events, got.Summary.Dropped, got.Summary.Hot, got.Summary.HotFDR, got.Summary.Note)
 		})
@@ -140,20 +163,26 @@ func TestAnalyzeMatchesGo(t *testing.T) {
 }
 
 func TestAnalyzeRates(t *testing.T) {
-	_, svc, city := fixtureDB(t)
+	db, svc, city := fixtureDB(t)
 	p := hotspot.Params{Res: 10, K: 1, From: fixture.Now.AddDate(0, 0, -365), To: fixture.Now, By: hotspot.ByRate}
-	cells, counts, _ := expected(t, city, p)
+	cells, counts, _, _ := expected(t, city, eventKeys(t, db, "event"), p)
 	w, _ := stats.NewH3Weights(cells, 1)
-	var hc []h3.Cell
-	var ones []float64
+	hkeys := eventKeys(t, db, "household")
+	hh := make([]sdctest.Set, w.N())
+	var allHH sdctest.Set
 	for _, h := range city.Households {
 		c12, _ := geo.CellAt(h.Point[0], h.Point[1], geo.StorageRes)
 		c := geo.ParentBits(c12, 10)
-		if _, ok := w.Index(h3.Cell(c)); ok {
-			hc, ones = append(hc, h3.Cell(c)), append(ones, 1)
+		if i, ok := w.Index(h3.Cell(c)); ok {
+			hh[i].Add(hkeys[h.ID])
+			allHH.Add(hkeys[h.ID])
 		}
 	}
-	base, _ := w.Dense(hc, ones)
+	// Rates over the released households (0 when suppressed: rate 0).
+	base := make([]float64, w.N())
+	for i, set := range hh {
+		base[i] = released(set, sdctest.Households)
+	}
 	for _, smooth := range []string{"", hotspot.SmoothEB} {
 		t.Run("smooth="+smooth, func(t *testing.T) {
 			p.Smooth = smooth
@@ -174,8 +203,8 @@ func TestAnalyzeRates(t *testing.T) {
 					t.Fatalf("cell %x: value %v z %v, want %v %v", c.Cell, c.Value, c.Z, rates[i], want.Z[i])
 				}
 			}
-			if got.Summary.Households != int64(len(hc)) {
-				t.Errorf("households %d, want %d", got.Summary.Households, len(hc))
+			if w := released(allHH, sdctest.Households); float64(got.Summary.Households) != w {
+				t.Errorf("households %d, want %v (of %d)", got.Summary.Households, w, allHH.N)
 			}
 		})
 	}
@@ -185,8 +214,8 @@ func TestAnalyzeDegenerate(t *testing.T) {
 	db, svc, _ := fixtureDB(t)
 	ctx := context.Background()
 	now := fixture.Now
-	// An area whose every cell has the same count: a grid of its own with one
-	// event per cell, far from the fixture city.
+	// An area whose every cell has the same count: a grid of its own with five
+	// events per cell (released as 5 each), far from the fixture city.
 	// ... and a grid that is exactly one res-10 hexagon.
 	one, _ := geo.CellAt(116.1, 39.9, 10)
 	hex := wkt.MarshalString(geo.CellBoundary(one))
@@ -201,7 +230,7 @@ func TestAnalyzeDegenerate(t *testing.T) {
 		ll := h3.Cell(c).LatLng()
 		cell12, _ := geo.CellAt(ll.Lng, ll.Lat, 12)
 		_, err := db.Exec(ctx, `INSERT INTO event (category_code, source, status, reported_at, geom, h3, grid_code)
-			VALUES ('010101', 'patrol', 'reported', $1, ST_Point($2, $3, 4326), $4, '99000000000000101')`,
+			SELECT '010101', 'patrol', 'reported', $1, ST_Point($2, $3, 4326), $4, '99000000000000101' FROM generate_series(1, 5)`,
 			now.Add(-time.Hour), ll.Lng, ll.Lat, cell12)
 		if err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package hotspot_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 )
 
 // ringM is the distance between neighbouring res-9 cell centres (√3 × the
@@ -52,69 +54,90 @@ func TestPlantedHotspotsFound(t *testing.T) {
 	end := truth.PeriodEnd
 	svc := hotspot.New(db, hotspot.Config{Now: func() time.Time { return end }})
 
-	for _, tc := range []struct {
-		name      string
-		p         hotspot.Params
-		minRecall float64 // 0: report only
-	}{
-		{"count 90d", hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -90), To: end}, 0.8},
-		{"rate eb 90d", hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -90), To: end, By: hotspot.ByRate, Smooth: hotspot.SmoothEB}, 0},
-		{"rate eb 30d", hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -30), To: end, By: hotspot.ByRate, Smooth: hotspot.SmoothEB}, 0},
-		{"rate raw 90d", hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -90), To: end, By: hotspot.ByRate}, 0},
-		{"count 30d", hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -30), To: end}, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r, err := svc.Analyze(ctx, tc.p)
-			if err != nil {
-				t.Fatal(err)
+	// measure runs an analysis and scores it against the planted clusters.
+	measure := func(t *testing.T, name string, p hotspot.Params) (recall, fpr float64) {
+		t.Helper()
+		r, err := svc.Analyze(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != hotspot.StatusOK {
+			t.Fatalf("%s: %s", r.Status, r.Reason)
+		}
+		found, eligible, falsePos, sig := 0, 0, 0, 0
+		near := make([]bool, len(truth.Hotspots))
+		for _, c := range r.Cells {
+			if c.BinFDR <= 0 {
+				continue
 			}
-			if r.Status != hotspot.StatusOK {
-				t.Fatalf("%s: %s", r.Status, r.Reason)
-			}
-			found, eligible, falsePos, sig := 0, 0, 0, 0
-			near := make([]bool, len(truth.Hotspots))
-			for _, c := range r.Cells {
-				if c.BinFDR <= 0 {
-					continue
-				}
-				sig++
-				centre := geo.CellCenter(c.Cell)
-				far := true
-				for i, h := range truth.Hotspots {
-					d := distanceM(centre[0], centre[1], h.Lon, h.Lat)
-					if d <= h.RadiusM {
-						near[i] = true
-					}
-					if d <= h.RadiusM+ringM {
-						far = false
-					}
-				}
-				if far {
-					falsePos++
-				}
-			}
+			sig++
+			centre := geo.CellCenter(c.Cell)
+			far := true
 			for i, h := range truth.Hotspots {
-				// Enough extra rate: active for the whole window with at least 8
-				// extra events a month (citygen plants 1-3x the background).
-				if h.Start.After(tc.p.From) || h.Households == 0 {
-					continue
+				d := distanceM(centre[0], centre[1], h.Lon, h.Lat)
+				if d <= h.RadiusM {
+					near[i] = true
 				}
-				eligible++
-				if near[i] {
-					found++
+				if d <= h.RadiusM+ringM {
+					far = false
 				}
 			}
-			recall := float64(found) / float64(max(eligible, 1))
-			fpr := float64(falsePos) / float64(len(r.Cells))
-			t.Logf("%s: %d cells, %d events; %d FDR-significant hot cells; recall %d/%d = %.2f; false positives %d = %.4f of cells",
-				tc.name, len(r.Cells), r.Summary.Events, sig, found, eligible, recall, falsePos, fpr)
-			if tc.minRecall > 0 && recall < tc.minRecall {
-				t.Errorf("recall %.2f < %.2f", recall, tc.minRecall)
+			if far {
+				falsePos++
 			}
-			if tc.minRecall > 0 && fpr > 0.05 {
-				t.Errorf("false-positive rate %.4f > 0.05", fpr)
+		}
+		for i, h := range truth.Hotspots {
+			// Enough extra rate: active for the whole window with at least 8
+			// extra events a month (citygen plants 1-3x the background).
+			if h.Start.After(p.From) || h.Households == 0 {
+				continue
 			}
-		})
+			eligible++
+			if near[i] {
+				found++
+			}
+		}
+		recall = float64(found) / float64(max(eligible, 1))
+		fpr = float64(falsePos) / float64(len(r.Cells))
+		t.Logf("%s: %d cells, %d events; %d FDR-significant hot cells; recall %d/%d = %.2f; false positives %d = %.4f of cells",
+			name, len(r.Cells), r.Summary.Events, sig, found, eligible, recall, falsePos, fpr)
+		return recall, fpr
+	}
+
+	// The analyses read released counts (package sdc): rounded to multiples of 5
+	// by the cell keys, cells below 5 as 0. Detection then depends on the
+	// rounding draws, so the 90-day count analysis is scored under several
+	// record-key seeds and required on average: 11/12 on raw counts, 8-10/12
+	// (mean 9/12) on released ones.
+	count90 := hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -90), To: end}
+	var sum float64
+	seeds := []int64{1, 2, 3, 4, 5, 6}
+	for _, seed := range seeds {
+		if err := sdctest.FixSeed(ctx, db, seed); err != nil {
+			t.Fatal(err)
+		}
+		recall, fpr := measure(t, fmt.Sprintf("count 90d, seed %d", seed), count90)
+		sum += recall
+		if fpr > 0.05 {
+			t.Errorf("seed %d: false-positive rate %.4f > 0.05", seed, fpr)
+		}
+	}
+	if mean := sum / float64(len(seeds)); mean < 0.7 {
+		t.Errorf("mean recall %.2f over %d seeds < 0.7", mean, len(seeds))
+	} else {
+		t.Logf("mean recall %.2f over %d seeds", mean, len(seeds))
+	}
+	// Report only, under the last seed.
+	for _, tc := range []struct {
+		name string
+		p    hotspot.Params
+	}{
+		{"rate eb 90d", hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -90), To: end, By: hotspot.ByRate, Smooth: hotspot.SmoothEB}},
+		{"rate eb 30d", hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -30), To: end, By: hotspot.ByRate, Smooth: hotspot.SmoothEB}},
+		{"rate raw 90d", hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -90), To: end, By: hotspot.ByRate}},
+		{"count 30d", hotspot.Params{Res: 9, K: 1, From: end.AddDate(0, 0, -30), To: end}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { measure(t, tc.name, tc.p) })
 	}
 
 	// Uniform random events over the study area in three later windows (no

@@ -38,7 +38,7 @@ const selectTopCategories = `SELECT code FROM event_category WHERE level = 1 ORD
 // characters) and top-level category (the category's level-1 ancestor: loaded
 // datasets number their taxonomies differently, e.g. "01" and "SF01").
 const countStandard = `SELECT h3_parent(e.h3, $1) AS cell, substr(e.grid_code, 1, 9) AS street,
-    coalesce(r.root, e.category_code) AS category, count(*)
+    coalesce(r.root, e.category_code) AS category, count(*), sum(sdc_record_key(e.id, (SELECT seed FROM sdc_secret)))::bigint
 FROM event e LEFT JOIN event_category_roots r ON r.code = e.category_code
 WHERE e.reported_at >= $2 AND e.reported_at < $3
 GROUP BY 1, 2, 3`
@@ -110,7 +110,7 @@ func (s *Service) RunStandard(ctx context.Context) (*StandardReport, error) {
 	var c cellCount
 	var street *string
 	var cat string
-	_, err = pgx.ForEachRow(rows, []any{&c.cell, &street, &cat, &c.n}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&c.cell, &street, &cat, &c.n, &c.key}, func() error {
 		add("", "", c)
 		add("", cat, c)
 		if street != nil {
@@ -137,7 +137,7 @@ func (s *Service) RunStandard(ctx context.Context) (*StandardReport, error) {
 			var r *Result
 			if werr != nil {
 				r = nothing(&Result{Params: p, Area: a.Area, ComputedAt: to}, fmt.Sprintf("no cell centre at resolution %d lies inside the area", StandardRes))
-			} else if r, err = compute(p, a.Area, w, counts[a.prefix][cat], nil, to); err != nil {
+			} else if r, err = compute(p, a.Area, w, counts[a.prefix][cat], nil, s.rule, to); err != nil {
 				return nil, err
 			}
 			alerts, err := s.Store(ctx, r, true)

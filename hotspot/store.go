@@ -221,8 +221,8 @@ func (s *Service) Latest(ctx context.Context, area, category string) (*Result, e
 
 const selectAlerts = `SELECT id, run_id, cell, res, area, category, kind, z, prev_z, count, created_at, acknowledged
 FROM hotspot_alert
-WHERE created_at >= $1 AND area >= $2 AND area < $3
-ORDER BY created_at DESC, id DESC LIMIT $4`
+WHERE created_at >= $1 AND inside(area, $2)
+ORDER BY created_at DESC, id DESC LIMIT $3`
 
 // Alerts lists alerts created at or after since, newest first, for areas
 // starting with areaPrefix ("" = all), at most limit.
@@ -230,8 +230,7 @@ func (s *Service) Alerts(ctx context.Context, since time.Time, areaPrefix string
 	if areaPrefix != "" && !codePattern.MatchString(areaPrefix) {
 		return nil, paramErr("area", "not an area code")
 	}
-	lo, hi := prefixRange(areaPrefix)
-	rows, err := s.db.Query(ctx, selectAlerts, since, lo, hi, limit)
+	rows, err := s.db.Query(ctx, selectAlerts, since, areaPrefix, limit)
 	if err != nil {
 		return nil, fmt.Errorf("hotspot: list alerts: %w", err)
 	}

@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/uber/h3-go/v4"
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/hotspot"
 	"github.com/onegrid/onegrid/internal/fixture"
+	"github.com/onegrid/onegrid/internal/sdctest"
 )
 
 func TestStandardRunsAndAlerts(t *testing.T) {
@@ -50,15 +52,6 @@ func TestStandardRunsAndAlerts(t *testing.T) {
 		if latest.Cells[i] != fresh.Cells[i] {
 			t.Fatalf("cell %d: stored %+v, fresh %+v", i, latest.Cells[i], fresh.Cells[i])
 		}
-	}
-	// The tile function serves the same cells with hexagons.
-	var n int
-	var area float64
-	if err := db.QueryRow(ctx, `SELECT count(*), sum(ST_Area(geom::geography)) FROM hotspot_latest_cells('', '')`).Scan(&n, &area); err != nil {
-		t.Fatal(err)
-	}
-	if n != len(fresh.Cells) || area < 0.9*float64(n)*105e3 || area > 1.1*float64(n)*105e3 {
-		t.Fatalf("hotspot_latest_cells: %d cells of %.0f m², want %d res-9 hexagons", n, area, len(fresh.Cells))
 	}
 
 	// An unchanged repeat raises nothing.
@@ -102,6 +95,24 @@ func TestStandardRunsAndAlerts(t *testing.T) {
 	rep, err = svc.RunStandard(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The tile function serves the latest run's cells with hexagons.
+	latest, err = svc.Latest(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var area float64
+	if err := db.QueryRow(ctx, `SELECT count(*), coalesce(sum(ST_Area(geom::geography)), 0) FROM hotspot_latest_cells('', '')`).Scan(&n, &area); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || n != len(latest.Cells) || area < 0.9*float64(n)*105e3 || area > 1.1*float64(n)*105e3 {
+		t.Fatalf("hotspot_latest_cells: %d cells of %.0f m², want %d res-9 hexagons", n, area, len(latest.Cells))
+	}
+	for _, c := range latest.Cells {
+		if c.Count%5 != 0 {
+			t.Errorf("stored cell %x: count %d, no multiple of 5", c.Cell, c.Count)
+		}
 	}
 	found := map[string]string{}
 	for _, a := range rep.Alerts {
@@ -170,15 +181,43 @@ func TestStandardMixedTaxonomies(t *testing.T) {
 		}
 	}
 	from := fixture.Now.Add(-hotspot.StandardWindow)
-	want := 0
+	raw := 0
 	for _, e := range city.Events {
 		if strings.HasPrefix(e.Category, "03") && !e.ReportedAt.Before(from) && e.ReportedAt.Before(fixture.Now) {
-			want++
+			raw++
 		}
 	}
-	if want == 0 {
+	if raw == 0 {
 		t.Fatal("the fixture has no 03 events in the standard window; the test would prove nothing")
 	}
+	// Enough more of them that the stored count passes the threshold.
+	if _, err := db.Exec(ctx, `INSERT INTO event (category_code, source, status, reported_at, geom, h3, admin_code, grid_code, grid_version)
+		SELECT 'SF01001', 'app', 'reported', $1::timestamptz - interval '1 hour', geom, h3, admin_code, grid_code, grid_version
+		FROM event WHERE category_code = 'SF01001' AND reported_at >= $2 ORDER BY id LIMIT 1`, fixture.Now, from); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := db.Exec(ctx, `INSERT INTO event (category_code, source, status, reported_at, geom, h3, admin_code, grid_code, grid_version)
+			SELECT category_code, source, status, reported_at, geom, h3, admin_code, grid_code, grid_version FROM event WHERE id = (SELECT max(id) FROM event)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The stored run's total is the count of those events as internal/sdctest
+	// releases it, from their record keys.
+	keys := eventKeys(t, db, "event")
+	rows, err := db.Query(ctx, `SELECT id FROM event WHERE category_code = 'SF01001' AND reported_at >= $1 AND reported_at < $2`, from, fixture.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set sdctest.Set
+	var id int64
+	if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { set.Add(keys[id]); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if set.N != int64(raw)+4 || set.N < 5 {
+		t.Fatalf("%d SF01 events in the window, want %d", set.N, raw+4)
+	}
+	want := int(released(set, sdctest.Events))
 	rep, err := svc.RunStandard(ctx)
 	if err != nil {
 		t.Fatalf("standard set over mixed taxonomies: %v", err)

@@ -40,7 +40,7 @@ import (
 // md5 of the source of the function each one runs.
 var eventRollupTriggers = []struct{ name, fn, md5 string }{
 	{"tile_event_agg_insert", "tile_event_agg", "532f598e8487bd05aa3e1e8d23b2fbf9"},          // 0510
-	{"event_rollup_ins", "event_rollup_trigger", "159e1ea3d2bde9cc1ff5c04ea8c662f1"},         // 0300
+	{"event_rollup_ins", "event_rollup_trigger", "6be1275a2c6133c4ad915f3465275d76"},         // 0770
 	{"event_close_hist_ins", "event_close_hist_trigger", "a1de025ff99499665b528b8b8f34d9db"}, // 0301
 }
 
@@ -154,7 +154,7 @@ ON CONFLICT (kind, code) DO UPDATE SET open_events = t.open_events + excluded.op
 	}
 	// The query roll-ups, by the statements their triggers run.
 	for _, q := range []struct{ fn, cols string }{
-		{"event_rollup_sql", "reported_at, admin_code, category_code, closed_at, deadline"},
+		{"event_rollup_sql", "id, reported_at, admin_code, category_code, closed_at, deadline"},
 		{"event_close_hist_sql", "reported_at, admin_code, closed_at"},
 	} {
 		t0 := time.Now()

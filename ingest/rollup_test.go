@@ -26,7 +26,7 @@ var eventRollupTables = []struct{ name, key, cols string }{
 	{"tile_event_h3", "res, cell, status", "t::text"},
 	{"tile_load", "kind, code", "t::text"},
 	{"event_rollup_month", "month, admin_code, category_root",
-		"(month, admin_code, category_root, events, closed, round(close_hours::numeric, 6), due, on_time)::text"},
+		"(month, admin_code, category_root, events, closed, round(close_hours::numeric, 6), due, on_time, ekey, due_key, on_time_key)::text"},
 	{"event_close_hist_month", "month, admin_code", "t::text"},
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // Group is one row of an aggregate's answer. Value is nil when Suppressed.
@@ -25,43 +26,52 @@ type Group struct {
 
 // AggregateResult is the answer of Aggregate.
 type AggregateResult struct {
-	GroupBy   string  `json:"group_by"`
-	Metric    string  `json:"metric"`
-	Tag       string  `json:"tag,omitempty"`
-	Threshold int     `json:"threshold"`
-	Rule      string  `json:"suppression_rule"`
-	Groups    []Group `json:"groups"`
+	GroupBy   string `json:"group_by"`
+	Metric    string `json:"metric"`
+	Tag       string `json:"tag,omitempty"`
+	Threshold int    `json:"threshold"`
+	// RoundingBase is b: every released count is a multiple of it (package sdc).
+	RoundingBase int     `json:"rounding_base"`
+	Rule         string  `json:"suppression_rule"`
+	Groups       []Group `json:"groups"`
 	// Areas holds the uploaded polygons by key (group_by polygons), for GeoJSON output.
 	Areas map[string]string `json:"-"`
 }
 
-// counts are the underlying numbers of one group.
+// counts are the underlying numbers of one group, with the sums of the record
+// keys of what they count (package sdc).
 type counts struct {
-	name       *string
-	households int64
-	people     int64
-	events     int64
-	closed     int64
-	closeHours float64
-	due        int64
-	onTime     int64
-	median     *float64
+	name             *string
+	households, hkey int64 // households (all, whatever the tag)
+	people           int64
+	tagged, tkey     int64 // households carrying the tag (tagged_people)
+	events, ekey     int64
+	closed           int64
+	closeHours       float64
+	due, dueKey      int64
+	onTime, onKey    int64
+	median           *float64
+	based            bool // the group has households: it is listed even when its figure is suppressed
 }
 
-// SuppressionRules documents, per metric, which count decides suppression.
+// SuppressionRules documents, per metric, when a group is listed, when its figure
+// is suppressed and how it is released (README "Disclosure control").
 var SuppressionRules = map[string]string{
-	"households":                 "suppressed when the group has fewer than threshold households",
-	"people":                     "suppressed when the group has fewer than threshold households",
-	"tagged_people":              "suppressed when fewer than threshold households in the group carry the tag",
-	"events":                     "suppressed when the group has fewer than threshold events",
-	"events_per_1000_households": "suppressed when the group has fewer than threshold households or fewer than threshold events",
-	"median_close_hours":         "suppressed when the group has fewer than threshold closed events",
-	"closed_on_time_share":       "suppressed when the group has fewer than threshold closed events with a deadline",
+	"households":                 "groups with households are listed; suppressed when fewer than threshold households, else rounded to a multiple of rounding_base (consistent random rounding keyed by the households)",
+	"people":                     "groups with households are listed; suppressed when fewer than threshold households, else the people rounded to a multiple of rounding_base (keyed by the households)",
+	"tagged_people":              "groups with households are listed; suppressed when fewer than threshold households carry the tag (none included), else that count rounded to a multiple of rounding_base",
+	"events":                     "groups with households or a released count are listed; suppressed when fewer than threshold events match (none included), else rounded to a multiple of rounding_base (keyed by the events)",
+	"events_per_1000_households": "groups with households or a released figure are listed; suppressed when fewer than threshold households or events, else computed from the two rounded counts",
+	"median_close_hours":         "groups with households or a released figure are listed; suppressed when fewer than threshold closed events; the median itself is exact (an order statistic, not a count)",
+	"closed_on_time_share":       "groups with households or a released figure are listed; suppressed when fewer than threshold closed events with a deadline, else the rounded on-time count over the rounded count, at most 1",
 }
 
-// Aggregate answers an aggregate request, suppressing small groups.
+// Aggregate answers an aggregate request: every figure goes through the
+// disclosure-control rule (package sdc), and a group is listed because of its
+// base population (it has households; uploaded polygons always), never because of
+// a filtered count, so that a suppressed 1..k-1 and an absent 0 look the same.
 func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, error) {
-	res := &AggregateResult{GroupBy: a.GroupBy, Metric: a.Metric, Tag: a.Tag, Threshold: s.cfg.MinCount, Rule: SuppressionRules[a.Metric]}
+	res := &AggregateResult{GroupBy: a.GroupBy, Metric: a.Metric, Tag: a.Tag, Threshold: s.cfg.MinCount, RoundingBase: int(s.rule.K()), Rule: SuppressionRules[a.Metric]}
 	if a.GroupBy == "h3" {
 		res.GroupBy = "h3:" + strconv.Itoa(a.H3Res)
 	}
@@ -91,14 +101,27 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 		}
 		return c
 	}
+	fail := func(err error) (*AggregateResult, error) {
+		return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
+	}
 	switch a.Metric {
 	case "households", "people", "tagged_people", "events_per_1000_households":
 		sql, args := householdSQL(a)
 		if err := s.scanGroups(ctx, sql, args, func(k string, name *string, v []any) {
 			c := get(k)
-			c.name, c.households, c.people = name, v[0].(int64), v[1].(int64)
-		}, new(int64), new(int64)); err != nil {
-			return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
+			c.name, c.households, c.people, c.hkey, c.tagged, c.tkey = name, v[0].(int64), v[1].(int64), v[2].(int64), v[3].(int64), v[4].(int64)
+			c.based = c.based || c.households > 0
+		}, new(int64), new(int64), new(int64), new(int64), new(int64)); err != nil {
+			return fail(err)
+		}
+		if a.Metric == "tagged_people" && usesRollup(a) { // the tag's rows alone: list the groups with households
+			if err := s.presence(ctx, a, get); err != nil {
+				return fail(err)
+			}
+		}
+	default: // event metrics: the households only say which groups to list
+		if err := s.presence(ctx, a, get); err != nil {
+			return fail(err)
 		}
 	}
 	switch a.Metric {
@@ -108,19 +131,22 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 			c := get(k)
 			c.name = name
 			c.events, c.closed, c.closeHours, c.due, c.onTime = v[0].(int64), v[1].(int64), v[2].(float64), v[3].(int64), v[4].(int64)
-		}, new(int64), new(int64), new(float64), new(int64), new(int64)); err != nil {
-			return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
+			c.ekey, c.dueKey, c.onKey = v[5].(int64), v[6].(int64), v[7].(int64)
+		}, new(int64), new(int64), new(float64), new(int64), new(int64), new(int64), new(int64), new(int64)); err != nil {
+			return fail(err)
 		}
 	case "median_close_hours":
 		if medianHistFits(a) {
 			ok, err := s.histMedians(ctx, a, get)
 			if err != nil {
-				return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
+				return fail(err)
 			}
 			if ok {
 				break
 			}
-			clear(groups) // the event table changed between the reads: read raw rows
+			for _, c := range groups { // the event table changed between the reads: read raw rows
+				c.closed, c.median = 0, nil
+			}
 		}
 		sql, args := medianSQL(a, cats)
 		if err := s.scanGroups(ctx, sql, args, func(k string, name *string, v []any) {
@@ -129,7 +155,7 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 			m := v[1].(float64)
 			c.median = &m
 		}, new(int64), new(float64)); err != nil {
-			return nil, fmt.Errorf("aggregate %s by %s: %w", a.Metric, res.GroupBy, err)
+			return fail(err)
 		}
 	}
 	keys := make([]string, 0, len(groups))
@@ -141,7 +167,10 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 	for _, k := range keys {
 		c := groups[k]
 		g := Group{Key: k, Name: c.name}
-		g.Value, g.Suppressed = metricValue(a.Metric, c, int64(s.cfg.MinCount))
+		g.Value, g.Suppressed = metricValue(a.Metric, c, s.rule)
+		if g.Suppressed && !c.based && a.GroupBy != "polygons" {
+			continue // no households and nothing released: absent, as an empty group is
+		}
 		res.Groups = append(res.Groups, g)
 	}
 	if a.GroupBy == "polygons" { // report every uploaded polygon, empty ones suppressed
@@ -155,45 +184,52 @@ func (s *Store) Aggregate(ctx context.Context, a *Aggregate) (*AggregateResult, 
 	return res, nil
 }
 
-// metricValue computes a group's value, or reports it suppressed.
-func metricValue(metric string, c *counts, k int64) (*float64, bool) {
+// metricValue computes a group's released value from its protected figures, or
+// reports it suppressed (rule r, package sdc).
+func metricValue(metric string, c *counts, r sdc.Rule) (*float64, bool) {
 	var v float64
 	switch metric {
 	case "households":
-		if c.households < k {
+		n, ok := r.Count(c.households, c.hkey, sdc.Households)
+		if !ok {
 			return nil, true
 		}
-		v = float64(c.households)
+		v = float64(n)
 	case "people":
-		if c.households < k {
+		n, ok := r.Sum(c.people, c.households, c.hkey, sdc.People)
+		if !ok {
 			return nil, true
 		}
-		v = float64(c.people)
+		v = float64(n)
 	case "tagged_people":
-		if c.households < k {
+		n, ok := r.Count(c.tagged, c.tkey, sdc.Tagged)
+		if !ok {
 			return nil, true
 		}
-		v = float64(c.households)
+		v = float64(n)
 	case "events":
-		if c.events < k {
+		n, ok := r.Count(c.events, c.ekey, sdc.Events)
+		if !ok {
 			return nil, true
 		}
-		v = float64(c.events)
+		v = float64(n)
 	case "events_per_1000_households":
-		if c.households < k || c.events < k {
+		x, ok := r.Rate(c.events, c.ekey, sdc.Events, c.households, c.hkey, sdc.Households, 1000)
+		if !ok {
 			return nil, true
 		}
-		v = math.Round(float64(c.events)*1000/float64(c.households)*100) / 100
+		v = math.Round(x*100) / 100
 	case "median_close_hours":
-		if c.closed < k || c.median == nil {
+		if r.Suppressed(c.closed) || c.median == nil {
 			return nil, true
 		}
 		v = math.Round(*c.median*100) / 100
 	case "closed_on_time_share":
-		if c.due < k {
+		x, ok := r.Share(c.onTime, c.onKey, sdc.OnTime, c.due, c.dueKey, sdc.Due)
+		if !ok {
 			return nil, true
 		}
-		v = math.Round(float64(c.onTime)/float64(c.due)*10000) / 10000
+		v = math.Round(x*10000) / 10000
 	}
 	return &v, false
 }
@@ -327,30 +363,65 @@ func polygonSource(a *Aggregate, b *sqlBuilder) string {
 	return "SELECT u.key, ST_GeomFromGeoJSON(u.gj) AS geom FROM unnest(" + b.arg(keys) + "::text[], " + b.arg(gj) + "::text[]) AS u(key, gj)"
 }
 
-// householdSQL counts households and people (with the tag, for tagged_people) per group.
+// recordKey is the SQL of the record key (schema 0770, package sdc) of the
+// household or event row of alias t; the seed's subquery runs once per statement.
+func recordKey(t string) string {
+	return "sdc_record_key(" + t + ".id, (SELECT seed FROM sdc_secret))"
+}
+
+// householdSQL counts, per group, households, people and the sum of their
+// record keys (v0, v1, v2) and, for tagged_people, the households carrying the
+// tag and their keys (v3, v4; 0 otherwise). From the roll-ups, tagged_people
+// reads only the tag's rows (v0..v2 are 0): Aggregate lists its groups from
+// presence. Sums of keys are cast to bigint where they are made, so that outer
+// sums add bigints, not numerics.
 func householdSQL(a *Aggregate) (string, []any) {
 	b := &sqlBuilder{}
+	// Raw rows: all households and, in the same pass, the tagged ones.
+	hh := "count(*) AS v0, sum(h.members) AS v1, sum(" + recordKey("h") + ")::bigint AS v2, "
+	rawTagged := func() string {
+		if a.Metric != "tagged_people" {
+			return "0::bigint AS v3, 0::bigint AS v4"
+		}
+		cond := "h.tags @> ARRAY[" + b.arg(a.Tag) + "::text]"
+		return "count(*) FILTER (WHERE " + cond + ") AS v3, coalesce(sum(" + recordKey("h") + ") FILTER (WHERE " + cond + "), 0)::bigint AS v4"
+	}
 	var part string
 	switch {
 	case a.GroupBy == "polygons":
-		tag := ""
-		if a.Metric == "tagged_people" {
-			tag = " AND h.tags @> ARRAY[" + b.arg(a.Tag) + "::text]"
-		}
-		part = "SELECT p.key AS k, count(*) AS v0, sum(h.members) AS v1 FROM (" + polygonSource(a, b) + ") p" +
-			" JOIN address ad ON ad.geom && p.geom AND ST_Intersects(ad.geom, p.geom) JOIN household h ON h.address_id = ad.id" + tag + " GROUP BY 1"
+		tagged := rawTagged()
+		part = "SELECT p.key AS k, " + hh + tagged + " FROM (" + polygonSource(a, b) + ") p" +
+			" JOIN address ad ON ad.geom && p.geom AND ST_Intersects(ad.geom, p.geom) JOIN household h ON h.address_id = ad.id GROUP BY 1"
 	case !usesRollup(a):
-		tag := ""
-		if a.Metric == "tagged_people" {
-			tag = " WHERE h.tags @> ARRAY[" + b.arg(a.Tag) + "::text]"
-		}
-		part = "SELECT " + keyExpr(a, "h") + " AS k, count(*) AS v0, sum(h.members) AS v1 FROM household h" + tag + " GROUP BY 1"
+		part = "SELECT " + keyExpr(a, "h") + " AS k, " + hh + rawTagged() + " FROM household h GROUP BY 1"
 	case a.Metric == "tagged_people":
-		part = "SELECT " + keyExpr(a, "r") + " AS k, sum(r.households) AS v0, sum(r.people) AS v1 FROM (SELECT admin_code, grid_code, h3_9 AS h3, households, people FROM household_tag_rollup WHERE tag = " + b.arg(a.Tag) + ") r GROUP BY 1"
+		part = "SELECT " + keyExpr(a, "r") + " AS k, 0::bigint AS v0, 0::bigint AS v1, 0::bigint AS v2, sum(r.households)::bigint AS v3, sum(r.hkey)::bigint AS v4 FROM (SELECT admin_code, grid_code, h3_9 AS h3, households, hkey FROM household_tag_rollup WHERE tag = " + b.arg(a.Tag) + ") r GROUP BY 1"
 	default:
-		part = "SELECT " + keyExpr(a, "r") + " AS k, sum(r.households) AS v0, sum(r.people) AS v1 FROM (SELECT admin_code, grid_code, h3_9 AS h3, households, people FROM household_rollup) r GROUP BY 1"
+		part = "SELECT " + keyExpr(a, "r") + " AS k, sum(r.households) AS v0, sum(r.people) AS v1, sum(r.hkey)::bigint AS v2, 0::bigint AS v3, 0::bigint AS v4 FROM (SELECT admin_code, grid_code, h3_9 AS h3, households, people, hkey FROM household_rollup) r GROUP BY 1"
 	}
-	return outerSQL(a, []string{part}, sums("bigint", "bigint")), b.args
+	return outerSQL(a, []string{part}, sums("bigint", "bigint", "bigint", "bigint", "bigint")), b.args
+}
+
+// presenceSQL lists the groups that have households (the base population that
+// decides which groups are listed when the figure counts something else: a tag,
+// events), with their names. Admin units and grids come from tile_load (the
+// households per community and per finest grid, a few hundred and some ten
+// thousand rows, kept by the household triggers; its policy is the
+// jurisdiction's), H3 cells from the household roll-up, or for cells finer than
+// it from the household rows, as the households metric reads them.
+func presenceSQL(a *Aggregate) string {
+	var part string
+	switch {
+	case a.GroupBy == "district" || a.GroupBy == "street" || a.GroupBy == "community":
+		part = "SELECT " + keyExpr(a, "t") + " AS k, 1::bigint AS v0 FROM (SELECT code AS admin_code FROM tile_load WHERE kind = 'admin' AND households > 0) t GROUP BY 1"
+	case a.GroupBy == "grid" || a.GroupBy == "micro_grid":
+		part = "SELECT " + keyExpr(a, "t") + " AS k, 1::bigint AS v0 FROM (SELECT code AS grid_code FROM tile_load WHERE kind = 'grid' AND households > 0) t GROUP BY 1"
+	case usesRollup(a):
+		part = "SELECT " + keyExpr(a, "r") + " AS k, 1::bigint AS v0 FROM (SELECT h3_9 AS h3 FROM household_rollup WHERE households > 0) r GROUP BY 1"
+	default:
+		part = "SELECT " + keyExpr(a, "h") + " AS k, 1::bigint AS v0 FROM household h WHERE h.h3 IS NOT NULL GROUP BY 1"
+	}
+	return outerSQL(a, []string{part}, sums("bigint"))
 }
 
 // eventFilters appends the category, severity, status and source filters on alias t.
@@ -383,19 +454,24 @@ func and(conds ...string) string {
 	return " WHERE " + strings.Join(out, " AND ")
 }
 
-// rawEventAggs are the per-group event counts and closing sums of raw rows e:
-// count(col) and FILTER skip NULLs without a CASE per row, and date_part stays in
-// float8 where extract would compute in numeric.
-// Only what the metric needs is computed: counting alone is several times cheaper.
+// rawEventAggs are the per-group event counts and closing sums of raw rows e,
+// with the sums of the record keys of the events, of those closed with a
+// deadline and of those closed on time (v5, v6, v7): count(col) and FILTER skip
+// NULLs without a CASE per row, and date_part stays in float8 where extract
+// would compute in numeric. Only what the metric needs is computed: counting
+// alone is several times cheaper.
 func rawEventAggs(metric string) string {
+	key := recordKey("e")
 	switch metric {
 	case "events", "events_per_1000_households":
-		return "count(*) AS v0, 0::bigint AS v1, 0::float8 AS v2, 0::bigint AS v3, 0::bigint AS v4"
+		return "count(*) AS v0, 0::bigint AS v1, 0::float8 AS v2, 0::bigint AS v3, 0::bigint AS v4, sum(" + key + ")::bigint AS v5, 0::bigint AS v6, 0::bigint AS v7"
 	case "closed_on_time_share":
-		return "count(*) AS v0, 0::bigint AS v1, 0::float8 AS v2, count(e.closed_at) FILTER (WHERE e.deadline IS NOT NULL) AS v3, count(*) FILTER (WHERE e.closed_at <= e.deadline) AS v4"
+		return "count(*) AS v0, 0::bigint AS v1, 0::float8 AS v2, count(e.closed_at) FILTER (WHERE e.deadline IS NOT NULL) AS v3, count(*) FILTER (WHERE e.closed_at <= e.deadline) AS v4, " +
+			"0::bigint AS v5, coalesce(sum(" + key + ") FILTER (WHERE e.closed_at IS NOT NULL AND e.deadline IS NOT NULL), 0)::bigint AS v6, coalesce(sum(" + key + ") FILTER (WHERE e.closed_at <= e.deadline), 0)::bigint AS v7"
 	}
 	return "count(*) AS v0, count(e.closed_at) AS v1, coalesce(sum(date_part('epoch', e.closed_at - e.reported_at)), 0) / 3600 AS v2, " +
-		"count(e.closed_at) FILTER (WHERE e.deadline IS NOT NULL) AS v3, count(*) FILTER (WHERE e.closed_at <= e.deadline) AS v4"
+		"count(e.closed_at) FILTER (WHERE e.deadline IS NOT NULL) AS v3, count(*) FILTER (WHERE e.closed_at <= e.deadline) AS v4, " +
+		"sum(" + key + ")::bigint AS v5, coalesce(sum(" + key + ") FILTER (WHERE e.closed_at IS NOT NULL AND e.deadline IS NOT NULL), 0)::bigint AS v6, coalesce(sum(" + key + ") FILTER (WHERE e.closed_at <= e.deadline), 0)::bigint AS v7"
 }
 
 // timeRange is a condition reported_at in [from, to) on alias e (zero ends open).
@@ -443,7 +519,8 @@ func monthRollupFits(a *Aggregate, catLevel int) bool {
 	return a.Severity == nil && a.Status == nil && a.Source == nil && (a.Category == "" || catLevel == 1)
 }
 
-// eventSQL counts events and closing sums per group.
+// eventSQL counts events and closing sums per group, with the key sums of the
+// counts (rawEventAggs).
 func eventSQL(a *Aggregate, cats []string, catLevel int) (string, []any) {
 	b := &sqlBuilder{}
 	var parts []string
@@ -467,7 +544,8 @@ func eventSQL(a *Aggregate, cats []string, catLevel int) (string, []any) {
 		if a.Category != "" {
 			conds = append(conds, "r.category_root = "+b.arg(a.Category))
 		}
-		parts = append(parts, "SELECT "+keyExpr(a, "r")+" AS k, sum(r.events) AS v0, sum(r.closed) AS v1, sum(r.close_hours) AS v2, sum(r.due) AS v3, sum(r.on_time) AS v4 FROM event_rollup_month r"+and(conds...)+" GROUP BY 1")
+		parts = append(parts, "SELECT "+keyExpr(a, "r")+" AS k, sum(r.events) AS v0, sum(r.closed) AS v1, sum(r.close_hours) AS v2, sum(r.due) AS v3, sum(r.on_time) AS v4, "+
+			"sum(r.ekey)::bigint AS v5, sum(r.due_key)::bigint AS v6, sum(r.on_time_key)::bigint AS v7 FROM event_rollup_month r"+and(conds...)+" GROUP BY 1")
 		if !m1.IsZero() && a.Window.From.Before(m1) {
 			parts = append(parts, raw(a.Window.From, m1))
 		}
@@ -477,7 +555,7 @@ func eventSQL(a *Aggregate, cats []string, catLevel int) (string, []any) {
 	default:
 		parts = append(parts, raw(a.Window.From, a.Window.To))
 	}
-	return outerSQL(a, parts, sums("bigint", "bigint", "float8", "bigint", "bigint")), b.args
+	return outerSQL(a, parts, sums("bigint", "bigint", "float8", "bigint", "bigint", "bigint", "bigint", "bigint")), b.args
 }
 
 // medianSQL computes the median close time in hours of closed events per group,

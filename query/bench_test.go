@@ -138,7 +138,7 @@ func BenchmarkTaggedInStreet(b *testing.B) {
 	var d []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		if _, _, err := s.TaggedHouseholds(ctx, street, tag); err != nil {
+		if _, _, _, err := s.TaggedHouseholds(ctx, street, tag); err != nil {
 			b.Fatal(err)
 		}
 		d = append(d, time.Since(t0))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/scope"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // Overview is what the command-centre page needs to start: the server's clock
@@ -60,14 +61,18 @@ type OverviewArea struct {
 	Roots []OverviewUnit `json:"roots"`
 	// Bounds is [minlon, minlat, maxlon, maxlat] of the roots (WGS-84).
 	Bounds [4]float64 `json:"bounds"`
-	// Households in the area; null when fewer than the privacy threshold (but
-	// not none).
+	// Households in the area as the disclosure-control rule releases them
+	// (package sdc: a multiple of the threshold); null when fewer than the
+	// threshold (but not none).
 	Households *int64 `json:"households"`
 	// Events reported in Window, and of those the open and the overdue ones,
-	// counted as GET /api/v1/events/summary?unit=<code> counts them.
-	Events  int64 `json:"events"`
-	Open    int64 `json:"open"`
-	Overdue int64 `json:"overdue"`
+	// counted as GET /api/v1/events/summary?unit=<code> counts them, for
+	// callers who may read event rows (and so ask that route); for any other
+	// caller (an analyst, the public) released by the disclosure-control rule
+	// as every event count is, null when suppressed.
+	Events  *int64 `json:"events"`
+	Open    *int64 `json:"open"`
+	Overdue *int64 `json:"overdue"`
 }
 
 // OverviewUnit is an admin unit.
@@ -107,18 +112,24 @@ const (
 				WHERE code = p.prefix ORDER BY valid_to IS NULL DESC, version DESC LIMIT 1)
 			ORDER BY k LIMIT 1
 		) u`
-	// Households per area prefix ($1), from the roll-up.
-	areaHouseholdsSQL = `SELECT p.prefix, sum(h.households)::bigint
+	// Households per area prefix ($1), from the roll-up, with the sum of their
+	// record keys (the disclosure-control rule's input).
+	areaHouseholdsSQL = `SELECT p.prefix, sum(h.households)::bigint, sum(h.hkey)::bigint
 		FROM unnest($1::text[]) p (prefix)
 		JOIN household_rollup h ON inside(coalesce(nullif(h.grid_code, ''), h.admin_code), p.prefix)
 		GROUP BY 1`
 	// Events per area prefix ($1) in [$2, $3), open and overdue at $4: the event
-	// summary's counts (eventSummarySQL), for every area in one scan of the window.
+	// summary's counts (eventSummarySQL), for every area in one scan of the
+	// window, each with the sum of its events' record keys.
 	areaEventsSQL = `SELECT p.prefix, count(*),
 		count(*) FILTER (WHERE e.status IN ('reported', 'dispatched', 'handling')),
-		count(*) FILTER (WHERE e.status IN ('reported', 'dispatched', 'handling') AND e.deadline < $4)
-		FROM event e JOIN unnest($1::text[]) p (prefix) ON inside(coalesce(e.grid_code, e.admin_code), p.prefix)
-		WHERE e.reported_at >= $2 AND e.reported_at < $3
+		count(*) FILTER (WHERE e.status IN ('reported', 'dispatched', 'handling') AND e.deadline < $4),
+		coalesce(sum(e.k), 0)::bigint,
+		coalesce(sum(e.k) FILTER (WHERE e.status IN ('reported', 'dispatched', 'handling')), 0)::bigint,
+		coalesce(sum(e.k) FILTER (WHERE e.status IN ('reported', 'dispatched', 'handling') AND e.deadline < $4), 0)::bigint
+		FROM (SELECT grid_code, admin_code, status, deadline, sdc_record_key(id, (SELECT seed FROM sdc_secret)) AS k
+		      FROM event WHERE reported_at >= $2 AND reported_at < $3) e
+		JOIN unnest($1::text[]) p (prefix) ON inside(coalesce(e.grid_code, e.admin_code), p.prefix)
 		GROUP BY 1`
 )
 
@@ -153,13 +164,15 @@ func (s *Store) isArea(ctx context.Context, code string) (bool, error) {
 }
 
 // Overview reads what the page needs to start, counting figures in the default
-// window before the clock's now.
-func (s *Store) Overview(ctx context.Context) (*Overview, error) {
+// window before the clock's now. exactEvents gives the areas' event counts as
+// they are (for callers who may read event rows), else as released by the
+// disclosure-control rule.
+func (s *Store) Overview(ctx context.Context, exactEvents bool) (*Overview, error) {
 	now := s.cfg.Now().UTC()
 	_, offset := now.In(clock.China).Zone()
 	out := &Overview{Now: now, Window: Window{}.OrLast(now, DefaultLoadWindow), TimeZoneOffset: offset}
 	var err error
-	if out.Areas, err = s.Areas(ctx, out.Window); err != nil {
+	if out.Areas, err = s.Areas(ctx, out.Window, exactEvents); err != nil {
 		return nil, err
 	}
 	if len(out.Areas) > 0 {
@@ -203,8 +216,9 @@ func scanUnit(row pgx.CollectableRow) (OverviewUnit, error) {
 
 // Areas lists the areas of the caller's jurisdiction (see OverviewArea) with
 // their figures in the window w (open and overdue at the clock's now), the one
-// with the most households first (then the most events, then by code).
-func (s *Store) Areas(ctx context.Context, w Window) ([]OverviewArea, error) {
+// with the most households first (then the most events, then by code); see
+// Overview for exactEvents.
+func (s *Store) Areas(ctx context.Context, w Window, exactEvents bool) ([]OverviewArea, error) {
 	var areas []OverviewArea
 	var err error
 	if len(s.sc.Units) > 0 && !s.sc.All() {
@@ -230,15 +244,25 @@ func (s *Store) Areas(ctx context.Context, w Window) ([]OverviewArea, error) {
 		}
 		a.Name = strings.Join(names, "、")
 	}
+	// households are the released counts (suppressed: 0), which order the areas.
 	households := make([]int64, len(areas))
+	for i := range areas {
+		areas[i].Households = new(int64) // no households at all
+	}
 	rows, err := s.db.Query(ctx, areaHouseholdsSQL, prefixes)
 	if err != nil {
 		return nil, fmt.Errorf("area households: %w", err)
 	}
 	var prefix string
-	var n, open, overdue int64
-	if _, err := pgx.ForEachRow(rows, []any{&prefix, &n}, func() error {
-		households[index[prefix]] = n
+	var n, hkey, open, overdue int64
+	if _, err := pgx.ForEachRow(rows, []any{&prefix, &n, &hkey}, func() error {
+		// Released as every household count is.
+		if v, ok := s.rule.Count(n, hkey, sdc.Households); ok {
+			areas[index[prefix]].Households = &v
+			households[index[prefix]] = v
+		} else if n != 0 {
+			areas[index[prefix]].Households = nil
+		}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("area households: %w", err)
@@ -247,17 +271,31 @@ func (s *Store) Areas(ctx context.Context, w Window) ([]OverviewArea, error) {
 	if err != nil {
 		return nil, fmt.Errorf("area events: %w", err)
 	}
-	if _, err := pgx.ForEachRow(rows, []any{&prefix, &n, &open, &overdue}, func() error {
-		a := &areas[index[prefix]]
-		a.Events, a.Open, a.Overdue = n, open, overdue
+	var nKey, openKey, overdueKey int64
+	events := make([]int64, len(areas)) // as shown (suppressed: 0), for the order
+	for i := range areas {
+		a := &areas[i]
+		a.Events, a.Open, a.Overdue = new(int64), new(int64), new(int64)
+	}
+	release := func(n, key int64) *int64 {
+		if exactEvents || n == 0 {
+			return &n
+		}
+		if v, ok := s.rule.Count(n, key, sdc.Events); ok {
+			return &v
+		}
+		return nil
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&prefix, &n, &open, &overdue, &nKey, &openKey, &overdueKey}, func() error {
+		i := index[prefix]
+		a := &areas[i]
+		a.Events, a.Open, a.Overdue = release(n, nKey), release(open, openKey), release(overdue, overdueKey)
+		if a.Events != nil {
+			events[i] = *a.Events
+		}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("area events: %w", err)
-	}
-	for i := range areas {
-		if h := households[i]; h == 0 || h >= int64(s.cfg.MinCount) {
-			areas[i].Households = &h
-		}
 	}
 	order := make([]int, len(areas))
 	for i := range order {
@@ -267,8 +305,8 @@ func (s *Store) Areas(ctx context.Context, w Window) ([]OverviewArea, error) {
 		switch {
 		case households[x] != households[y]:
 			return cmpDesc(households[x], households[y])
-		case areas[x].Events != areas[y].Events:
-			return cmpDesc(areas[x].Events, areas[y].Events)
+		case events[x] != events[y]:
+			return cmpDesc(events[x], events[y])
 		}
 		return strings.Compare(areas[x].Code, areas[y].Code)
 	})

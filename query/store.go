@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/scope"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // DB is what the package needs from the database: a *pgxpool.Pool or a pgx.Tx.
@@ -21,9 +22,9 @@ type DB interface {
 
 // Config holds the limits and thresholds of the package; zero fields take defaults.
 type Config struct {
-	// MinCount is the privacy threshold: an aggregate group whose underlying
-	// count (households, tagged households, events or closed events, by metric)
-	// is below it is reported as suppressed. Default 5.
+	// MinCount is the disclosure-control threshold k and rounding base (package
+	// sdc): a count below it is suppressed, every other released count is a
+	// multiple of it. Default 5; at most sdc.MaxK.
 	MinCount int
 	// Polygon bounds uploaded polygons.
 	Polygon PolygonLimits
@@ -55,9 +56,12 @@ func DefaultBands() map[string]Band {
 // store is bound per request to the caller's scoped transaction (On), where the
 // database's row-level security narrows every answer to the jurisdiction.
 type Store struct {
-	db  DB
-	cfg Config
-	sc  scope.Scope
+	db   DB
+	cfg  Config
+	sc   scope.Scope
+	rule sdc.Rule
+	// presenceCache is shared by the store's per-request copies (On).
+	presenceCache *presenceCache
 }
 
 // On returns the store answering through db (the request's transaction, which
@@ -73,6 +77,7 @@ func New(db DB, cfg Config) *Store {
 	if cfg.MinCount <= 0 {
 		cfg.MinCount = 5
 	}
+	cfg.MinCount = min(cfg.MinCount, sdc.MaxK)
 	if cfg.Polygon.MaxVertices <= 0 {
 		cfg.Polygon.MaxVertices = DefaultPolygonLimits.MaxVertices
 	}
@@ -89,11 +94,14 @@ func New(db DB, cfg Config) *Store {
 		cfg.Band = DefaultBands()
 	}
 	cfg.Now = clock.Or(cfg.Now)
-	return &Store{db: db, cfg: cfg}
+	return &Store{db: db, cfg: cfg, rule: sdc.Must(cfg.MinCount), presenceCache: newPresenceCache()}
 }
 
 // Config returns the configuration in effect (defaults filled in).
 func (s *Store) Config() Config { return s.cfg }
+
+// Rule returns the disclosure-control rule every released count goes through.
+func (s *Store) Rule() sdc.Rule { return s.rule }
 
 // checkArea asks PostGIS whether an uploaded polygon is valid (no self-intersections).
 func (s *Store) checkArea(ctx context.Context, param string, a Area) error {

@@ -50,7 +50,8 @@ func (s *Service) EventIndexBytes() int {
 
 // RenderH3BySQL renders an H3 layer (no time window or category) with one query
 // per tile, the way the service did before it held the aggregates in memory: the
-// reference the in-memory path must match.
+// reference the in-memory path must match. households_h3 comes with its raw
+// figures and key sums, for the test to release.
 func (s *Service) RenderH3BySQL(ctx context.Context, layer string, t geo.Tile, f Filter) ([]byte, error) {
 	res := geo.ResolutionForZoom(t.Z)
 	margin := h3Margin(t, res)
@@ -76,21 +77,23 @@ func (s *Service) RenderH3BySQL(ctx context.Context, layer string, t geo.Tile, f
 			return nil, err
 		}
 	case "households_h3":
+		// Raw figures and key sums (hkey, tagkey_<tag>: their low 32 bits), every
+		// cell and tag: the test applies the disclosure-control rule itself.
 		sql, err := os.ReadFile("testdata/households_h3.sql")
 		if err != nil {
 			return nil, err
 		}
-		rows, _ := s.pool.Query(ctx, string(sql), t.Z, t.X, t.Y, res, margin, s.cfg.MinHouseholds)
+		rows, _ := s.pool.Query(ctx, string(sql), t.Z, t.X, t.Y, res, margin)
 		var households, people int32
+		var hkey int64
 		var tags []string
 		var counts []int32
-		_, err = pgx.ForEachRow(rows, []any{&cell, &households, &people, &tags, &counts}, func() error {
+		var keys []int64
+		_, err = pgx.ForEachRow(rows, []any{&cell, &households, &people, &hkey, &tags, &counts, &keys}, func() error {
 			p := []prop{strProp("cell", geo.CellString(cell)), numProp("res", int64(res)),
-				numProp("households", int64(households)), numProp("people", int64(people))}
+				numProp("households", int64(households)), numProp("people", int64(people)), numProp("hkey", int64(uint32(hkey)))}
 			for i, tag := range tags {
-				if int(counts[i]) >= s.cfg.MinHouseholds {
-					p = append(p, numProp("tag_"+tag, int64(counts[i])))
-				}
+				p = append(p, numProp("tag_"+tag, int64(counts[i])), numProp("tagkey_"+tag, int64(uint32(keys[i]))))
 			}
 			feats = append(feats, h3Feature{cell: cell, props: p})
 			return nil

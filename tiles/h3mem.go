@@ -15,6 +15,7 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/scope"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // The H3 layers are drawn from their aggregate tables (tile_event_h3 by cell and
@@ -83,8 +84,11 @@ type eventsSnap struct {
 	props    [][]prop  // per cell: the unfiltered properties
 }
 
-// householdsSnap is tile_household_h3 as of one version of households_h3, cells
-// under the minimum already left out.
+// householdsSnap is tile_household_h3 as of one version of households_h3, its
+// figures as the disclosure-control rule releases them (package sdc): cells
+// whose households are below the threshold left out, the others' households,
+// people and tag counts rounded to multiples of the base, tag counts below the
+// threshold left out.
 type householdsSnap struct {
 	version int64
 	byRes   [maxRes + 1]h3Grid
@@ -120,10 +124,10 @@ func (s *snapshot[T]) get(fresh func(*T) bool, read func(old *T) (*T, error)) (*
 
 // h3Store loads the H3 snapshots on demand.
 type h3Store struct {
-	pool          *pgxpool.Pool
-	minHouseholds int
-	ev            snapshot[eventsSnap]
-	hh            snapshot[householdsSnap]
+	pool *pgxpool.Pool
+	rule sdc.Rule
+	ev   snapshot[eventsSnap]
+	hh   snapshot[householdsSnap]
 }
 
 // events returns a snapshot of version want or newer.
@@ -140,7 +144,7 @@ func (st *h3Store) events(ctx context.Context, want int64) (*eventsSnap, error) 
 // households returns a snapshot of version want or newer.
 func (st *h3Store) households(ctx context.Context, want int64) (*householdsSnap, error) {
 	return st.hh.get(func(s *householdsSnap) bool { return s.version >= want }, func(*householdsSnap) (*householdsSnap, error) {
-		s, err := loadHouseholdsSnap(ctx, st.pool, st.minHouseholds)
+		s, err := loadHouseholdsSnap(ctx, st.pool, st.rule)
 		if err != nil {
 			return nil, fmt.Errorf("read tile_household_h3: %w", err)
 		}
@@ -272,31 +276,33 @@ func (s *eventsSnap) cells(feats []h3Feature, t geo.Tile, res int, statuses []st
 	return feats
 }
 
-func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds int) (*householdsSnap, error) {
+func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, rule sdc.Rule) (*householdsSnap, error) {
 	s := &householdsSnap{}
 	err := readSnapshot(ctx, pool, scope.System(), func(tx pgx.Tx) (err error) {
 		if s.version, err = layerVersion(ctx, tx, "households_h3"); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT res, cell, households, people, tag_names, tag_counts, ST_X(rep), ST_Y(rep)
-			FROM tile_household_h3 WHERE households >= $1 AND rep IS NOT NULL`, minHouseholds)
+		rows, _ := tx.Query(ctx, `SELECT res, cell, households, people, hkey, tag_names, tag_counts, tag_keys, ST_X(rep), ST_Y(rep)
+			FROM tile_household_h3 WHERE households >= $1 AND rep IS NOT NULL`, rule.K())
 		var res int16
 		var cell int64
 		var households, people int32
+		var hkey int64
 		var tags []string
 		var counts []int32
+		var keys []int64
 		var x, y float64
-		_, err = pgx.ForEachRow(rows, []any{&res, &cell, &households, &people, &tags, &counts, &x, &y}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&res, &cell, &households, &people, &hkey, &tags, &counts, &keys, &x, &y}, func() error {
 			if res < 0 || res > maxRes {
 				return nil
 			}
-			c := hhCount{households: int64(households), people: int64(people), tags: tags, counts: make([]int64, len(tags))}
+			c := hhCount{households: int64(households), people: int64(people), key: hkey, tags: tags, counts: make([]int64, len(tags)), keys: make([]int64, len(tags))}
 			for i := range tags {
-				if i < len(counts) {
-					c.counts[i] = int64(counts[i])
+				if i < len(counts) && i < len(keys) {
+					c.counts[i], c.keys[i] = int64(counts[i]), keys[i]
 				}
 			}
-			if p := householdProps(cell, int(res), &c, minHouseholds); p != nil {
+			if p := householdProps(cell, int(res), &c, rule); p != nil {
 				s.byRes[res] = append(s.byRes[res], h3Point{x: x, y: y, cell: cell, i: int32(len(s.props))})
 				s.props = append(s.props, p)
 			}
@@ -318,27 +324,31 @@ func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, minHouseholds i
 }
 
 // hhCount is what one households_h3 cell counts: households, their members, and
-// the households carrying each tag (tags sorted, as tile_household_h3 keeps them).
+// the households carrying each tag (tags sorted, as tile_household_h3 keeps
+// them), each with the sum of the record keys of the households it counts.
 type hhCount struct {
 	households, people int64
+	key                int64
 	tags               []string
-	counts             []int64
+	counts, keys       []int64
 }
 
 // householdProps is the one place where what a households_h3 cell shows of its
 // counts is decided, for the whole city's roll-up and a jurisdiction's own rows
-// alike: nil leaves the cell out (fewer households than the minimum); tag counts
-// under the minimum are left out too (they could single out a household).
-func householdProps(cell int64, res int, c *hhCount, minHouseholds int) []prop {
-	if c.households < int64(minHouseholds) {
+// alike, by the disclosure-control rule: nil leaves the cell out (fewer
+// households than the threshold); the other figures are released values, and
+// a tag count under the threshold is left out (it could single out a household).
+func householdProps(cell int64, res int, c *hhCount, rule sdc.Rule) []prop {
+	hh, ok := rule.Count(c.households, c.key, sdc.Households)
+	if !ok {
 		return nil
 	}
 	p := make([]prop, 4, 4+len(c.tags))
 	p[0], p[1] = uniqueProp("cell", geo.CellString(cell)), numProp("res", int64(res))
-	p[2], p[3] = numProp("households", c.households), numProp("people", c.people)
+	p[2], p[3] = numProp("households", hh), numProp("people", rule.Round(c.people, c.key, sdc.People))
 	for i, tag := range c.tags {
-		if c.counts[i] >= int64(minHouseholds) {
-			p = append(p, numProp("tag_"+tag, c.counts[i]))
+		if n, ok := rule.Count(c.counts[i], c.keys[i], sdc.Tagged); ok {
+			p = append(p, numProp("tag_"+tag, n))
 		}
 	}
 	return p
@@ -356,11 +366,11 @@ const sizeofProp = 80
 // answers only whole-city scopes): read under the jurisdiction's reader, so
 // row-level security leaves out every household outside it. Cells are found by
 // their centre (any point in a cell does, h3Margin being wider than a cell).
-func loadHouseholdsRaw(ctx context.Context, pool *pgxpool.Pool, reader scope.Scope, minHouseholds int) (*householdsSnap, error) {
+func loadHouseholdsRaw(ctx context.Context, pool *pgxpool.Pool, reader scope.Scope, rule sdc.Rule) (*householdsSnap, error) {
 	s := &householdsSnap{}
 	type agg struct {
-		households, people int64
-		tags               []int64 // by index into names
+		households, people, key int64
+		tags, keys              []int64 // by index into names
 	}
 	var names []string
 	tagIdx := map[string]int{}
@@ -369,11 +379,11 @@ func loadHouseholdsRaw(ctx context.Context, pool *pgxpool.Pool, reader scope.Sco
 		if s.version, err = layerVersion(ctx, tx, "households_h3"); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT h3, members, tags FROM household WHERE h3 IS NOT NULL`)
+		rows, _ := tx.Query(ctx, `SELECT h3, members, tags, sdc_record_key(id, (SELECT seed FROM sdc_secret)) FROM household WHERE h3 IS NOT NULL`)
 		var h3 int64
-		var members int32
+		var members, key int32
 		var tags []string
-		_, err = pgx.ForEachRow(rows, []any{&h3, &members, &tags}, func() error {
+		_, err = pgx.ForEachRow(rows, []any{&h3, &members, &tags, &key}, func() error {
 			cell := geo.ParentBits(h3, householdMaxRes)
 			if cell == 0 {
 				return nil
@@ -385,6 +395,7 @@ func loadHouseholdsRaw(ctx context.Context, pool *pgxpool.Pool, reader scope.Sco
 			}
 			a.households++
 			a.people += int64(members)
+			a.key += int64(key)
 			for _, tag := range tags {
 				i, ok := tagIdx[tag]
 				if !ok {
@@ -394,8 +405,10 @@ func loadHouseholdsRaw(ctx context.Context, pool *pgxpool.Pool, reader scope.Sco
 				}
 				for len(a.tags) <= i {
 					a.tags = append(a.tags, 0)
+					a.keys = append(a.keys, 0)
 				}
 				a.tags[i]++
+				a.keys[i] += int64(key)
 			}
 			return nil
 		})
@@ -414,14 +427,15 @@ func loadHouseholdsRaw(ctx context.Context, pool *pgxpool.Pool, reader scope.Sco
 		coarser := map[int64]*agg{}
 		for cell, a := range level {
 			var c hhCount
-			c.households, c.people = a.households, a.people
+			c.households, c.people, c.key = a.households, a.people, a.key
 			for _, i := range order {
 				if i < len(a.tags) && a.tags[i] > 0 {
 					c.tags = append(c.tags, names[i])
 					c.counts = append(c.counts, a.tags[i])
+					c.keys = append(c.keys, a.keys[i])
 				}
 			}
-			if p := householdProps(cell, res, &c, minHouseholds); p != nil {
+			if p := householdProps(cell, res, &c, rule); p != nil {
 				ll := geo.CellCenter(cell)
 				x, y := geo.LonLatToMercator(ll[0], ll[1])
 				s.byRes[res] = append(s.byRes[res], h3Point{x: x, y: y, cell: cell, i: int32(len(s.props))})
@@ -436,11 +450,14 @@ func loadHouseholdsRaw(ctx context.Context, pool *pgxpool.Pool, reader scope.Sco
 				}
 				pa.households += a.households
 				pa.people += a.people
+				pa.key += a.key
 				for len(pa.tags) < len(a.tags) {
 					pa.tags = append(pa.tags, 0)
+					pa.keys = append(pa.keys, 0)
 				}
 				for i, n := range a.tags {
 					pa.tags[i] += n
+					pa.keys[i] += a.keys[i]
 				}
 			}
 		}

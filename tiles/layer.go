@@ -76,7 +76,7 @@ const All = "all"
 // narrows it to the jurisdiction): the outlines of admin units and grids.
 const Anyone = "any"
 
-const loadFields = "households: households in the unit; people: their members; open_events: events reported, dispatched or being handled"
+const loadFields = "households: households in the unit; people: their members (both under disclosure control: rounded to a multiple of the threshold, left out below it); open_events: events reported, dispatched or being handled"
 
 var (
 	adminFields = map[string]string{
@@ -117,7 +117,7 @@ var layers = []*Layer{
 	},
 	{
 		Name:        "households_h3",
-		Description: "households, people and households per tag (tag_<tag>) per H3 cell at the zoom's resolution (6 at z8 .. 11 from z15); cells and tag counts below the minimum are suppressed",
+		Description: "households, people and households per tag (tag_<tag>) per H3 cell at the zoom's resolution (6 at z8 .. 11 from z15), under disclosure control: cells and tag counts below the threshold are left out, the rest rounded to multiples of it (the same values as the aggregates by H3 cell)",
 		MinZoom:     0, MaxZoom: 24, ServeMax: 16,
 		Fields:       map[string]string{"cell": "String", "res": "Number", "households": "Number", "people": "Number"},
 		Sources:      []string{"households_h3"},

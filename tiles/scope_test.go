@@ -19,6 +19,7 @@ import (
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
 )
@@ -218,6 +219,10 @@ func TestGridWorkerIsolation(t *testing.T) {
 		mustCell(t, orb.Point{114.005, 22.51}, 9), cellWKT(mustCell(t, orb.Point{114.005, 22.51}, 9))); err != nil {
 		t.Fatal(err)
 	}
+	keys, err := sdctest.Keys(ctx, c.db, "household")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, g := range []struct{ mine, other string }{{gridA, gridB}, {gridB, gridA}} {
 		sc := as([]string{g.mine}, nil, auth.GridWorker)
 		t.Run(g.mine, func(t *testing.T) {
@@ -299,7 +304,7 @@ func TestGridWorkerIsolation(t *testing.T) {
 							t.Errorf("z%d events_h3:\n got %v\nwant %v", z, d, want)
 						}
 					case "households_h3":
-						want := householdCells(households, geo.ResolutionForZoom(z), tiles.DefaultMinHouseholds)
+						want := householdCells(households, keys, geo.ResolutionForZoom(z), tiles.DefaultMinCount)
 						d := map[string]string{}
 						for _, tf := range got["households_h3"] {
 							d[tf.f.Properties["cell"].(string)] = householdValue(tf.f.Properties)
@@ -308,16 +313,18 @@ func TestGridWorkerIsolation(t *testing.T) {
 							t.Errorf("z%d households_h3:\n got %v\nwant %v", z, d, want)
 						}
 					case "grids":
-						// The grid's own figures are whole.
-						hh, people := 0, 0
+						// The grid's own figures are whole, as released.
+						var set sdctest.Set
+						var people int64
 						for _, h := range households {
-							hh++
-							people += h.Members
+							set.Add(keys[h.ID])
+							people += int64(h.Members)
 						}
+						hh, ppl := *sdctest.Count(tiles.DefaultMinCount, set, sdctest.Households), *sdctest.Sum(tiles.DefaultMinCount, people, set, sdctest.People)
 						for _, tf := range got["grids"] {
-							if tf.f.Properties["code"] == g.mine && (tf.f.Properties["households"] != float64(hh) || tf.f.Properties["people"] != float64(people)) {
+							if tf.f.Properties["code"] == g.mine && (tf.f.Properties["households"] != float64(hh) || tf.f.Properties["people"] != float64(ppl)) {
 								t.Errorf("z%d grid %s: %v households, %v people; want %d, %d", z, g.mine,
-									tf.f.Properties["households"], tf.f.Properties["people"], hh, people)
+									tf.f.Properties["households"], tf.f.Properties["people"], hh, ppl)
 							}
 						}
 					}
@@ -353,37 +360,43 @@ func cellWKT(cell int64) string {
 }
 
 // householdCells counts households per cell at res, as households_h3 shows them
-// with the threshold min: "households/people tag=n …", cells and tags below it
+// under disclosure control with threshold k (internal/sdctest, fed the record
+// keys): "households/people tag=n …", released values, cells and tags below k
 // left out.
-func householdCells(hs []fixture.Household, res, min int) map[string]string {
+func householdCells(hs []fixture.Household, keys map[int64]uint64, res int, k int64) map[string]string {
 	type agg struct {
-		n, people int
-		tags      map[string]int
+		set    sdctest.Set
+		people int64
+		tags   map[string]*sdctest.Set
 	}
 	cells := map[string]*agg{}
 	for _, h := range hs {
 		c := cellOf(h.Point, res)
 		a := cells[c]
 		if a == nil {
-			a = &agg{tags: map[string]int{}}
+			a = &agg{tags: map[string]*sdctest.Set{}}
 			cells[c] = a
 		}
-		a.n++
-		a.people += h.Members
+		a.set.Add(keys[h.ID])
+		a.people += int64(h.Members)
 		for _, tag := range h.Tags {
-			a.tags[tag]++
+			if a.tags[tag] == nil {
+				a.tags[tag] = &sdctest.Set{}
+			}
+			a.tags[tag].Add(keys[h.ID])
 		}
 	}
 	out := map[string]string{}
 	for c, a := range cells {
-		if a.n < min {
+		hh := sdctest.Count(k, a.set, sdctest.Households)
+		if hh == nil {
 			continue
 		}
-		v := fmt.Sprintf("%d/%d", a.n, a.people)
+		v := fmt.Sprintf("%d/%d", *hh, *sdctest.Sum(k, a.people, a.set, sdctest.People))
 		var tags []string
-		for tag, n := range a.tags {
-			if n >= min {
-				tags = append(tags, fmt.Sprintf("%s=%d", tag, n))
+		for tag, set := range a.tags {
+			if n := sdctest.Count(k, *set, sdctest.Tagged); n != nil {
+				tags = append(tags, fmt.Sprintf("%s=%d", tag, *n))
 			}
 		}
 		slices.Sort(tags)
@@ -477,7 +490,7 @@ func TestWholeAreaMatchesUnscoped(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						compareTiles(t, g, decode(t, ref))
+						compareTiles(t, g, releaseReference(decode(t, ref), tiles.DefaultMinCount))
 					}
 					compareTiles(t, decode(t, scoped), g)
 				})

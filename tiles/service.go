@@ -28,6 +28,7 @@ import (
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/scope"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // Config holds the tile service's settings; cmd/onegrid fills it from flags.
@@ -36,9 +37,13 @@ type Config struct {
 	CacheBytes int64
 	// Timeout bounds the rendering of one tile.
 	Timeout time.Duration
-	// MinHouseholds is the smallest household count an H3 cell (or a tag count in
-	// it) must have to appear in households_h3.
-	MinHouseholds int
+	// MinCount is the disclosure-control threshold and rounding base (package
+	// sdc) of the household figures in households_h3, admin and grids: an H3 cell
+	// (or a tag count in it) with fewer households is left out of households_h3,
+	// a unit's load figures are left out of admin and grids, and every other
+	// figure is a multiple of it. The server passes --min-count, the aggregates'
+	// threshold, so the same records get the same value on every route.
+	MinCount int
 	// VersionMaxAge is how long a read of the layer versions is trusted without
 	// asking the database again; 0 (the default) checks on every request, so a
 	// tile never predates a write committed before the request. Changes notified
@@ -64,8 +69,8 @@ const (
 	DefaultViews     = 512
 )
 
-// DefaultMinHouseholds is the default suppression threshold of households_h3.
-const DefaultMinHouseholds = 5
+// DefaultMinCount is the default disclosure-control threshold (and base).
+const DefaultMinCount = 5
 
 // ErrUnknownLayer is returned for a layer name not in the registry.
 var ErrUnknownLayer = errors.New("unknown tile layer")
@@ -118,8 +123,12 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	if cfg.MinHouseholds <= 0 {
-		cfg.MinHouseholds = DefaultMinHouseholds
+	if cfg.MinCount <= 0 {
+		cfg.MinCount = DefaultMinCount
+	}
+	rule, err := sdc.New(cfg.MinCount)
+	if err != nil {
+		return nil, fmt.Errorf("tiles: %w", err)
 	}
 	if cfg.ViewBytes <= 0 {
 		cfg.ViewBytes = DefaultViewBytes
@@ -167,11 +176,11 @@ func Open(ctx context.Context, connString string, cfg Config, log *slog.Logger) 
 		return nil, fmt.Errorf("tiles: connect: %w", err)
 	}
 	s := &Service{cfg: cfg, pool: pool, log: log, cache: newCache(cfg.CacheBytes), views: newViewCache(cfg.ViewBytes, cfg.Views)}
-	s.h3 = h3Store{pool: pool, minHouseholds: cfg.MinHouseholds}
+	s.h3 = h3Store{pool: pool, rule: rule}
 	s.outlines = map[*unitLayer]*unitStore{}
 	for _, l := range layers {
 		if l.kind == kindUnits {
-			s.outlines[l.units] = &unitStore{layer: l.units, pool: pool}
+			s.outlines[l.units] = &unitStore{layer: l.units, pool: pool, rule: rule}
 		}
 	}
 	s.vers = versions{read: s.readVersionsFenced, maxAge: cfg.VersionMaxAge}

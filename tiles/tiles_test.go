@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/geojson"
@@ -22,6 +23,7 @@ import (
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 	"github.com/onegrid/onegrid/internal/testcity"
 	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/tiles"
@@ -51,11 +53,18 @@ func openCity(t testing.TB, cfg tiles.Config) (*tiles.Service, string) {
 		t.Fatal(err)
 	}
 	defer db.Close(context.Background())
+	// A fixed record-key seed: the goldens hold released (rounded) figures.
+	if err := sdctest.FixSeed(context.Background(), db, goldenSeed); err != nil {
+		t.Fatal(err)
+	}
 	if err := testcity.Load(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
 	return s, conn
 }
+
+// goldenSeed is the record-key seed of the tiles' test databases.
+const goldenSeed = 20261101
 
 func at(p [2]float64, z int) geo.Tile { return geo.TileAt(p[0], p[1], z) }
 
@@ -365,10 +374,46 @@ func TestNoPersonalData(t *testing.T) {
 	}
 }
 
+// cellHouseholds reads the households of the resolution-11 cell around p (those
+// carrying tag, when given) as the rule sees them: how many and their keys.
+func cellHouseholds(t *testing.T, db *pgx.Conn, p [2]float64, tag string) sdctest.Set {
+	t.Helper()
+	c, _ := geo.CellAt(p[0], p[1], 11)
+	rows, err := db.Query(context.Background(), `SELECT sdc_record_key(id, (SELECT seed FROM sdc_secret)) FROM household
+		WHERE h3_parent(h3, 11) = $1 AND ($2 = '' OR $2 = ANY (tags))`, c, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set sdctest.Set
+	var k int64
+	if _, err := pgx.ForEachRow(rows, []any{&k}, func() error { set.Add(uint64(k)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// wantCount is what a tile must carry for a released count: the value, or nil
+// (property or cell absent) when suppressed.
+func wantCount(k int64, s sdctest.Set, figure uint64) any {
+	if v := sdctest.Count(k, s, figure); v != nil {
+		return float64(*v)
+	}
+	return nil
+}
+
 func TestHouseholdSuppression(t *testing.T) {
 	for _, min := range []int{0, 5, 4, 3} {
 		t.Run(fmt.Sprint("min=", min), func(t *testing.T) {
-			s, _ := openCity(t, tiles.Config{MinHouseholds: min})
+			s, conn := openCity(t, tiles.Config{MinCount: min})
+			db, err := pgxConnect(conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close(context.Background())
+			k := int64(min)
+			if k == 0 {
+				k = tiles.DefaultMinCount
+			}
 			cellOf := func(p [2]float64) string {
 				c, _ := geo.CellAt(p[0], p[1], 11)
 				return geo.CellString(c)
@@ -389,33 +434,42 @@ func TestHouseholdSuppression(t *testing.T) {
 				}
 			}
 			five, four := found[cellOf(testcity.Five)], found[cellOf(testcity.Four)]
-			if five == nil || five["households"] != 5.0 {
-				t.Errorf("cell with 5 households: %v, want present with 5", five)
+			fiveSet, fourSet := cellHouseholds(t, db, testcity.Five, ""), cellHouseholds(t, db, testcity.Four, "")
+			if fiveSet.N != 5 || fourSet.N != 4 {
+				t.Fatalf("test city: %d and %d households, want 5 and 4", fiveSet.N, fourSet.N)
 			}
-			wantFour := min == 4 || min == 3 // 0 means the default, 5
-			if (four != nil) != wantFour {
-				t.Errorf("cell with 4 households present = %v, want %v (min %d)", four != nil, wantFour, min)
+			if w := wantCount(k, fiveSet, sdctest.Households); five == nil || five["households"] != w {
+				t.Errorf("cell with 5 households: %v, want present with %v", five, w)
+			}
+			if w := wantCount(k, fourSet, sdctest.Households); (four != nil) != (w != nil) || four != nil && four["households"] != w {
+				t.Errorf("cell with 4 households: %v, want %v (min %d)", four, w, min)
+			}
+			if five == nil {
+				return
+			}
+			for _, p := range []map[string]any{five, four} {
+				if p == nil {
+					continue
+				}
+				if v := p["households"].(float64); int64(v)%k != 0 {
+					t.Errorf("households %v: not a multiple of %d", v, k)
+				}
 			}
 			// 3 of the 5 are 留守老人, 1 is 残疾人: tag counts below the minimum are left out.
-			if five != nil {
-				eff := min
-				if eff == 0 {
-					eff = tiles.DefaultMinHouseholds
-				}
-				if v, ok := five["tag_留守老人"]; (eff <= 3) != ok || ok && v != 3.0 {
-					t.Errorf("tag_留守老人 = %v, %v at min %d", v, ok, min)
-				}
-				if _, ok := five["tag_残疾人"]; ok {
-					t.Errorf("tag_残疾人 (1 household) present at min %d", min)
+			for _, tag := range []string{"留守老人", "残疾人"} {
+				w := wantCount(k, cellHouseholds(t, db, testcity.Five, tag), sdctest.Tagged)
+				if v := five["tag_"+tag]; v != w {
+					t.Errorf("tag_%s = %v, want %v at min %d", tag, v, w, min)
 				}
 			}
 		})
 	}
 }
 
-// TestHouseholdsTrackWrites: the H3 aggregates follow updates and deletes.
+// TestHouseholdsTrackWrites: the H3 aggregates follow updates and deletes (with
+// threshold and base 2, so that small counts show).
 func TestHouseholdsTrackWrites(t *testing.T) {
-	s, conn := openCity(t, tiles.Config{MinHouseholds: 2})
+	s, conn := openCity(t, tiles.Config{MinCount: 2})
 	db, err := pgxConnect(conn)
 	if err != nil {
 		t.Fatal(err)
@@ -435,23 +489,27 @@ func TestHouseholdsTrackWrites(t *testing.T) {
 		}
 		return nil
 	}
-	p := props()
-	if p["households"] != 5.0 || p["tag_留守老人"] != 3.0 {
-		t.Fatalf("before: %v", p)
+	check := func(when string, households, tagged int64) {
+		t.Helper()
+		all, tag := cellHouseholds(t, db, testcity.Five, ""), cellHouseholds(t, db, testcity.Five, "留守老人")
+		if all.N != households || tag.N != tagged {
+			t.Fatalf("%s: the database has %d households, %d tagged; the test expects %d, %d", when, all.N, tag.N, households, tagged)
+		}
+		p := props()
+		if p == nil || p["households"] != wantCount(2, all, sdctest.Households) || p["tag_留守老人"] != wantCount(2, tag, sdctest.Tagged) {
+			t.Errorf("%s: %v, want households %v, tag %v", when, p, wantCount(2, all, sdctest.Households), wantCount(2, tag, sdctest.Tagged))
+		}
 	}
+	check("before", 5, 3)
 	// Building 1's rooms are addresses 101..105; 101..103 are 留守老人.
 	if _, err := db.Exec(ctx, `UPDATE household SET tags = '{}' WHERE address_id = 101`); err != nil {
 		t.Fatal(err)
 	}
-	if p = props(); p["households"] != 5.0 || p["tag_留守老人"] != 2.0 {
-		t.Errorf("after untagging one: %v", p)
-	}
+	check("after untagging one", 5, 2)
 	if _, err := db.Exec(ctx, `DELETE FROM household WHERE address_id IN (102, 104)`); err != nil {
 		t.Fatal(err)
 	}
-	if p = props(); p["households"] != 3.0 || p["tag_留守老人"] != nil {
-		t.Errorf("after deleting two: %v", p)
-	}
+	check("after deleting two", 3, 1)
 }
 
 // TestEventsH3Paths: the ways events_h3 is answered (all-time counts in memory,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/scope"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // The admin and grids layers are drawn by the service from outlines it holds in
@@ -95,7 +96,8 @@ type unit struct {
 	geom               orb.MultiPolygon
 	label              orb.Point
 	hasLabel           bool
-	households, people int64
+	households, people int64 // as released (package sdc); shown only if loadShown
+	loadShown          bool  // households at or above the threshold
 	openEvents         int64
 	figures            bool   // the load figures may be shown (the unit lies inside the jurisdiction)
 	props              []prop // buildings: the feature's properties
@@ -116,9 +118,13 @@ func (u *unit) key(l *unitLayer) string {
 // setFigures sets a unit's load figures from tile_load, summed over the codes
 // of its subtree: the one place where what an outline shows of its households,
 // people and open events is decided (for the whole city and for a
-// jurisdiction's view alike).
-func setFigures(u *unit, loads *loadTable) {
-	u.households, u.people, u.openEvents = loads.sum(u.prefix)
+// jurisdiction's view alike), households and people as the disclosure-control
+// rule releases them.
+func setFigures(u *unit, loads *loadTable, rule sdc.Rule) {
+	var households, people, hkey int64
+	households, people, hkey, u.openEvents = loads.sum(u.prefix)
+	u.households, u.loadShown = rule.Count(households, hkey, sdc.Households)
+	u.people, _ = rule.Sum(people, households, hkey, sdc.People)
 }
 
 // unitSnap is one layer's units with their load figures.
@@ -142,6 +148,7 @@ func (s *unitSnap) near(level string, minX, maxX float64) []unit {
 type unitStore struct {
 	layer *unitLayer
 	pool  *pgxpool.Pool
+	rule  sdc.Rule // releases the household figures
 	snap  snapshot[unitSnap]
 }
 
@@ -191,7 +198,7 @@ func (st *unitStore) read(ctx context.Context, old *unitSnap, wantOutline int64)
 		s.byLevel, s.maxWidth = map[string][]unit{}, map[string]float64{}
 		for _, u := range units {
 			u.figures = true
-			setFigures(&u, loads)
+			setFigures(&u, loads, st.rule)
 			s.byLevel[u.level] = append(s.byLevel[u.level], u)
 			s.maxWidth[u.level] = max(s.maxWidth[u.level], u.bound.Max[0]-u.bound.Min[0])
 		}
@@ -310,32 +317,43 @@ func multiPolygon(wkbGeom []byte) (orb.MultiPolygon, error) {
 
 // loadTable is tile_load of one kind, sorted by code.
 type loadTable struct {
-	codes                        []string
-	households, people, openEvts []int64
+	codes                               []string
+	households, people, hkeys, openEvts []int64
 }
 
 func readLoads(ctx context.Context, tx pgx.Tx, kind string) (*loadTable, error) {
-	rows, _ := tx.Query(ctx, "SELECT code, households, people, open_events FROM tile_load WHERE kind = $1 ORDER BY code", kind)
+	rows, _ := tx.Query(ctx, "SELECT code, households, people, hkey, open_events FROM tile_load WHERE kind = $1 ORDER BY code", kind)
 	t := &loadTable{}
 	var code string
-	var h, p, o int64
-	_, err := pgx.ForEachRow(rows, []any{&code, &h, &p, &o}, func() error {
+	var h, p, k, o int64
+	_, err := pgx.ForEachRow(rows, []any{&code, &h, &p, &k, &o}, func() error {
 		t.codes = append(t.codes, code)
-		t.households, t.people, t.openEvts = append(t.households, h), append(t.people, p), append(t.openEvts, o)
+		t.households, t.people, t.hkeys, t.openEvts = append(t.households, h), append(t.people, p), append(t.hkeys, k), append(t.openEvts, o)
 		return nil
 	})
 	return t, err
 }
 
 // sum adds the figures of every code starting with prefix (the codes are
-// hierarchical: a unit's figures are its descendants').
-func (t *loadTable) sum(prefix string) (households, people, open int64) {
+// hierarchical: a unit's figures are its descendants'), with the households' key
+// sum.
+func (t *loadTable) sum(prefix string) (households, people, hkey, open int64) {
 	for i := sort.SearchStrings(t.codes, prefix); i < len(t.codes) && strings.HasPrefix(t.codes[i], prefix); i++ {
 		households += t.households[i]
 		people += t.people[i]
+		hkey += t.hkeys[i]
 		open += t.openEvts[i]
 	}
-	return households, people, open
+	return households, people, hkey, open
+}
+
+// appendLoad appends a unit's load properties: households and people when
+// released, open events always.
+func appendLoad(props []prop, u *unit) []prop {
+	if u.loadShown {
+		props = append(props, numProp("households", u.households), numProp("people", u.people))
+	}
+	return append(props, numProp("open_events", u.openEvents))
 }
 
 // render draws tile t of the layer and its label layer; figures says whether
@@ -383,7 +401,7 @@ func (s *unitSnap) render(l *unitLayer, t geo.Tile, figures bool) []byte {
 		}
 		show := figures && u.figures
 		if show {
-			props = append(props, numProp("households", u.households), numProp("people", u.people), numProp("open_events", u.openEvents))
+			props = appendLoad(props, u)
 		}
 		polys.feature(u.id, mvtPolygon, geom, props)
 		np++
@@ -393,7 +411,7 @@ func (s *unitSnap) render(l *unitLayer, t geo.Tile, figures bool) []byte {
 			if l.withGridDetails { // the label layer leaves the version details out
 				props = props[:3]
 				if show {
-					props = append(props, numProp("households", u.households), numProp("people", u.people), numProp("open_events", u.openEvents))
+					props = appendLoad(props, u)
 				}
 			}
 			x, y := tr.apply(u.label)

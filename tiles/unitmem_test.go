@@ -40,7 +40,7 @@ func compareOutlines(t *testing.T, s *tiles.Service, centre [2]float64, radius i
 					if err != nil {
 						t.Fatal(err)
 					}
-					w := decode(t, want)
+					w := releaseReference(decode(t, want), tiles.DefaultMinCount)
 					t.Run(layer+"/"+tile.String(), func(t *testing.T) {
 						if exact {
 							compareTiles(t, decode(t, got), w)

@@ -198,7 +198,7 @@ func (v *view) households(ctx context.Context, want int64) (*householdsSnap, err
 	read := false
 	snap, err := v.hh.get(func(s *householdsSnap) bool { return s.version >= want }, func(*householdsSnap) (*householdsSnap, error) {
 		read = true
-		s, err := loadHouseholdsRaw(ctx, v.svc.pool, v.reader, v.svc.cfg.MinHouseholds)
+		s, err := loadHouseholdsRaw(ctx, v.svc.pool, v.reader, v.svc.h3.rule)
 		if err != nil {
 			return nil, fmt.Errorf("read households of a jurisdiction: %w", err)
 		}
@@ -331,9 +331,9 @@ func (v *view) readOutlines(ctx context.Context, st *unitStore) (*unitSnap, erro
 			u := us[i] // the outline is shared; figures are the jurisdiction's
 			u.figures = in
 			if in {
-				setFigures(&u, loads)
+				setFigures(&u, loads, st.rule)
 			} else {
-				u.households, u.people, u.openEvents = 0, 0, 0
+				u.households, u.people, u.openEvents, u.loadShown = 0, 0, 0, false
 			}
 			s.byLevel[level] = append(s.byLevel[level], u) // still sorted by bound.Min[0]
 			s.maxWidth[level] = max(s.maxWidth[level], u.bound.Max[0]-u.bound.Min[0])

@@ -32,11 +32,32 @@ import (
 	"github.com/onegrid/onegrid/geo"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
+	"github.com/onegrid/onegrid/internal/sdctest"
 	"github.com/onegrid/onegrid/tiles"
 	"github.com/onegrid/onegrid/web"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// recordKeys reads the record keys of a table's rows (household or event).
+func recordKeys(t *testing.T, db *pgxpool.Pool, table string) map[int64]uint64 {
+	t.Helper()
+	k, err := sdctest.Keys(context.Background(), db, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// panelEvents is what the panel shows for these events: the aggregate's released
+// count, or (when suppressed) the event summary's raw count, which the page
+// falls back on.
+func panelEvents(s sdctest.Set) string {
+	if v := sdctest.Count(5, s, sdctest.Events); v != nil {
+		return fmt.Sprint(*v)
+	}
+	return fmt.Sprint(s.N)
+}
 
 // need skips the test for a missing prerequisite, or fails it under CI=true.
 func need(t *testing.T, ok bool, msg string) {
@@ -447,7 +468,7 @@ func TestCommandCentreAnyDay(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			city := fixture.NewAt(tc.now)
 			srv := startServer(t, city)
-			base := srv.base
+			base, db := srv.base, srv.db
 			blog := &browserLog{origin: base}
 			// Without a session the page asks who is logged in, and its
 			// preloads of the overview and the tile index are refused.
@@ -467,10 +488,12 @@ func TestCommandCentreAnyDay(t *testing.T) {
 			if d := to.Sub(city.Now); d < 0 || d > 2*time.Minute || to.Sub(from) < 29*24*time.Hour {
 				t.Errorf("default window %s..%s, want the 30 days up to the server's now %s", win.From, win.To, city.Now.Format(time.RFC3339))
 			}
-			events, open, overdue := 0, 0, 0
+			evKeys := recordKeys(t, db, "event")
+			var events sdctest.Set
+			open, overdue := 0, 0
 			for _, e := range city.Events {
 				if !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
-					events++
+					events.Add(evKeys[e.ID])
 					if e.Open() {
 						open++
 						if e.Deadline.Before(city.Now) {
@@ -479,11 +502,11 @@ func TestCommandCentreAnyDay(t *testing.T) {
 					}
 				}
 			}
-			if events == 0 {
+			if events.N == 0 {
 				t.Fatal("the fixture has no event in the default window: the test proves nothing")
 			}
 			kpis := eval[map[string]string](t, ctx, pageKPIs)
-			want := map[string]string{"events": fmt.Sprint(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
+			want := map[string]string{"events": panelEvents(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
 			for k, v := range want {
 				if kpis[k] != v {
 					t.Errorf("panel %s = %q, want %s (window %s..%s)", k, kpis[k], v, win.From, win.To)
@@ -506,6 +529,7 @@ func TestCommandCentre(t *testing.T) {
 	srv := startServer(t, city)
 	base, db := srv.base, srv.db
 	out := artifacts(t)
+	hhKeys, evKeys := recordKeys(t, db, "household"), recordKeys(t, db, "event")
 
 	// Warm the server: the page, its assets and the tile layer versions.
 	for _, p := range []string{"/", "/tiles.json", "/api/v1/overview"} {
@@ -609,15 +633,21 @@ func TestCommandCentre(t *testing.T) {
 		win := eval[struct{ From, To string }](t, ctx, `window.__onegrid.kpiWindow`)
 		from, _ := time.Parse(time.RFC3339, win.From)
 		to, _ := time.Parse(time.RFC3339, win.To)
-		people := 0
+		// Households, people and events are released under disclosure control
+		// (internal/sdctest from the record keys); open and overdue come raw from
+		// the event summary.
+		people := int64(0)
+		var households sdctest.Set
 		for _, h := range city.Households {
-			people += h.Members
+			people += int64(h.Members)
+			households.Add(hhKeys[h.ID])
 		}
-		events, open, overdue := 0, 0, 0
+		var events sdctest.Set
+		open, overdue := 0, 0
 		now := city.Now
 		for _, e := range city.Events {
 			if !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
-				events++
+				events.Add(evKeys[e.ID])
 				if e.Open() {
 					open++
 					if e.Deadline.Before(now) {
@@ -626,8 +656,9 @@ func TestCommandCentre(t *testing.T) {
 				}
 			}
 		}
-		want := map[string]string{"households": fmt.Sprint(len(city.Households)), "people": fmt.Sprint(people),
-			"events": fmt.Sprint(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
+		want := map[string]string{"households": fmt.Sprint(*sdctest.Count(5, households, sdctest.Households)),
+			"people": fmt.Sprint(*sdctest.Sum(5, people, households, sdctest.People)),
+			"events": panelEvents(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
 		for k, v := range want {
 			if kpis[k] != v {
 				t.Errorf("panel %s = %q, want %s (fixture, window %s..%s)", k, kpis[k], v, win.From, win.To)
@@ -661,19 +692,20 @@ func TestCommandCentre(t *testing.T) {
 		}
 		// The grid's figures equal the API's grid load.
 		kpis := eval[map[string]string](t, ctx, pageKPIs)
-		var load struct{ Households, People int64 }
+		var load struct{ Households, People *int64 }
 		if resp := srv.get(t, "/api/v1/grids/"+gridCode+"/load"); resp.StatusCode == 200 {
 			_ = json.NewDecoder(resp.Body).Decode(&load)
 			resp.Body.Close()
 		}
-		hh := 0
+		var gridHH sdctest.Set
 		for _, h := range city.Households {
 			if strings.HasPrefix(h.GridCode, gridCode) {
-				hh++
+				gridHH.Add(hhKeys[h.ID])
 			}
 		}
-		if kpis["households"] != fmt.Sprint(hh) {
-			t.Errorf("grid households on the panel %q, want %d (fixture; API load says %d)", kpis["households"], hh, load.Households)
+		wantHH := sdctest.Count(5, gridHH, sdctest.Households)
+		if wantHH == nil || kpis["households"] != fmt.Sprint(*wantHH) || load.Households == nil || *load.Households != *wantHH {
+			t.Errorf("grid households on the panel %q, API load %v, want %v released of %d (fixture)", kpis["households"], load.Households, wantHH, gridHH.N)
 		}
 		t.Logf("grid %s: %v", gridCode, kpis)
 		run("screenshot", shot("command-centre-grid.png"))
@@ -690,7 +722,7 @@ func TestCommandCentre(t *testing.T) {
 		run("click a building", clickAt(c[0], c[1]),
 			chromedp.Poll[chromedp.Void](`document.getElementById('details').dataset.kind === 'building'`, chromedp.WithPollingTimeout(10*time.Second)))
 		details := eval[string](t, ctx, `document.getElementById('details').innerText`)
-		hh = 0
+		var bldHH sdctest.Set
 		text := ""
 		for _, a := range city.Addresses {
 			if a.ID == b.AddressID {
@@ -700,12 +732,15 @@ func TestCommandCentre(t *testing.T) {
 		for _, h := range city.Households {
 			for _, a := range city.Addresses {
 				if a.ID == h.AddressID && a.ParentID == b.AddressID {
-					hh++
+					bldHH.Add(hhKeys[h.ID])
 				}
 			}
 		}
-		if !strings.Contains(details, text) || !strings.Contains(details, fmt.Sprintf("户数\n%d\n", hh)) {
-			t.Errorf("building details %q, want address %q and %d households", details, text, hh)
+		// The households as released; a suppressed count leaves the row out.
+		wantBld := sdctest.Count(5, bldHH, sdctest.Households)
+		shown := strings.Contains(details, "户数\n")
+		if !strings.Contains(details, text) || (wantBld == nil) == shown || wantBld != nil && !strings.Contains(details, fmt.Sprintf("户数\n%d\n", *wantBld)) {
+			t.Errorf("building details %q, want address %q and households %v (released, of %d)", details, text, wantBld, bldHH.N)
 		}
 		if strings.Contains(details, "*") {
 			t.Errorf("building details show masked personal data: %q", details)
@@ -859,18 +894,23 @@ func TestCommandCentreAreas(t *testing.T) {
 			t.Errorf("%s: view %+v is far larger than %s %v", name, v, a.Name, b)
 		}
 	}
-	// want counts the figures of c in the page's window.
+	hhKeys, evKeys := recordKeys(t, srv.db, "household"), recordKeys(t, srv.db, "event")
+	// want counts the figures of c in the page's window: households, people
+	// and events as released under disclosure control (internal/sdctest),
+	// open and overdue raw from the event summary.
 	want := func(c *fixture.City) map[string]string {
 		win := eval[struct{ From, To string }](t, ctx, `window.__onegrid.kpiWindow`)
 		from, _ := time.Parse(time.RFC3339, win.From)
 		to, _ := time.Parse(time.RFC3339, win.To)
-		people, events, open, overdue := 0, 0, 0, 0
+		var households, events sdctest.Set
+		people, open, overdue := int64(0), 0, 0
 		for _, h := range c.Households {
-			people += h.Members
+			people += int64(h.Members)
+			households.Add(hhKeys[h.ID])
 		}
 		for _, e := range c.Events {
 			if !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
-				events++
+				events.Add(evKeys[e.ID])
 				if e.Open() {
 					open++
 					if e.Deadline.Before(city.Now) {
@@ -879,8 +919,9 @@ func TestCommandCentreAreas(t *testing.T) {
 				}
 			}
 		}
-		return map[string]string{"households": fmt.Sprint(len(c.Households)), "people": fmt.Sprint(people),
-			"events": fmt.Sprint(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
+		return map[string]string{"households": fmt.Sprint(*sdctest.Count(5, households, sdctest.Households)),
+			"people": fmt.Sprint(*sdctest.Sum(5, people, households, sdctest.People)),
+			"events": panelEvents(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
 	}
 	checkKPIs := func(name string, c *fixture.City) {
 		t.Helper()
@@ -926,7 +967,13 @@ func TestCommandCentreAreas(t *testing.T) {
 		}
 		for i, c := range []*fixture.City{city, town} {
 			ev, op := count(c)
-			w := item{Code: []string{"4403", "3301"}[i], Name: c.Areas[0].Name, Households: fmt.Sprintf("户数 %d", len(c.Households)),
+			// The overview's households are released (internal/sdctest); its
+			// event counts are exact for the command centre, who reads events.
+			var households sdctest.Set
+			for _, h := range c.Households {
+				households.Add(hhKeys[h.ID])
+			}
+			w := item{Code: []string{"4403", "3301"}[i], Name: c.Areas[0].Name, Households: fmt.Sprintf("户数 %d", *sdctest.Count(5, households, sdctest.Households)),
 				Events: fmt.Sprintf("事件数 %d", ev), Open: fmt.Sprintf("在办 %d", op)}
 			if items[i] != w {
 				t.Errorf("area %d: %+v, want %+v", i, items[i], w)
@@ -1258,19 +1305,23 @@ func TestTwoUsersTwoScreens(t *testing.T) {
 	}
 	// want counts the figures of the households and events whose grid code
 	// starts with prefix ("" for all) in the screen's window.
+	// Households, people and events as released under disclosure control
+	// (internal/sdctest from the record keys); open and overdue raw.
+	hhKeys, evKeys := recordKeys(t, srv.db, "household"), recordKeys(t, srv.db, "event")
 	want := func(sc *screen, prefix string) map[string]string {
 		from, _ := time.Parse(time.RFC3339, sc.win.From)
 		to, _ := time.Parse(time.RFC3339, sc.win.To)
-		households, people, events, open, overdue := 0, 0, 0, 0, 0
+		var households, events sdctest.Set
+		people, open, overdue := int64(0), 0, 0
 		for _, h := range city.Households {
 			if strings.HasPrefix(h.GridCode, prefix) {
-				households++
-				people += h.Members
+				households.Add(hhKeys[h.ID])
+				people += int64(h.Members)
 			}
 		}
 		for _, e := range city.Events {
 			if strings.HasPrefix(e.GridCode, prefix) && !e.ReportedAt.Before(from) && e.ReportedAt.Before(to) {
-				events++
+				events.Add(evKeys[e.ID])
 				if e.Open() {
 					open++
 					if e.Deadline.Before(city.Now) {
@@ -1279,8 +1330,15 @@ func TestTwoUsersTwoScreens(t *testing.T) {
 				}
 			}
 		}
-		return map[string]string{"households": fmt.Sprint(households), "people": fmt.Sprint(people),
-			"events": fmt.Sprint(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
+		released := func(v *int64) string {
+			if v == nil {
+				return "—"
+			}
+			return fmt.Sprint(*v)
+		}
+		return map[string]string{"households": released(sdctest.Count(5, households, sdctest.Households)),
+			"people": released(sdctest.Sum(5, people, households, sdctest.People)),
+			"events": panelEvents(events), "open": fmt.Sprint(open), "overdue": fmt.Sprint(overdue)}
 	}
 	// holds reports whether the view holds the rectangle b and is at most ten
 	// times its size.
@@ -1542,15 +1600,21 @@ func TestPublicVisitor(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById('scope-name').textContent`); got != "南园街道" {
 		t.Errorf("the public screen is %q, want 南园街道", got)
 	}
-	households := 0
+	// Released under disclosure control (internal/sdctest from the record keys).
+	hhKeys := recordKeys(t, srv.db, "household")
+	var households sdctest.Set
 	for _, h := range city.Households {
 		if strings.HasPrefix(h.GridCode, "440304002") {
-			households++
+			households.Add(hhKeys[h.ID])
 		}
 	}
 	kpis := eval[map[string]string](t, ctx, pageKPIs)
-	if kpis["households"] != fmt.Sprint(households) {
-		t.Errorf("public figures %v, want %d households", kpis, households)
+	want := sdctest.Count(5, households, sdctest.Households)
+	if want == nil {
+		t.Fatalf("the street has %d households, below the threshold: the check proves nothing", households.N)
+	}
+	if kpis["households"] != fmt.Sprint(*want) {
+		t.Errorf("public figures %v, want %d households (%d released)", kpis, *want, households.N)
 	}
 	if _, ok := kpis["open"]; ok || eval[bool](t, ctx, `!document.getElementById('feed-section').hidden`) {
 		t.Error("the public screen shows the event loop")

@@ -16,6 +16,7 @@ import (
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/limit"
 	"github.com/onegrid/onegrid/query"
+	"github.com/onegrid/onegrid/sdc"
 )
 
 // Config is everything the flags and the environment set. Each field has a flag and
@@ -42,10 +43,9 @@ type Config struct {
 
 	TileCacheMB        int           // ONEGRID_TILE_CACHE_MB: tile cache size (gzipped tiles), 0 = off
 	TileTimeout        time.Duration // ONEGRID_TILE_TIMEOUT: longest one tile may take to render (then 503)
-	TileMinHouseholds  int           // ONEGRID_TILE_MIN_HOUSEHOLDS: households_h3 suppression threshold
 	TileVersionMaxAge  time.Duration // ONEGRID_TILE_VERSION_MAX_AGE: how long a layer-version read is trusted
 	TileDBConns        int           // ONEGRID_TILE_DB_CONNS: size of the tile connection pool
-	MinCount           int           // ONEGRID_MIN_COUNT: privacy threshold of aggregates
+	MinCount           int           // ONEGRID_MIN_COUNT: disclosure-control threshold and rounding base (package sdc)
 	PolygonMaxVertices int           // ONEGRID_POLYGON_MAX_VERTICES: cap on an uploaded polygon's vertices
 	PolygonMaxAreaKm2  float64       // ONEGRID_POLYGON_MAX_AREA_KM2: cap on an uploaded polygon's area
 	MicroGridBand      string        // ONEGRID_MICRO_GRID_BAND: households and people a micro-grid should have, "50-110/150-330"
@@ -98,10 +98,9 @@ func (c *Config) flagSet(name string, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("ONEGRID_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client (for limits and login throttling); empty: the client is the connection's peer (ONEGRID_TRUSTED_PROXIES)")
 	fs.IntVar(&c.TileCacheMB, "tile-cache-mb", envInt("ONEGRID_TILE_CACHE_MB", 256), "in-memory tile cache size in MB of gzipped tiles; 0 turns it off (ONEGRID_TILE_CACHE_MB)")
 	fs.DurationVar(&c.TileTimeout, "tile-timeout", envDuration("ONEGRID_TILE_TIMEOUT", 5*time.Second), "longest one tile may take to render before the client gets 503 (ONEGRID_TILE_TIMEOUT)")
-	fs.IntVar(&c.TileMinHouseholds, "tile-min-households", envInt("ONEGRID_TILE_MIN_HOUSEHOLDS", 5), "H3 cells (and tag counts) with fewer households are left out of households_h3 tiles (ONEGRID_TILE_MIN_HOUSEHOLDS)")
 	fs.DurationVar(&c.TileVersionMaxAge, "tile-version-max-age", envDuration("ONEGRID_TILE_VERSION_MAX_AGE", 0), "how long a read of the tile layer versions is trusted; 0 checks per request so no tile predates a committed write (ONEGRID_TILE_VERSION_MAX_AGE)")
 	fs.IntVar(&c.TileDBConns, "tile-db-conns", envInt("ONEGRID_TILE_DB_CONNS", 0), "connections in the tile pool; 0 = max(4, CPUs) (ONEGRID_TILE_DB_CONNS)")
-	fs.IntVar(&c.MinCount, "min-count", envInt("ONEGRID_MIN_COUNT", 5), "aggregates suppress groups with fewer households (or events) than this (ONEGRID_MIN_COUNT)")
+	fs.IntVar(&c.MinCount, "min-count", envInt("ONEGRID_MIN_COUNT", 5), "disclosure control: counts below this are suppressed and every other released count (aggregates, grid load, buildings, tiles, hotspots) is rounded to a multiple of it (ONEGRID_MIN_COUNT)")
 	fs.IntVar(&c.PolygonMaxVertices, "polygon-max-vertices", envInt("ONEGRID_POLYGON_MAX_VERTICES", 10000), "most vertices an uploaded polygon may have (ONEGRID_POLYGON_MAX_VERTICES)")
 	fs.Float64Var(&c.PolygonMaxAreaKm2, "polygon-max-area-km2", envFloat("ONEGRID_POLYGON_MAX_AREA_KM2", 2500), "largest area in km² an uploaded polygon may cover (ONEGRID_POLYGON_MAX_AREA_KM2)")
 	fs.StringVar(&c.MicroGridBand, "micro-grid-band", env("ONEGRID_MICRO_GRID_BAND", "50-110/150-330"), "households/people band of a micro-grid, min-max/min-max (ONEGRID_MICRO_GRID_BAND)")
@@ -130,14 +129,11 @@ func (c *Config) validate() error {
 	if c.TileTimeout <= 0 {
 		return fmt.Errorf("--tile-timeout %s: must be positive", c.TileTimeout)
 	}
-	if c.TileMinHouseholds < 1 {
-		return fmt.Errorf("--tile-min-households %d: must be at least 1", c.TileMinHouseholds)
-	}
 	if c.TileDBConns < 0 {
 		return fmt.Errorf("--tile-db-conns %d: must be 0 or more", c.TileDBConns)
 	}
-	if c.MinCount < 1 {
-		return fmt.Errorf("--min-count %d: must be at least 1", c.MinCount)
+	if c.MinCount < 1 || c.MinCount > sdc.MaxK {
+		return fmt.Errorf("--min-count %d: must be 1..%d", c.MinCount, sdc.MaxK)
 	}
 	if c.PolygonMaxVertices < 4 || c.PolygonMaxAreaKm2 <= 0 {
 		return fmt.Errorf("--polygon-max-vertices %d, --polygon-max-area-km2 %g: must allow a polygon", c.PolygonMaxVertices, c.PolygonMaxAreaKm2)

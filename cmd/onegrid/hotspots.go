@@ -48,7 +48,7 @@ func runHotspots(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock})
+	svc := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock, MinCount: m.Config.MinCount})
 
 	if *standard {
 		rep, err := svc.RunStandard(ctx)

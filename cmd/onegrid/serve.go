@@ -112,7 +112,7 @@ func (m *Main) serve(ctx context.Context, ln net.Listener, f serveFlags) error {
 		}()
 		defer func() { stop(); <-done }()
 	}
-	hot := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock})
+	hot := hotspot.New(db, hotspot.Config{Log: m.Log, Now: m.Config.clock, MinCount: m.Config.MinCount})
 	if m.Config.HotspotInterval > 0 {
 		go hot.Schedule(ctx, m.Config.HotspotInterval)
 	}
@@ -188,7 +188,7 @@ func (m *Main) openTiles(ctx context.Context, conn string) (*tiles.Service, erro
 	ts, err := tiles.Open(ctx, conn, tiles.Config{
 		CacheBytes:    int64(m.Config.TileCacheMB) << 20,
 		Timeout:       m.Config.TileTimeout,
-		MinHouseholds: m.Config.TileMinHouseholds,
+		MinCount:      m.Config.MinCount,
 		VersionMaxAge: m.Config.TileVersionMaxAge,
 		MaxConns:      int32(conns),
 		Now:           m.Config.clock,
