@@ -13,5 +13,5 @@ FROM event v, (SELECT ST_TileEnvelope($1, $2, $3) AS e) env
 WHERE v.geom && ST_Expand(ST_Transform(ST_Expand(env.e, (ST_XMax(env.e) - ST_XMin(env.e)) * 64 / 4096), 4326), 1e-7)
   AND ($4::timestamptz IS NULL OR v.reported_at >= $4)
   AND ($5::timestamptz IS NULL OR v.reported_at < $5)
-  AND ($6::text IS NULL OR starts_with(v.category_code, $6))
+  AND ($6::text IS NULL OR inside(v.category_code, $6))
   AND ($7::text[] IS NULL OR v.status = ANY ($7));

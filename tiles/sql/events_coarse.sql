@@ -12,5 +12,5 @@ FROM event v
 WHERE v.id = ANY ($5::bigint[])
   AND ($1::timestamptz IS NULL OR v.reported_at >= $1)
   AND ($2::timestamptz IS NULL OR v.reported_at < $2)
-  AND ($3::text IS NULL OR starts_with(v.category_code, $3))
+  AND ($3::text IS NULL OR inside(v.category_code, $3))
   AND ($4::text[] IS NULL OR v.status = ANY ($4));
