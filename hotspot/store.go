@@ -59,7 +59,15 @@ RETURNING id, run_id, cell, res, area, category, kind, z, prev_z, count, created
 const pruneRuns = `DELETE FROM hotspot_run WHERE param_key = $1 AND id NOT IN (
     SELECT id FROM hotspot_run WHERE param_key = $1 ORDER BY computed_at DESC, id DESC LIMIT $2)`
 
-// Store writes r as a run (cells by COPY), raises alerts against the previous
+// insertCells writes a run's cells from arrays in one statement. Not COPY:
+// PostgreSQL refuses COPY FROM into a table with row-level security to any
+// role but its owner, and serve stores runs as the application role.
+const insertCells = `INSERT INTO hotspot_cell (run_id, cell, count, value, z, p, bin, bin_fdr, geom)
+SELECT $1, c.cell, c.count, c.value, c.z, c.p, c.bin, c.bin_fdr, ST_GeomFromEWKB(c.geom)
+FROM unnest($2::bigint[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::int2[], $8::int2[], $9::bytea[])
+    AS c(cell, count, value, z, p, bin, bin_fdr, geom)`
+
+// Store writes r as a run (its cells in one INSERT), raises alerts against the previous
 // run of the same parameters, and prunes old runs, in one transaction. It sets
 // r.RunID and returns the new alerts. standard marks a run of the standard set
 // (what Latest serves).
@@ -85,14 +93,15 @@ func (s *Service) Store(ctx context.Context, r *Result, standard bool) ([]Alert,
 		return nil, fmt.Errorf("hotspot: store run: %w", err)
 	}
 	if len(r.Cells) > 0 {
-		cols := []string{"run_id", "cell", "count", "value", "z", "p", "bin", "bin_fdr", "geom"}
-		var buf []byte
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"hotspot_cell"}, cols, pgx.CopyFromSlice(len(r.Cells), func(i int) ([]any, error) {
-			c := r.Cells[i]
-			buf = hexagonEWKB(buf[:0], c.Cell)
-			return []any{id, c.Cell, int32(c.Count), c.Value, c.Z, c.P, int16(c.Bin), int16(c.BinFDR), buf}, nil
-		}))
-		if err != nil {
+		n := len(r.Cells)
+		cells, counts := make([]int64, n), make([]int32, n)
+		values, zs, ps := make([]float64, n), make([]float64, n), make([]float64, n)
+		bins, fdrs, geoms := make([]int16, n), make([]int16, n), make([][]byte, n)
+		for i, c := range r.Cells {
+			cells[i], counts[i], values[i], zs[i], ps[i] = c.Cell, int32(c.Count), c.Value, c.Z, c.P
+			bins[i], fdrs[i], geoms[i] = int16(c.Bin), int16(c.BinFDR), hexagonEWKB(nil, c.Cell)
+		}
+		if _, err := tx.Exec(ctx, insertCells, id, cells, counts, values, zs, ps, bins, fdrs, geoms); err != nil {
 			return nil, fmt.Errorf("hotspot: store cells: %w", err)
 		}
 	}
