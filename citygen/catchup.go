@@ -256,7 +256,7 @@ func (w *writer) catchUpEvents(ctx context.Context, m model, blds []liveBuilding
 	// have keys this one would give events of the same day. With this code
 	// those fall before from and are skipped anyway; a different version of
 	// the model could draw them later, so their keys are skipped explicitly.
-	rows, err := w.tx.Query(ctx, "SELECT dataset_id FROM event WHERE dataset = $1 AND reported_at >= $2 AND reported_at < $3",
+	rows, err := w.tx.Query(ctx, "SELECT dataset_id FROM event WHERE dataset = $1 AND dataset_id IS NOT NULL AND reported_at >= $2 AND reported_at < $3",
 		Dataset, midnight(from), from)
 	if err != nil {
 		return fmt.Errorf("read the first day's events: %w", err)
