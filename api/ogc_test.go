@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -11,7 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onegrid/onegrid/auth"
+	"github.com/onegrid/onegrid/clock"
+	"github.com/onegrid/onegrid/internal/fixture"
+	"github.com/onegrid/onegrid/internal/pgtest"
 	qry "github.com/onegrid/onegrid/query"
+	"github.com/paulmach/orb"
 )
 
 func TestOGCDocuments(t *testing.T) {
@@ -156,5 +163,64 @@ func TestOGCWithGDAL(t *testing.T) {
 	}
 	if n := strings.Count(string(out), "OGRFeature(buildings)"); n != len(city.Buildings) {
 		t.Errorf("read %d buildings, want %d", n, len(city.Buildings))
+	}
+}
+
+// TestOGCExtentOfTheJurisdiction: a collection's extent is the caller's — a
+// grid worker's buildings span grid A, not the district the table holds.
+func TestOGCExtentOfTheJurisdiction(t *testing.T) {
+	t.Parallel()
+	owner, app := pgtest.Pair(t)
+	city := fixture.New()
+	if err := city.Load(context.Background(), owner); err != nil {
+		t.Fatal(err)
+	}
+	ts := serveAuthed(t, Config{Now: clock.Fixed(city.Now)}, owner, app)
+	tok := testUser(t, owner, city.Now, "worker_a", []auth.Role{auth.GridWorker}, []string{fixture.GridA}, nil)
+	// The reference: grid A's own outline, and the whole fixture's buildings.
+	var gridA, all orb.Bound
+	for _, g := range city.Grids {
+		if g.Code == fixture.GridA && g.ValidTo == nil {
+			gridA = g.Bound
+		}
+	}
+	first := true
+	for _, b := range city.Buildings {
+		if first {
+			all, first = b.Bound, false
+		}
+		all = all.Union(b.Bound)
+	}
+	if gridA.IsZero() || gridA.Pad(1e-6).Contains(all.Min) && gridA.Pad(1e-6).Contains(all.Max) {
+		t.Fatalf("grid A %v, all buildings %v: the test needs buildings outside grid A", gridA, all)
+	}
+	for _, who := range []struct {
+		token  string
+		within orb.Bound
+	}{{tok, gridA}, {"", all}} {
+		req, _ := http.NewRequest("GET", ts.URL+"/ogc/collections/buildings", nil)
+		if who.token != "" {
+			req.Header.Set("Authorization", "Bearer "+who.token)
+		}
+		resp, err := http.DefaultClient.Do(req) // as getJSON: the admin's token unless one is set
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c struct {
+			Extent struct{ Spatial struct{ BBox [][]float64 } }
+		}
+		err = json.NewDecoder(resp.Body).Decode(&c)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || len(c.Extent.Spatial.BBox) != 1 {
+			t.Fatalf("buildings collection: %d, %v, %+v", resp.StatusCode, err, c)
+		}
+		b := c.Extent.Spatial.BBox[0]
+		got := orb.Bound{Min: orb.Point{b[0], b[1]}, Max: orb.Point{b[2], b[3]}}
+		if w := who.within.Pad(1e-4); !w.Contains(got.Min) || !w.Contains(got.Max) {
+			t.Errorf("extent %v lies outside %v", got, who.within)
+		}
+		if who.token != "" && got.Max[1]-got.Min[1] >= (all.Max[1]-all.Min[1])*0.9 && got.Max[0]-got.Min[0] >= (all.Max[0]-all.Min[0])*0.9 {
+			t.Errorf("a grid worker's extent %v spans nearly all buildings %v", got, all)
+		}
 	}
 }

@@ -645,12 +645,20 @@ type Extent struct {
 	From, To *time.Time
 }
 
-// Extent returns c's extent: estimated from planner statistics where the table
-// has been analysed, exact otherwise.
+// Extent returns c's extent as the caller sees it: for a caller whose scope is
+// everything, estimated from planner statistics where the table has been
+// analysed (exact otherwise); for a jurisdiction, the exact extent of the rows
+// row-level security lets it read — the statistics are the whole table's, and
+// a jurisdiction's collection spans its own area only.
 func (s *Store) Extent(ctx context.Context, c *Collection) (Extent, error) {
 	var e Extent
 	var minx, miny, maxx, maxy *float64
-	sql := `SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT coalesce(ST_EstimatedExtent('public', '` + c.table + `', 'geom')::box2d, (SELECT ST_Extent(geom) FROM ` + c.table + `)) AS b) x`
+	exact := `(SELECT ST_Extent(geom) FROM ` + c.table + `)`
+	box := exact
+	if s.sc.All() {
+		box = `coalesce(ST_EstimatedExtent('public', '` + c.table + `', 'geom')::box2d, ` + exact + `)`
+	}
+	sql := `SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (SELECT ` + box + ` AS b) x`
 	if err := s.db.QueryRow(ctx, sql).Scan(&minx, &miny, &maxx, &maxy); err != nil {
 		return e, fmt.Errorf("extent %s: %w", c.ID, err)
 	}
