@@ -289,26 +289,17 @@ func (h *hub) readSensitivity(ctx context.Context, conn *pgx.Conn) error {
 	return nil
 }
 
-// eventNote is the payload of onegrid_event (schema/0780_scoped_live.sql).
-// Values the hub passes on unchanged stay raw, so that clients get them as the
-// database wrote them.
+// eventNote is the payload of onegrid_event (schema/0780_scoped_live.sql):
+// what clients receive, and the event's H3 cell, which coarsening needs.
 type eventNote struct {
-	ID         json.RawMessage `json:"id"`
-	Category   string          `json:"category_code"`
-	Severity   json.RawMessage `json:"severity"`
-	Status     json.RawMessage `json:"status"`
-	ReportedAt json.RawMessage `json:"reported_at"`
-	Lon        json.RawMessage `json:"lon"`
-	Lat        json.RawMessage `json:"lat"`
-	GridCode   *string         `json:"grid_code"`
-	AdminCode  *string         `json:"admin_code"`
-	H3         *int64          `json:"h3"`
+	eventFields
+	H3 *int64 `json:"h3"`
 }
 
-// eventOut is an event as clients receive it: no title, no personal data, and
-// for a sensitive event outside the client's duties the centre of its
-// resolution-9 cell instead of its point, with coarsened: true.
-type eventOut struct {
+// eventFields are an event's values the hub passes on unchanged: they stay raw,
+// so that clients get them as the database wrote them. No title, no personal
+// data.
+type eventFields struct {
 	ID         json.RawMessage `json:"id"`
 	Category   string          `json:"category_code"`
 	Severity   json.RawMessage `json:"severity"`
@@ -318,7 +309,14 @@ type eventOut struct {
 	Lat        json.RawMessage `json:"lat"`
 	GridCode   *string         `json:"grid_code"`
 	AdminCode  *string         `json:"admin_code"`
-	Coarse     bool            `json:"coarsened,omitempty"`
+}
+
+// eventOut is an event as clients receive it: for a sensitive event outside
+// the client's duties the centre of its resolution-9 cell instead of its
+// point, with coarsened: true.
+type eventOut struct {
+	eventFields
+	Coarse bool `json:"coarsened,omitempty"`
 }
 
 // message turns a notification into a message with its audience.
@@ -346,8 +344,7 @@ func (h *hub) message(event string, payload []byte) (message, error) {
 		case n.AdminCode != nil:
 			m.loc = *n.AdminCode
 		}
-		out := eventOut{ID: n.ID, Category: n.Category, Severity: n.Severity, Status: n.Status, ReportedAt: n.ReportedAt,
-			Lon: n.Lon, Lat: n.Lat, GridCode: n.GridCode, AdminCode: n.AdminCode}
+		out := eventOut{eventFields: n.eventFields}
 		var err error
 		if m.data, err = json.Marshal(out); err != nil {
 			return message{}, err

@@ -313,6 +313,13 @@ func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, rule sdc.Rule) 
 	if err != nil {
 		return nil, err
 	}
+	s.finish()
+	return s, nil
+}
+
+// finish indexes the snapshot's cells by resolution and numbers its values, once
+// all are read.
+func (s *householdsSnap) finish() {
 	for r := range s.byRes {
 		s.byRes[r].index()
 	}
@@ -320,7 +327,6 @@ func loadHouseholdsSnap(ctx context.Context, pool *pgxpool.Pool, rule sdc.Rule) 
 	for _, p := range s.props {
 		d.number(p)
 	}
-	return s, nil
 }
 
 // hhCount is what one households_h3 cell counts: households, their members, and
@@ -463,13 +469,7 @@ func loadHouseholdsRaw(ctx context.Context, pool *pgxpool.Pool, reader scope.Sco
 		}
 		level = coarser
 	}
-	for r := range s.byRes {
-		s.byRes[r].index()
-	}
-	var d valueDict
-	for _, p := range s.props {
-		d.number(p)
-	}
+	s.finish()
 	return s, nil
 }
 
