@@ -68,11 +68,15 @@ func run(m *testing.M) int {
 }
 
 func startCluster(ctx context.Context) error {
-	dir, err := os.MkdirTemp("", "onegrid-pgtest-")
+	reapStale(os.TempDir())
+	dir, err := os.MkdirTemp("", dirPattern)
 	if err != nil {
 		return err
 	}
 	clusterDir = dir
+	if err := claim(dir); err != nil {
+		return err
+	}
 	// The cluster may run as user postgres, which must be able to enter the directory.
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return err
