@@ -64,6 +64,8 @@ type evIndex struct {
 	open     []bool   // per status: counted as open
 
 	byRes [maxRes + 1]evCells // the resolutions events_h3 draws (evResolutions)
+
+	coarse *coarseSnaps // all-time counts for callers who see some categories coarsened (sensitive.go)
 }
 
 // evCells is the cells of one resolution that hold events.
@@ -276,13 +278,14 @@ func (ix *evIndex) idsIn(ids []int64, minX, minY, maxX, maxY float64, q *evQuery
 }
 
 // bytes is the memory the index holds: its columns and cell lists (the outlines
-// are shared with boundaries and the aggregate snapshot).
+// are shared with boundaries and the aggregate snapshot), and the coarsened
+// counts made of it so far.
 func (ix *evIndex) bytes() int {
 	n := len(ix.id)*(8+8+8+2+1) + len(ix.cats)*16
 	for _, c := range ix.byRes {
 		n += len(c.cells)*8 + len(c.start)*4 + len(c.grid)*int(sizeofH3Point)
 	}
-	return n
+	return n + int(ix.coarse.bytes())
 }
 
 const sizeofH3Point = 8 + 8 + 8 + 8 + 24 // x, y, cell, i (padded), ring header
@@ -356,7 +359,7 @@ func cellGrid(cells []int64, prev *evCells) h3Grid {
 // merge returns a new index: old with the entries of the ids in delta replaced by
 // delta's rows (delta is sorted by compareEvRows).
 func (old *evIndex) merge(delta []evRow, cats, statuses []string) *evIndex {
-	ix := &evIndex{cats: cats, statuses: statuses, open: openOf(statuses), maxID: old.maxID}
+	ix := &evIndex{cats: cats, statuses: statuses, open: openOf(statuses), maxID: old.maxID, coarse: &coarseSnaps{}}
 	// The old entries of changed rows: ids not above old.maxID, looked up only
 	// within the range of those ids (a map lookup per entry cost 6 ms a million).
 	drop := map[int64]bool{}
@@ -785,7 +788,7 @@ func scanEvents(ctx context.Context, tx pgx.Tx, t *evTables, out []evRow, sql st
 func fromRows(rows []evRow, cats, statuses []string) *evIndex {
 	sortEvRows(rows)
 	n := len(rows)
-	ix := &evIndex{cats: cats, statuses: statuses, open: openOf(statuses)}
+	ix := &evIndex{cats: cats, statuses: statuses, open: openOf(statuses), coarse: &coarseSnaps{}}
 	ix.id, ix.cell, ix.at = make([]int64, n), make([]int64, n), make([]int64, n)
 	ix.cat, ix.st = make([]uint16, n), make([]uint8, n)
 	for i, r := range rows {

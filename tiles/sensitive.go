@@ -142,3 +142,113 @@ func centreChild(cell int64, res int) int64 {
 	}
 	return c
 }
+
+// coarseSnaps holds, per set of masked categories, the all-time events_h3
+// counts of an index as a caller who sees those categories only coarsened draws
+// them (coarsenedSnap). Every caller without duties masks the same set (all
+// sensitive categories), so one or two sets serve nearly everyone; without
+// them each of that caller's tiles finer than CoarseRes was counted from the
+// index, a quarter slower than the snapshot (BENCHMARKS.md, "Scoped tiles").
+// An index copied unchanged shares its holder: the counts are the same.
+type coarseSnaps struct {
+	mu sync.Mutex
+	m  map[string]*eventsSnap
+}
+
+// maxCoarseSets bounds the sets kept: beyond them (callers with unusual duty
+// combinations) tiles are counted from the index as before.
+const maxCoarseSets = 8
+
+// get returns the counts for the masked categories (codes sorted, and their
+// flags by index category), made on first use; nil when no more sets are kept.
+func (c *coarseSnaps) get(ix *evIndex, codes []string, masked []bool) *eventsSnap {
+	if c == nil {
+		return nil
+	}
+	key := strings.Join(codes, ",")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[key]; ok {
+		return s
+	}
+	if len(c.m) >= maxCoarseSets {
+		return nil
+	}
+	if c.m == nil {
+		c.m = map[string]*eventsSnap{}
+	}
+	s := coarsenedSnap(ix, masked)
+	c.m[key] = s
+	return s
+}
+
+func (c *coarseSnaps) bytes() int64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n int64
+	for _, s := range c.m {
+		n += s.bytes()
+	}
+	return n
+}
+
+// coarsenedSnap counts the events of an index per cell and status at the
+// resolutions finer than CoarseRes that events_h3 draws, as evIndex.cellsMasked
+// does per tile: events of a masked category (masked: one flag per entry of
+// ix.cats) count in the centre child of their CoarseRes cell, placed at that
+// cell's centre, the others in their own cell. Coarser resolutions are the
+// plain snapshot's (nothing is placed more precisely there).
+func coarsenedSnap(ix *evIndex, masked []bool) *eventsSnap {
+	s := &eventsSnap{version: ix.version, statuses: ix.statuses, open: ix.open}
+	cc := &ix.byRes[CoarseRes]
+	for _, r := range evResolutions {
+		if r <= CoarseRes {
+			continue
+		}
+		c := &ix.byRes[r]
+		at := map[int64]int32{}
+		var g h3Grid
+		count := func(p *h3Point, cell int64, e int32) {
+			i, ok := at[cell]
+			if !ok {
+				i = int32(len(s.counts))
+				at[cell] = i
+				s.counts = append(s.counts, make([]int32, len(ix.statuses)))
+				g = append(g, h3Point{x: p.x, y: p.y, cell: cell, i: i})
+			}
+			s.counts[i][ix.st[e]]++
+		}
+		for k := range c.grid {
+			p := &c.grid[k]
+			for e := c.start[p.i]; e < c.start[p.i+1]; e++ {
+				if !masked[ix.cat[e]] {
+					count(p, p.cell, e)
+				}
+			}
+		}
+		for k := range cc.grid {
+			p := &cc.grid[k]
+			child := centreChild(p.cell, r)
+			for e := cc.start[p.i]; e < cc.start[p.i+1]; e++ {
+				if masked[ix.cat[e]] {
+					count(p, child, e)
+				}
+			}
+		}
+		g.index()
+		s.byRes[r] = g
+	}
+	s.props = make([][]prop, len(s.counts))
+	var d valueDict
+	for r := range s.byRes {
+		for _, p := range s.byRes[r] {
+			events, open := s.sum(p.i, nil)
+			s.props[p.i] = eventsProps(p.cell, r, events, open)
+			d.number(s.props[p.i])
+		}
+	}
+	return s
+}

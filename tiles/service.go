@@ -469,9 +469,10 @@ func (s *Service) render(ctx context.Context, r *request, l *Layer, t geo.Tile, 
 }
 
 // renderEventsH3 draws events_h3 from the in-memory aggregate when the filter
-// allows (statuses only) and the caller sees every event exactly at the tile's
-// resolution, else from the event index (evindex.go), the whole city's or the
-// jurisdiction's.
+// allows (statuses only): the plain one when the caller sees every event
+// exactly at the tile's resolution, else the index's coarsened counts for the
+// categories it sees coarsened; with other filters from the event index
+// (evindex.go), the whole city's or the jurisdiction's.
 func (s *Service) renderEventsH3(ctx context.Context, r *request, l *Layer, t geo.Tile, f Filter) ([]byte, error) {
 	res := geo.ResolutionForZoom(t.Z)
 	version := r.vset.v[l.Sources[0]]
@@ -510,6 +511,11 @@ func (s *Service) renderEventsH3(ctx context.Context, r *request, l *Layer, t ge
 		masked = make([]bool, len(ix.cats))
 		for i, c := range ix.cats {
 			_, masked[i] = slices.BinarySearch(maskedCodes, c)
+		}
+		if f.Category == "" && f.From.IsZero() && f.To.IsZero() {
+			if snap := ix.coarse.get(ix, maskedCodes, masked); snap != nil {
+				return encodePooledH3(l.Name, t, func(buf []h3Feature) []h3Feature { return snap.cells(buf, t, res, f.Status) })
+			}
 		}
 	}
 	var cerr error
