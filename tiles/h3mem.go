@@ -219,16 +219,10 @@ func loadEventsSnap(ctx context.Context, pool *pgxpool.Pool) (*eventsSnap, error
 	if err != nil {
 		return nil, err
 	}
-	s.props = make([][]prop, len(s.counts))
-	var d valueDict
 	for r := range s.byRes {
 		s.byRes[r].index()
-		for _, p := range s.byRes[r] {
-			events, open := s.sum(p.i, nil)
-			s.props[p.i] = eventsProps(p.cell, r, events, open)
-			d.number(s.props[p.i])
-		}
 	}
+	s.setProps()
 	return s, nil
 }
 
@@ -497,6 +491,20 @@ func (s *eventsSnap) bytes() int64 {
 	return n
 }
 
+// setProps makes each cell's properties from its counts, once all are counted
+// (the cells indexed), and numbers their values.
+func (s *eventsSnap) setProps() {
+	s.props = make([][]prop, len(s.counts))
+	var d valueDict
+	for r := range s.byRes {
+		for _, p := range s.byRes[r] {
+			events, open := s.sum(p.i, nil)
+			s.props[p.i] = eventsProps(p.cell, r, events, open)
+			d.number(s.props[p.i])
+		}
+	}
+}
+
 // eventsSnapFromIndex counts the events of an index per cell and status at the
 // resolutions events_h3 draws: a jurisdiction's tile_event_h3 (which answers only
 // whole-city scopes). The cells are the index's own.
@@ -519,15 +527,7 @@ func eventsSnapFromIndex(ix *evIndex) *eventsSnap {
 		}
 		s.byRes[r] = g // already in the order h3Grid.in expects
 	}
-	s.props = make([][]prop, len(s.counts))
-	var d valueDict
-	for r := range s.byRes {
-		for _, p := range s.byRes[r] {
-			events, open := s.sum(p.i, nil)
-			s.props[p.i] = eventsProps(p.cell, r, events, open)
-			d.number(s.props[p.i])
-		}
-	}
+	s.setProps()
 	return s
 }
 

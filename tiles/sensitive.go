@@ -241,14 +241,6 @@ func coarsenedSnap(ix *evIndex, masked []bool) *eventsSnap {
 		g.index()
 		s.byRes[r] = g
 	}
-	s.props = make([][]prop, len(s.counts))
-	var d valueDict
-	for r := range s.byRes {
-		for _, p := range s.byRes[r] {
-			events, open := s.sum(p.i, nil)
-			s.props[p.i] = eventsProps(p.cell, r, events, open)
-			d.number(s.props[p.i])
-		}
-	}
+	s.setProps()
 	return s
 }
