@@ -4,8 +4,7 @@
 // the session ends; its language switch works like the screen's.
 import * as api from './api.js';
 import { t, getLang, setLang, onLangChange } from './i18n.js';
-
-const $ = (id) => document.getElementById(id);
+import { $ } from './dom.js';
 
 /** Shows a message (an i18n key, so a language switch re-labels it) in box; '' hides it. */
 function say(box, key, vars) {

@@ -7,22 +7,9 @@
 // values live only in this panel's DOM and go with it.
 import * as api from './api.js';
 import { t, num } from './i18n.js';
+import { $, el } from './dom.js';
 
 const FIELDS = ['head_name', 'phone', 'id_no'];
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat(Infinity)) if (c != null) e.append(c);
-  return e;
-}
 
 let shown = null; // {unit, canUnmask, ctrl, next, count}
 

@@ -160,15 +160,8 @@ function chainAt(features) {
   const admin = app.units.has(c) ? c : adminOfGrid(c);
   const above = admin ? adminChain(admin) : [];
   if (above.length) {
-    const chain = above;
-    if (deepest.level === 'grid' && c !== admin) chain.push({ level: 'grid', code: c, name: deepest.name || c });
-    if (deepest.level === 'micro_grid') {
-      const grid = deepest.parent || c.slice(0, -2);
-      const gf = features.find((f) => f.layer.id === 'grids-fill' && f.properties.code === grid);
-      chain.push({ level: 'grid', code: grid, name: gf?.properties.name || grid });
-      chain.push({ level: 'micro_grid', code: c, name: deepest.name || c });
-    }
-    return chain;
+    if (deepest.level === 'grid' && c === admin) return above;
+    return above.concat(gridsOf(deepest, features));
   }
   // Units the overview did not list: 12-digit admin codes by their digits.
   const chain = [];
@@ -182,14 +175,23 @@ function chainAt(features) {
     const comm = c.slice(0, 12);
     chain.push({ level: 'community', code: comm, name: unitName(comm) });
   }
-  if (deepest.level === 'grid') chain.push({ level: 'grid', code: c, name: deepest.name || c });
-  if (deepest.level === 'micro_grid') {
-    const grid = deepest.parent || c.slice(0, -2);
-    const gf = features.find((f) => f.layer.id === 'grids-fill' && f.properties.code === grid);
-    chain.push({ level: 'grid', code: grid, name: gf?.properties.name || grid });
-    chain.push({ level: 'micro_grid', code: c, name: deepest.name || c });
-  }
-  return chain;
+  return chain.concat(gridsOf(deepest, features));
+}
+
+/**
+ * The grid units of a clicked grid feature, grid first: the grid itself, or a
+ * micro-grid's grid (named from its rendered feature) and the micro-grid.
+ */
+function gridsOf(deepest, features) {
+  const c = deepest.code;
+  if (deepest.level === 'grid') return [{ level: 'grid', code: c, name: deepest.name || c }];
+  if (deepest.level !== 'micro_grid') return [];
+  const grid = deepest.parent || c.slice(0, -2);
+  const gf = features.find((f) => f.layer.id === 'grids-fill' && f.properties.code === grid);
+  return [
+    { level: 'grid', code: grid, name: gf?.properties.name || grid },
+    { level: 'micro_grid', code: c, name: deepest.name || c },
+  ];
 }
 
 /**

@@ -2,21 +2,7 @@
 // building or event, the live feed; plus the layer switcher and search results.
 // Everything is built with DOM calls and textContent: no HTML from data.
 import { t, tOr, num, dateTime, getLang } from './i18n.js';
-
-const $ = (id) => document.getElementById(id);
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children.flat(Infinity)) if (c != null) e.append(c);
-  return e;
-}
+import { $, el } from './dom.js';
 
 /**
  * Breadcrumb: chain is [{level, code, name}], root first; onPick(index or -1 for
