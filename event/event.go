@@ -7,8 +7,9 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/onegrid/onegrid/scope"
+
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // DB is what the package needs from the database: a request's transaction
@@ -17,9 +18,7 @@ import (
 // transaction on a pool and a savepoint in a transaction: a write of several
 // statements is whole or absent either way.
 type DB interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	scope.DB
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 

@@ -7,8 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/onegrid/onegrid/scope"
+
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	stats "github.com/onegrid/onegrid/geo/hotspot"
@@ -194,9 +195,7 @@ type Config struct {
 // (which carries the caller's identity, so the database counts only events
 // inside the caller's jurisdiction), or a pool of the schema's owner (the CLI).
 type DB interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	scope.DB
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/scope"
 	"github.com/onegrid/onegrid/sdc"
@@ -14,9 +13,7 @@ import (
 
 // DB is what the package needs from the database: a *pgxpool.Pool or a pgx.Tx.
 type DB interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	scope.DB
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 

@@ -284,7 +284,8 @@ func Run(ctx context.Context, db Beginner, s Scope, fn func(tx pgx.Tx) error) er
 // after it runs with the identity, at no extra round trip (the tile path).
 func (s Scope) Queue(b *pgx.Batch) { b.Queue(setSQL, s.args()...) }
 
-// DB is what a scoped query needs: the transaction Begin opened (pgx.Tx).
+// DB is what a scoped query needs: the transaction Begin opened (pgx.Tx), or
+// Read's ReadDB. The domain packages' own DB interfaces start from it.
 type DB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
