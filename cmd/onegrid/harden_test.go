@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -12,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/onegrid/onegrid/auth"
 	"github.com/onegrid/onegrid/internal/pgtest"
 )
 
@@ -67,21 +63,7 @@ func TestDefaultBaseURL(t *testing.T) {
 // TestServeHardening: serve wires the base URL (links, HSTS), the connection
 // cap and the per-identity limits from their flags.
 func TestServeHardening(t *testing.T) {
-	url := pgtest.ConnString(t)
-	ctx := context.Background()
-	owner, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close()
-	users := auth.NewUsers(owner)
-	if _, err := users.Add(ctx, auth.NewUser{Name: "ops", Roles: []auth.Role{auth.Admin}, Units: []string{"*"}, Password: "a long test password"}); err != nil {
-		t.Fatal(err)
-	}
-	token, err := users.CreateToken(ctx, "ops", "test", time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, token := opsDatabase(t)
 	_, addr, stop := startServe(t, "serve", "--database-url", url, "--app-database-url", pgtest.AppConnString(t, url),
 		"--base-url", "https://grid.example.org", "--max-conns", "3", "--rate-limit", "0.001", "--rate-burst", "1")
 	defer stop()

@@ -101,21 +101,7 @@ func getJSONAs(t *testing.T, token, url string, v any) int {
 // owner (DATABASE_URL) and serves as the application role
 // (ONEGRID_APP_DATABASE_URL), requiring a token for everything but health.
 func TestServeWithDatabaseURL(t *testing.T) {
-	url := pgtest.ConnString(t)
-	ctx := context.Background()
-	owner, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close()
-	users := auth.NewUsers(owner)
-	if _, err := users.Add(ctx, auth.NewUser{Name: "ops", Roles: []auth.Role{auth.Admin}, Units: []string{"*"}, Password: "a long test password"}); err != nil {
-		t.Fatal(err)
-	}
-	token, err := users.CreateToken(ctx, "ops", "test", time.Now(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, token := opsDatabase(t)
 	// Global flags after the command, as in `onegrid serve --addr :8081`.
 	_, addr, stop := startServe(t, "serve", "--database-url", url, "--app-database-url", pgtest.AppConnString(t, url))
 	var health map[string]string
@@ -213,4 +199,27 @@ func TestUnknownCommand(t *testing.T) {
 	if ec, ok := err.(exitCoder); !ok || ec.ExitCode() != 2 {
 		t.Fatalf("exit code: %v", err)
 	}
+}
+
+// opsDatabase is a fresh migrated database on the test server and an API token
+// of an administrator "ops" in it, for tests that serve it.
+func opsDatabase(t *testing.T) (url, token string) {
+	t.Helper()
+	url = pgtest.ConnString(t)
+	ctx := context.Background()
+	owner, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	users := auth.NewUsers(owner)
+	if _, err := users.Add(ctx, auth.NewUser{Name: "ops", Roles: []auth.Role{auth.Admin}, Units: []string{"*"}, Password: "a long test password"}); err != nil {
+		t.Fatal(err)
+	}
+	// The server runs on the system clock here, so the token is valid from it.
+	token, err = users.CreateToken(ctx, "ops", "test", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, token
 }
