@@ -151,7 +151,7 @@ func centreChild(cell int64, res int) int64 {
 // index, a quarter slower than the snapshot (BENCHMARKS.md, "Scoped tiles").
 // An index copied unchanged shares its holder: the counts are the same.
 type coarseSnaps struct {
-	mu sync.Mutex
+	mu sync.RWMutex // read on every such tile; written once per set
 	m  map[string]*eventsSnap
 }
 
@@ -166,9 +166,15 @@ func (c *coarseSnaps) get(ix *evIndex, codes []string, masked []bool) *eventsSna
 		return nil
 	}
 	key := strings.Join(codes, ",")
+	c.mu.RLock()
+	s, ok := c.m[key]
+	c.mu.RUnlock()
+	if ok {
+		return s
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.m[key]; ok {
+	if s, ok := c.m[key]; ok { // made while this caller waited
 		return s
 	}
 	if len(c.m) >= maxCoarseSets {
@@ -177,7 +183,7 @@ func (c *coarseSnaps) get(ix *evIndex, codes []string, masked []bool) *eventsSna
 	if c.m == nil {
 		c.m = map[string]*eventsSnap{}
 	}
-	s := coarsenedSnap(ix, masked)
+	s = coarsenedSnap(ix, masked)
 	c.m[key] = s
 	return s
 }
@@ -186,8 +192,8 @@ func (c *coarseSnaps) bytes() int64 {
 	if c == nil {
 		return 0
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	var n int64
 	for _, s := range c.m {
 		n += s.bytes()
