@@ -53,12 +53,13 @@ func (freshPlan) RewriteQuery(_ context.Context, _ *pgx.Conn, sql string, args [
 // identity's result, so the caller reads the statement's first.
 func (r ReadDB) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	id := r.s.args()
-	if len(args) > 0 && args[0] == FreshPlan {
+	fresh := len(args) > 0 && args[0] == FreshPlan
+	if fresh {
 		args = args[1:]
-		id[len(id)-1] = "force_custom_plan"
 	}
-	b.Queue(setSQL, id...)
+	if err := r.s.queue(b, fresh); err != nil {
+		return nil, err
+	}
 	b.Queue(sql, args...)
 	return r.sendBatch(ctx, b)
 }
@@ -111,7 +112,9 @@ func (r ReadDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 // transaction; the results start with b's first statement.
 func (r ReadDB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	nb := &pgx.Batch{}
-	r.s.Queue(nb)
+	if err := r.s.Queue(nb); err != nil {
+		return errResults{err}
+	}
 	nb.QueuedQueries = append(nb.QueuedQueries, b.QueuedQueries...)
 	br, err := r.sendBatch(ctx, nb)
 	if err != nil {

@@ -3,6 +3,7 @@ package scope_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,7 +86,7 @@ func TestReadCarriesIdentity(t *testing.T) {
 		}
 		b := &pgx.Batch{}
 		b.Queue("SELECT count(*) FROM event")
-		b.Queue("SELECT current_setting('onegrid.units')")
+		b.Queue("SELECT app_setting('units')")
 		br := db.SendBatch(ctx, b)
 		var units string
 		if err := br.QueryRow().Scan(&n); err != nil {
@@ -140,5 +141,72 @@ func TestReadCarriesIdentity(t *testing.T) {
 	})
 	if err != nil || after != want {
 		t.Errorf("second Read: %d events, %v; want %d", after, err, want)
+	}
+}
+
+// TestIdentityFields: each field of the identity reads back in SQL as the
+// scope set it, through every path that sets it (Begin's literal statement,
+// Read's and Apply's parameters), and a value that could not be read back
+// apart is refused before anything is sent.
+func TestIdentityFields(t *testing.T) {
+	_, app := pgtest.Pair(t)
+	ctx := context.Background()
+	sc := scope.Scope{UserID: 42, User: "li.wei-2", Units: []string{"440304002001001", "440304003"},
+		Caps: []string{scope.CanRows, scope.CanEvents}, Duties: []string{"13", "0804"}}
+	const q = `SELECT app_user_id()::text, app_setting('user'), app_setting('caps'), app_setting('units'),
+		app_scope(), app_exact()::text, app_setting('duties'), current_user::text`
+	want := []string{"42", "li.wei-2", ",rows,events,", ",440304002001001,440304003,", "44030400", "false", ",13,0804,", scope.WideRole}
+	read := func(row pgx.Row) []string {
+		got := make([]string, len(want))
+		ptrs := make([]any, len(got))
+		for i := range got {
+			ptrs[i] = &got[i]
+		}
+		if err := row.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	check := func(path string, got []string) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: identity read back as %q, want %q", path, got, want)
+		}
+	}
+	if err := scope.Run(ctx, app, sc, func(tx pgx.Tx) error { check("Begin", read(tx.QueryRow(ctx, q))); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := scope.Read(ctx, app, sc, func(db scope.ReadDB) error { check("Read", read(db.QueryRow(ctx, q))); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := app.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if err := scope.Apply(ctx, tx, sc); err != nil {
+		t.Fatal(err)
+	}
+	check("Apply", read(tx.QueryRow(ctx, q)))
+
+	for _, bad := range []scope.Scope{
+		{UserID: 1, User: "a|b", Units: []string{""}},
+		{UserID: 1, User: "a", Units: []string{"4403|04"}},
+		{UserID: 1, User: "a", Units: []string{"440304"}, Duties: []string{"13'"}},
+		{UserID: 1, User: "a\x00", Units: []string{"440304"}},
+	} {
+		ran := false
+		err := scope.Read(ctx, app, bad, func(db scope.ReadDB) error {
+			var n int
+			err := db.QueryRow(ctx, "SELECT 1").Scan(&n)
+			ran = err == nil
+			return err
+		})
+		if err == nil || ran {
+			t.Errorf("%+v: Read ran (err %v), want the identity refused", bad, err)
+		}
+		if err := scope.Run(ctx, app, bad, func(pgx.Tx) error { ran = true; return nil }); err == nil || ran {
+			t.Errorf("%+v: Run ran (err %v), want the identity refused", bad, err)
+		}
 	}
 }

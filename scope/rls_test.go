@@ -358,7 +358,9 @@ func TestBatchCarriesIdentity(t *testing.T) {
 	}
 	defer conn.Release()
 	b := &pgx.Batch{}
-	scope.Scope{UserID: 1, Units: []string{"440304002001001"}, Caps: []string{scope.CanRows}}.Queue(b)
+	if err := (scope.Scope{UserID: 1, Units: []string{"440304002001001"}, Caps: []string{scope.CanRows}}).Queue(b); err != nil {
+		t.Fatal(err)
+	}
 	b.Queue("SELECT count(*) FROM event")
 	br := conn.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {

@@ -194,32 +194,64 @@ func (s Scope) role() string {
 }
 
 // setSQL sets the role and identity of the transaction it runs in (set_config's
-// third argument: local to the transaction, as SET LOCAL), and how its
-// prepared statements are planned ($9, see FreshPlan).
-const setSQL = `SELECT set_config('role', $8, true), set_config('onegrid.user_id', $1, true), set_config('onegrid.user', $2, true),
-	set_config('onegrid.caps', $3, true), set_config('onegrid.units', $4, true),
-	set_config('onegrid.scope', $5, true), set_config('onegrid.exact', $6, true),
-	set_config('onegrid.duties', $7, true), set_config('plan_cache_mode', coalesce(nullif($9, ''), current_setting('plan_cache_mode')), true)`
+// third argument: local to the transaction, as SET LOCAL). The identity is one
+// setting, onegrid.id (schema/0791: fewer settings to set and undo per
+// statement); setFreshSQL also has the statements after it planned for their
+// own values (see FreshPlan).
+const (
+	setSQL      = `SELECT set_config('role', $1, true), set_config('onegrid.id', $2, true)`
+	setFreshSQL = setSQL + `, set_config('plan_cache_mode', 'force_custom_plan', true)`
+)
 
-// args are setSQL's arguments. A scope without units sets only who it is, so
-// every policy answers nothing.
-func (s Scope) args() []any {
-	prefix, exact, ok := s.Envelope()
-	if !ok {
-		return []any{strconv.FormatInt(s.UserID, 10), s.User, "", "", "", "f", "", Role, ""}
-	}
-	role := s.role()
+// identity returns the role a transaction of the scope runs as and the value
+// of onegrid.id: user_id|caps|units|scope|exact|duties|user, the lists
+// comma-framed (",rows,households,"), the scope "=" and the common prefix (so
+// that everything, "=", is not empty). A scope without units sets only who it
+// is, with an empty scope, so every policy answers nothing. A value holding '|', a quote, a
+// backslash or a NUL is refused: no name or code holds one.
+func (s Scope) identity() (role, id string, err error) {
 	list := func(v []string) string {
 		if len(v) == 0 {
 			return ""
 		}
 		return "," + strings.Join(v, ",") + ","
 	}
-	e := "f"
-	if exact {
-		e = "t"
+	prefix, exact, ok := s.Envelope()
+	var f []string
+	if !ok {
+		role = Role
+		f = []string{strconv.FormatInt(s.UserID, 10), "", "", "", "f", "", s.User}
+	} else {
+		role = s.role()
+		e := "f"
+		if exact {
+			e = "t"
+		}
+		f = []string{strconv.FormatInt(s.UserID, 10), list(s.Caps), list(s.Units), "=" + prefix, e, list(s.Duties), s.User}
 	}
-	return []any{strconv.FormatInt(s.UserID, 10), s.User, list(s.Caps), list(s.Units), prefix, e, list(s.Duties), role, ""}
+	for i, v := range f {
+		if strings.ContainsAny(v, "|'\\\x00") {
+			return "", "", fmt.Errorf("scope: %s holds a character that is never in a name or code", identityFields[i])
+		}
+	}
+	return role, strings.Join(f, "|"), nil
+}
+
+// identityFields name onegrid.id's fields, in order (app_setting, schema/0791).
+var identityFields = []string{"user_id", "caps", "units", "scope", "exact", "duties", "user"}
+
+// queue puts the identity statement first in b; fresh adds plan_cache_mode.
+func (s Scope) queue(b *pgx.Batch, fresh bool) error {
+	role, id, err := s.identity()
+	if err != nil {
+		return err
+	}
+	q := setSQL
+	if fresh {
+		q = setFreshSQL
+	}
+	b.Queue(q, role, id)
+	return nil
 }
 
 // Beginner starts transactions: a *pgxpool.Pool, a *pgxpool.Conn or a *pgx.Conn.
@@ -238,30 +270,24 @@ func Begin(ctx context.Context, db Beginner, s Scope) (pgx.Tx, error) {
 	return db.BeginTx(ctx, pgx.TxOptions{BeginQuery: q})
 }
 
-// beginSQL is BEGIN followed by setSQL with the scope's values as literals. The
-// values are user names, unit and category codes and capability names: a value
-// with a quote, a backslash or a NUL is refused rather than escaped.
+// beginSQL is BEGIN followed by setSQL with the scope's values as literals
+// (identity refuses the characters a literal would need escaped).
 func (s Scope) beginSQL() (string, error) {
-	var b strings.Builder
-	b.WriteString("BEGIN; SELECT ")
-	names := []string{"onegrid.user_id", "onegrid.user", "onegrid.caps", "onegrid.units", "onegrid.scope", "onegrid.exact", "onegrid.duties", "role"}
-	for i, v := range s.args()[:len(names)] { // plan_cache_mode: as configured
-		str := v.(string)
-		if strings.ContainsAny(str, "'\\\x00") {
-			return "", fmt.Errorf("scope: %s holds a character that is never in a name or code", names[i])
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("set_config('" + names[i] + "', '" + str + "', true)")
+	role, id, err := s.identity()
+	if err != nil {
+		return "", err
 	}
-	return b.String(), nil
+	return "BEGIN; SELECT set_config('role', '" + role + "', true), set_config('onegrid.id', '" + id + "', true)", nil
 }
 
 // Apply sets the scope's identity on a transaction begun elsewhere (a
 // read-only snapshot, say); it lasts until the transaction ends.
 func Apply(ctx context.Context, tx pgx.Tx, s Scope) error {
-	_, err := tx.Exec(ctx, setSQL, s.args()...)
+	role, id, err := s.identity()
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, setSQL, role, id)
 	return err
 }
 
@@ -282,7 +308,7 @@ func Run(ctx context.Context, db Beginner, s Scope, fn func(tx pgx.Tx) error) er
 // Queue puts the identity first in a batch: pgx sends a batch in one round trip
 // and PostgreSQL runs it as one implicit transaction, so every statement queued
 // after it runs with the identity, at no extra round trip (the tile path).
-func (s Scope) Queue(b *pgx.Batch) { b.Queue(setSQL, s.args()...) }
+func (s Scope) Queue(b *pgx.Batch) error { return s.queue(b, false) }
 
 // DB is what a scoped query needs: the transaction Begin opened (pgx.Tx), or
 // Read's ReadDB. The domain packages' own DB interfaces start from it.

@@ -43,7 +43,9 @@ func TestTileQueriesUseIndexes(t *testing.T) {
 		{UserID: 1, User: "t", Units: []string{"440304002001001"}, Caps: []string{scope.CanRows}},
 	} {
 		b := &pgx.Batch{}
-		sc.Queue(b)
+		if err := sc.Queue(b); err != nil {
+			t.Fatal(err)
+		}
 		if err := db.SendBatch(ctx, b).Close(); err != nil {
 			t.Fatal(err)
 		}

@@ -549,7 +549,9 @@ func (s *Service) renderEvents(ctx context.Context, r *request, l *Layer, t geo.
 		return nil, err
 	}
 	b := &pgx.Batch{}
-	r.sc.Queue(b)
+	if err := r.sc.Queue(b); err != nil {
+		return nil, err
+	}
 	b.Queue(l.sql, append([]any{t.Z, t.X, t.Y}, f.args()...)...)
 	var masked map[string]bool
 	coarse := false
@@ -623,7 +625,9 @@ func (s *Service) coarseIDs(ctx context.Context, r *request, t geo.Tile, f Filte
 // query's result.
 func (s *Service) scoped(ctx context.Context, sc scope.Scope, sql string, args []any, read func(pgx.BatchResults) error) error {
 	b := &pgx.Batch{}
-	sc.Queue(b)
+	if err := sc.Queue(b); err != nil {
+		return err
+	}
 	b.Queue(sql, args...)
 	br := s.pool.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
