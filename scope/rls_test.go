@@ -189,6 +189,9 @@ func TestJurisdictionMatrix(t *testing.T) {
 	scopes := map[string]scope.Scope{
 		"a unit with no rows": {UserID: 6, Units: []string{"440399"}, Caps: all},
 		"two grids":           {UserID: 7, Units: []string{fixture.GridA, fixture.GridB}, Caps: all},
+		// Wide (onegrid_app_wide) and not exact: each row's one code (0792)
+		// checked against both units.
+		"two streets": {UserID: 8, Units: []string{"440304001", "440304002"}, Caps: all},
 	}
 	for i, p := range fixture.People() {
 		var roles []auth.Role
@@ -247,6 +250,35 @@ func TestJurisdictionMatrix(t *testing.T) {
 	}
 	if n := count(t, app, &b, "SELECT count(*) FROM household WHERE grid_code LIKE '440304002001001%'"); n != 0 {
 		t.Errorf("grid B's worker reads %d households of grid A", n)
+	}
+}
+
+// TestWidePoliciesCheckOneCode: the wide role's read policies on located rows
+// check the row's one code (schema/0792), not the two arms onegrid_app's
+// index needs. app_wide_expr finds the two arms by their deparsed text; if
+// PostgreSQL ever deparsed them differently the policies would still be right,
+// only slower, and this test says so.
+func TestWidePoliciesCheckOneCode(t *testing.T) {
+	owner, _ := pgtest.Pair(t)
+	rows, err := owner.Query(context.Background(), `SELECT pol.polrelid::regclass::text, pg_get_expr(pol.polqual, pol.polrelid)
+		FROM pg_policy pol WHERE pol.polname = 'scope_read_wide'
+		AND pol.polrelid IN ('address'::regclass, 'building'::regclass, 'event'::regclass, 'household'::regclass)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table, qual string
+	n := 0
+	if _, err := pgx.ForEachRow(rows, []any{&table, &qual}, func() error {
+		n++
+		if strings.Contains(qual, "grid_code IS NULL") || !strings.Contains(qual, "COALESCE(grid_code, admin_code, ''::text)") {
+			t.Errorf("%s: the wide role's policy still has the two arms: %s", table, qual)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Errorf("%d wide read policies on the located tables, want 4", n)
 	}
 }
 
