@@ -282,6 +282,55 @@ func TestWidePoliciesCheckOneCode(t *testing.T) {
 	}
 }
 
+// TestWriteOutsideEveryGrid: the event write policies locate a row by its grid
+// code, else its admin code (schema/0701, 0793). A jurisdiction of several units
+// (not exact) moves an event that lies outside every grid when its admin area is
+// inside one of the units, and not when it is inside none.
+func TestWriteOutsideEveryGrid(t *testing.T) {
+	owner, app := pgtest.Pair(t)
+	ctx := context.Background()
+	f := fixture.New()
+	if err := f.Load(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	var ev fixture.Event
+	for _, e := range f.Events {
+		if strings.HasPrefix(e.AdminCode, "440304001") {
+			ev = e
+			break
+		}
+	}
+	if ev.ID == 0 {
+		t.Fatal("fixture: no event in street 440304001")
+	}
+	if _, err := owner.Exec(ctx, `UPDATE event SET grid_code = NULL, grid_version = NULL WHERE id = $1`, ev.ID); err != nil {
+		t.Fatal(err)
+	}
+	caps := []string{scope.CanRows, scope.CanEvents}
+	for _, tc := range []struct {
+		units []string
+		want  int64
+	}{
+		{[]string{"440304001", "440304002"}, 1},       // the event's street is one of the units
+		{[]string{"440304002", "440304001002001"}, 0}, // neither unit holds its admin area
+		{[]string{"440304001"}, 1},                    // one unit (exact), as before
+	} {
+		sc := scope.Scope{UserID: 1, User: "t", Units: tc.units, Caps: caps}
+		var n int64
+		err := scope.Run(ctx, app, sc, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `UPDATE event SET title = title WHERE id = $1`, ev.ID)
+			n = tag.RowsAffected()
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%v: %v", tc.units, err)
+		}
+		if n != tc.want {
+			t.Errorf("units %v: %d rows updated for an event outside every grid in %s, want %d", tc.units, n, ev.AdminCode, tc.want)
+		}
+	}
+}
+
 // TestCapabilities: without a capability, the tables it guards answer nothing,
 // even inside the jurisdiction; Aggregating adds the rows an aggregate counts.
 func TestCapabilities(t *testing.T) {
