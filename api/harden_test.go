@@ -27,7 +27,6 @@ import (
 	"github.com/onegrid/onegrid/clock"
 	"github.com/onegrid/onegrid/internal/fixture"
 	"github.com/onegrid/onegrid/internal/pgtest"
-	"github.com/onegrid/onegrid/internal/testcity"
 	"github.com/onegrid/onegrid/limit"
 	"github.com/onegrid/onegrid/tiles"
 )
@@ -475,22 +474,8 @@ func TestBaseURL(t *testing.T) {
 // tileServer does).
 func tileServerWith(t *testing.T, cfg Config) *httptest.Server {
 	t.Helper()
-	conn := pgtest.ConnString(t)
-	owner, err := pgxpool.New(context.Background(), conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
-	if err := testcity.Load(context.Background(), owner); err != nil {
-		t.Fatal(err)
-	}
-	tl, err := tiles.Open(context.Background(), pgtest.AppConnString(t, conn), tiles.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tl.Close)
-	cfg.Tiles = tl
-	return serveAuthed(t, cfg, owner, pgtest.NewApp(t, conn))
+	srv, _ := tileServerOwner(t, cfg, tiles.Config{})
+	return srv
 }
 
 // TestCSVInjection: cells that a spreadsheet would run are neutralised in the

@@ -73,7 +73,17 @@ func (r *sseReader) nextOf(t *testing.T, name string) sseEvent {
 
 func openStream(t *testing.T, ctx context.Context, url, lastID string) (*http.Response, *sseReader) {
 	t.Helper()
+	return dialStream(t, ctx, url, "", lastID)
+}
+
+// dialStream opens the stream, with an Authorization header unless authz is
+// empty, and reads up to its ready message.
+func dialStream(t *testing.T, ctx context.Context, url, authz, lastID string) (*http.Response, *sseReader) {
+	t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/api/v1/stream", nil)
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
@@ -296,21 +306,7 @@ func TestHubDropsSlowClients(t *testing.T) {
 // openStreamAs opens the stream with the given Authorization header.
 func openStreamAs(t *testing.T, ctx context.Context, url, authz, lastID string) *sseReader {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/api/v1/stream", nil)
-	req.Header.Set("Authorization", authz)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	if resp.StatusCode != 200 {
-		t.Fatalf("stream: %d", resp.StatusCode)
-	}
-	r := &sseReader{sc: bufio.NewScanner(resp.Body)}
-	r.nextOf(t, "ready")
+	_, r := dialStream(t, ctx, url, authz, lastID)
 	return r
 }
 

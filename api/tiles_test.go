@@ -28,6 +28,14 @@ import (
 // tileServer serves the api over the test city.
 func tileServer(t *testing.T, cfg tiles.Config) *httptest.Server {
 	t.Helper()
+	srv, _ := tileServerOwner(t, Config{}, cfg)
+	return srv
+}
+
+// tileServerOwner serves the api with cfg and tiles opened with tcfg over the
+// test city, and returns the owner's pool (to add users).
+func tileServerOwner(t *testing.T, cfg Config, tcfg tiles.Config) (*httptest.Server, *pgxpool.Pool) {
+	t.Helper()
 	conn := pgtest.ConnString(t)
 	owner, err := pgxpool.New(context.Background(), conn)
 	if err != nil {
@@ -37,12 +45,13 @@ func tileServer(t *testing.T, cfg tiles.Config) *httptest.Server {
 	if err := testcity.Load(context.Background(), owner); err != nil {
 		t.Fatal(err)
 	}
-	ts, err := tiles.Open(context.Background(), pgtest.AppConnString(t, conn), cfg, nil)
+	ts, err := tiles.Open(context.Background(), pgtest.AppConnString(t, conn), tcfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(ts.Close)
-	return serveAuthed(t, Config{Tiles: ts}, owner, pgtest.NewApp(t, conn))
+	cfg.Tiles = ts
+	return serveAuthed(t, cfg, owner, pgtest.NewApp(t, conn)), owner
 }
 
 // client does not decompress, so the tests see exactly what was sent.
@@ -313,21 +322,7 @@ func TestOgrinfo(t *testing.T) {
 // credentials (the anonymous public's too), and ETags that never revalidate
 // another scope's copy.
 func TestScopedTilesHTTP(t *testing.T) {
-	conn := pgtest.ConnString(t)
-	owner, err := pgxpool.New(context.Background(), conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
-	if err := testcity.Load(context.Background(), owner); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := tiles.Open(context.Background(), pgtest.AppConnString(t, conn), tiles.Config{CacheBytes: 1 << 20}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ts.Close)
-	srv := serveAuthed(t, Config{Tiles: ts, Public: auth.PublicPrincipal([]string{""})}, owner, pgtest.NewApp(t, conn))
+	srv, owner := tileServerOwner(t, Config{Public: auth.PublicPrincipal([]string{""})}, tiles.Config{CacheBytes: 1 << 20})
 	now := time.Now()
 	// Every event of the test city lies in micro-grid M01; M02 holds buildings 2 and 3.
 	m01 := "Bearer " + testUser(t, owner, now, "m01", []auth.Role{auth.GridWorker}, []string{"440304001002G01M01"}, nil)
