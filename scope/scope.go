@@ -207,8 +207,8 @@ const (
 // of onegrid.id: user_id|caps|units|scope|exact|duties|user, the lists
 // comma-framed (",rows,households,"), the scope "=" and the common prefix (so
 // that everything, "=", is not empty). A scope without units sets only who it
-// is, with an empty scope, so every policy answers nothing. A value holding '|', a quote, a
-// backslash or a NUL is refused: no name or code holds one.
+// is, with an empty scope, so every policy answers nothing. A value holding
+// '|', a quote, a backslash or a NUL is refused: no name or code holds one.
 func (s Scope) identity() (role, id string, err error) {
 	list := func(v []string) string {
 		if len(v) == 0 {
@@ -277,7 +277,7 @@ func (s Scope) beginSQL() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "BEGIN; SELECT set_config('role', '" + role + "', true), set_config('onegrid.id', '" + id + "', true)", nil
+	return "BEGIN; " + strings.NewReplacer("$1", "'"+role+"'", "$2", "'"+id+"'").Replace(setSQL), nil
 }
 
 // Apply sets the scope's identity on a transaction begun elsewhere (a
